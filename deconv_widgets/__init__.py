@@ -1,0 +1,47 @@
+"""deconv-widgets: the DeconvNet of Zeiler & Fergus (2014), live in JupyterLab."""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# Public names load lazily so that `import deconv_widgets` stays cheap and TensorFlow is only
+# imported when something needs it.
+_LAZY = {
+    "ops": ("deconv_widgets.ops", None),
+    "gradlab": ("deconv_widgets.gradlab", None),
+    "zoo": ("deconv_widgets.zoo", None),
+    "projection": ("deconv_widgets.projection", None),
+    "widgets": ("deconv_widgets.widgets", None),
+    "Projector": ("deconv_widgets.projection", "Projector"),
+    "Explorer": ("deconv_widgets.widgets", "Explorer"),
+    "ModelInspector": ("deconv_widgets.widgets", "ModelInspector"),
+    "ChannelPicker": ("deconv_widgets.widgets", "ChannelPicker"),
+    "DeconvView": ("deconv_widgets.widgets", "DeconvView"),
+    "UnpoolView": ("deconv_widgets.widgets", "UnpoolView"),
+    "TransposeConvView": ("deconv_widgets.widgets", "TransposeConvView"),
+    "GradientsPanel": ("deconv_widgets.widgets", "GradientsPanel"),
+}
+
+__all__ = sorted(_LAZY) + ["__version__"]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from . import gradlab, ops, projection, widgets, zoo  # noqa: F401
+    from .projection import Projector  # noqa: F401
+
+
+def __getattr__(name: str) -> Any:
+    """Import public names on first use."""
+    if name not in _LAZY:
+        raise AttributeError(f"module 'deconv_widgets' has no attribute {name!r}")
+    module_name, attr = _LAZY[name]
+    module = import_module(module_name)
+    value = module if attr is None else getattr(module, attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
