@@ -1,0 +1,664 @@
+"""Cells of the DeconvNet lab, English and Simplified Chinese side by side."""
+
+from make_notebooks import code, md
+
+LAB_CELLS = [
+    md(
+        """
+# Lab: the DeconvNet, piece by piece (60–90 minutes)
+
+This lab follows a classic set of study notes on deconvolution (TensorFlow 1 code, with a few
+mistakes) and checks every statement in TensorFlow 2. Where the notes are wrong, the lab says
+so and shows why.
+
+1. Transposed convolution in four steps (≈ 20 min)
+2. Why it recovers only part of the input (≈ 10 min)
+3. Average and max unpooling with `max_pool_with_argmax` (≈ 15 min)
+4. The DeconvNet on a trained model: which channels see which shapes (≈ 20 min)
+5. Gradients: `tf.gradients` in `tf.function`, `grad_ys`, `stop_gradient` (≈ 20 min)
+
+Exercises are marked **✎**. Their solutions are in collapsed cells (click the bar on the left
+of a hidden cell to open it). Try first.
+""",
+        """
+# 实验：逐步理解反卷积网络（60–90 分钟）
+
+本实验沿用一份经典的反卷积学习笔记（TensorFlow 1 代码，其中有几处错误），并在 TensorFlow 2 中逐条
+验证。笔记说错的地方，本实验会明确指出并说明原因。
+
+1. 转置卷积的四个步骤（约 20 分钟）
+2. 为什么它只能恢复输入的一部分（约 10 分钟）
+3. 用 `max_pool_with_argmax` 做平均反池化和最大反池化（约 15 分钟）
+4. 在训练好的模型上运行反卷积网络：哪些通道对哪些形状有反应（约 20 分钟）
+5. 梯度：`tf.function` 中的 `tf.gradients`、`grad_ys`、`stop_gradient`（约 20 分钟）
+
+练习用 **✎** 标出，答案在折叠的单元格中（点击隐藏单元格左侧的竖条即可展开）。请先自己尝试。
+""",
+    ),
+    code(
+        """
+import numpy as np
+import tensorflow as tf
+import deconv_widgets as dw
+from deconv_widgets import gradlab, ops, zoo
+
+np.set_printoptions(precision=3, suppress=True)
+rng = np.random.default_rng(0)
+print("TensorFlow", tf.__version__)
+"""
+    ),
+    md(
+        """
+## 1. Transposed convolution in four steps
+
+The notes describe "deconvolution" (better called *transposed convolution*) as four steps:
+
+1. flip the kernel (upside down and left to right);
+2. insert `stride - 1` zeros between the input cells;
+3. pad the result all round so that a stride-1 convolution gives the original shape;
+4. convolve with the flipped kernel at stride 1.
+
+They also list TF 1's `tf.conv2d_transpose(value, filter, output_shape, strides, padding)`.
+In TF 2 it is **`tf.nn.conv2d_transpose(input, filters, output_shape, strides, padding)`**, and,
+as the notes rightly say, you pass the *forward* convolution's filter: TensorFlow flips and
+transposes it for you. One detail the notes skip: the filter's shape is
+`(kh, kw, C_in, C_out)` of the forward convolution, so the transposed convolution maps
+`C_out` channels back to `C_in`.
+
+`ops.transpose_conv_steps` returns every intermediate, so we can look at each step.
+""",
+        """
+## 1. 转置卷积的四个步骤
+
+笔记把"反卷积"（更准确的名字是*转置卷积*）描述为四步：
+
+1. 卷积核翻转（上下、左右颠倒）；
+2. 在输入的相邻元素之间插入 `stride - 1` 个零；
+3. 在四周整体补零，使步长为 1 的卷积得到原始形状；
+4. 用翻转后的卷积核做步长为 1 的卷积。
+
+笔记列出的是 TF 1 的 `tf.conv2d_transpose(value, filter, output_shape, strides, padding)`。
+在 TF 2 中它是 **`tf.nn.conv2d_transpose(input, filters, output_shape, strides, padding)`**；
+正如笔记所说，传入的是*正向*卷积的卷积核，翻转和转置由 TensorFlow 完成。笔记没有提到的一点：
+卷积核的形状是正向卷积的 `(kh, kw, C_in, C_out)`，所以转置卷积把 `C_out` 个通道映射回 `C_in` 个。
+
+`ops.transpose_conv_steps` 返回每一步的中间结果，我们可以逐步查看。
+""",
+    ),
+    code(
+        """
+x = rng.integers(0, 4, size=(1, 5, 5, 1)).astype("float32")       # forward input
+kernel = np.arange(1, 10, dtype="float32").reshape(3, 3, 1, 1)    # forward filter
+y = tf.nn.conv2d(x, kernel, strides=2, padding="VALID").numpy()    # forward output, 2x2
+
+steps = ops.transpose_conv_steps(y, kernel, output_shape=x.shape, strides=2, padding="VALID")
+print("1. flipped kernel:\\n", steps.flipped_kernel[..., 0, 0])
+print("2. zeros inserted:\\n", steps.zero_inserted[0, ..., 0])
+print("3. pads", steps.pads, "->\\n", steps.padded[0, ..., 0])
+print("4. stride-1 convolution:\\n", steps.output[0, ..., 0])
+
+reference = tf.nn.conv2d_transpose(y, kernel, x.shape, strides=2, padding="VALID").numpy()
+print("max |steps - tf.nn.conv2d_transpose| =", np.abs(steps.output - reference).max())
+"""
+    ),
+    md(
+        """
+A convolution with stride > 1 loses the exact input size: several input sizes give the same
+output size. `output_shape` picks one, and only those sizes are valid:
+""",
+        """
+步长大于 1 的卷积会丢失输入的确切尺寸：多个输入尺寸会得到同一个输出尺寸。`output_shape` 从中选定一个，
+只有这些尺寸是合法的：
+""",
+    ),
+    code(
+        """
+for padding in ("VALID", "SAME"):
+    sizes = ops.conv_transpose_output_sizes(2, kernel_size=3, stride=2, padding=padding)
+    print(padding, "-> input sizes that give 2:", list(sizes))
+
+try:
+    ops.transpose_conv_steps(y, kernel, output_shape=(1, 9, 9, 1), strides=2)
+except ValueError as err:
+    print("ValueError:", err)
+"""
+    ),
+    md(
+        """
+### ✎ Exercise 1
+
+Do the four steps yourself with NumPy for `y2`, `k2` below (stride 2, `"SAME"` padding, output
+6×6): flip with `np.rot90`, insert zeros, pad with `np.pad` using `steps2.pads`, then a plain
+stride-1 "valid" convolution with two loops. Check your result against
+`tf.nn.conv2d_transpose`.
+""",
+        """
+### ✎ 练习 1
+
+对下面的 `y2`、`k2`（步长 2，`"SAME"` 补零，输出 6×6），用 NumPy 自己完成四个步骤：用 `np.rot90`
+翻转，插入零，用 `np.pad` 和 `steps2.pads` 补零，再用两重循环做步长为 1 的 "valid" 卷积。
+把结果与 `tf.nn.conv2d_transpose` 比较。
+""",
+    ),
+    code(
+        """
+y2 = rng.normal(size=(1, 3, 3, 1)).astype("float32")
+k2 = rng.normal(size=(3, 3, 1, 1)).astype("float32")
+steps2 = ops.transpose_conv_steps(y2, k2, (1, 6, 6, 1), strides=2, padding="SAME")
+print("pads:", steps2.pads)
+# your code here
+""",
+        zh="""
+y2 = rng.normal(size=(1, 3, 3, 1)).astype("float32")
+k2 = rng.normal(size=(3, 3, 1, 1)).astype("float32")
+steps2 = ops.transpose_conv_steps(y2, k2, (1, 6, 6, 1), strides=2, padding="SAME")
+print("pads:", steps2.pads)
+# 在这里写你的代码
+""",
+    ),
+    code(
+        """
+# Solution
+flipped = np.rot90(k2[:, :, 0, 0], 2)
+zi = np.zeros((5, 5), "float32")
+zi[::2, ::2] = y2[0, :, :, 0]
+padded = np.pad(zi, steps2.pads)
+mine = np.array([[np.sum(padded[i:i + 3, j:j + 3] * flipped) for j in range(6)] for i in range(6)])
+ref = tf.nn.conv2d_transpose(y2, k2, (1, 6, 6, 1), 2, "SAME").numpy()[0, :, :, 0]
+print("max difference:", np.abs(mine - ref).max())
+""",
+        solution=True,
+        zh="""
+# 答案
+flipped = np.rot90(k2[:, :, 0, 0], 2)
+zi = np.zeros((5, 5), "float32")
+zi[::2, ::2] = y2[0, :, :, 0]
+padded = np.pad(zi, steps2.pads)
+mine = np.array([[np.sum(padded[i:i + 3, j:j + 3] * flipped) for j in range(6)] for i in range(6)])
+ref = tf.nn.conv2d_transpose(y2, k2, (1, 6, 6, 1), 2, "SAME").numpy()[0, :, :, 0]
+print("最大差值:", np.abs(mine - ref).max())
+""",
+    ),
+    md(
+        """
+The same steps, interactive: edit the input and kernel, change stride, padding and output size.
+""",
+        """
+同样的四个步骤，可交互：修改输入和卷积核，改变步长、补零方式和输出尺寸。
+""",
+    ),
+    code("dw.TransposeConvView()"),
+    md(
+        """
+## 2. "Only part of the features can be recovered"
+
+The notes end the section with: *deconvolution recovers only part of the features, not all of
+them.* True — and measurable. Convolve `x`, then apply the transposed convolution with the same
+kernel: the result has the right shape but is not `x`. The transpose is not an inverse; a
+strided convolution throws information away, and even at stride 1 the kernel blurs.
+`ops.conv_roundtrip` reports how close the round trip comes.
+""",
+        """
+## 2. "反卷积只能恢复部分特征"
+
+笔记在这一节的结尾说：*反卷积只能恢复部分特征，并不能完全还原*。这是对的，而且可以量化。先对 `x`
+做卷积，再用同一个卷积核做转置卷积：结果形状正确，却不等于 `x`。转置不是逆运算：带步长的卷积丢掉了
+信息，即使步长为 1，卷积核也会造成模糊。`ops.conv_roundtrip` 给出往返结果与原输入的接近程度。
+""",
+    ),
+    code(
+        """
+x3 = rng.normal(size=(1, 8, 8, 1)).astype("float32")
+k3 = rng.normal(size=(3, 3, 1, 2)).astype("float32")
+for stride in (1, 2, 3):
+    rt = ops.conv_roundtrip(x3, k3, strides=stride, padding="SAME")
+    print(f"stride {stride}: {rt}")
+"""
+    ),
+    md(
+        """
+### ✎ Exercise 2
+
+Which stride recovers more, 1 or 3? Explain in one sentence using the number of values in
+`y` compared with the number in `x`.
+""",
+        """
+### ✎ 练习 2
+
+步长 1 和步长 3，哪个恢复得更多？请用 `y` 中数值的个数与 `x` 中数值的个数来解释（一句话）。
+""",
+    ),
+    code(
+        """
+# Solution: stride 3 keeps 3x3 = 9 positions x 2 channels = 18 numbers of the 64 in x, so at
+# most 18 directions of x survive; stride 1 keeps 8x8x2 = 128 numbers, and only the kernel's
+# blur loses detail.
+for stride in (1, 3):
+    y_s = tf.nn.conv2d(x3, k3, stride, "SAME")
+    print(stride, "numbers kept:", int(np.prod(y_s.shape)), "of", x3.size)
+""",
+        solution=True,
+        zh="""
+# 答案：步长 3 只保留 3x3 = 9 个位置 x 2 个通道 = 18 个数（x 有 64 个数），所以 x 最多只有 18 个
+# 方向能保留下来；步长 1 保留 8x8x2 = 128 个数，只有卷积核的模糊会丢失细节。
+for stride in (1, 3):
+    y_s = tf.nn.conv2d(x3, k3, stride, "SAME")
+    print(stride, "保留的数值个数:", int(np.prod(y_s.shape)), "/", x3.size)
+""",
+    ),
+    md(
+        """
+## 3. Unpooling
+
+**Average unpooling**: restore the original size and fill each window with its pooled value.
+**Max unpooling**: put each pooled value back where the maximum was, zeros elsewhere — so the
+pooling must *record* where each maximum was. The notes do this with:
+
+```python
+_, mask = tf.nn.max_pool_with_argmax(net, ksize=ksize, strides=strides, padding='SAME')
+mask = tf.stop_gradient(mask)
+net = tf.nn.max_pool(net, ksize=ksize, strides=strides, padding='SAME')
+```
+
+Two remarks. `max_pool_with_argmax` already returns the pooled values (the first output),
+so the second `max_pool` computes them again. And `mask` is an integer tensor of flat indices:
+no gradient flows through integers, so `stop_gradient` there changes nothing. In TF 2 the index
+is `(y * W + x) * C + c` within one image when `include_batch_in_index=False`.
+""",
+        """
+## 3. 反池化
+
+**平均反池化**：还原成原来的大小，把池化结果中的每个值填满对应的窗口。
+**最大反池化**：把池化结果放回最大值原来的位置，其他位置补零——所以池化时必须*记录*最大值的位置。
+笔记中的写法是：
+
+```python
+_, mask = tf.nn.max_pool_with_argmax(net, ksize=ksize, strides=strides, padding='SAME')
+mask = tf.stop_gradient(mask)
+net = tf.nn.max_pool(net, ksize=ksize, strides=strides, padding='SAME')
+```
+
+有两点说明。`max_pool_with_argmax` 的第一个输出已经是池化结果，第二次 `max_pool` 是重复计算。
+另外，`mask` 是由展平下标组成的整数张量，整数上本来就没有梯度，所以在这里用 `stop_gradient` 不起任何作用。
+在 TF 2 中，当 `include_batch_in_index=False` 时，下标是单张图像内的 `(y * W + x) * C + c`。
+""",
+    ),
+    code(
+        """
+img = rng.integers(0, 10, size=(1, 4, 4, 1)).astype("float32")
+pooled, switches = ops.max_pool_with_switches(img, pool_size=2)
+print("input:\\n", img[0, ..., 0])
+print("pooled:\\n", pooled[0, ..., 0])
+print("switches (flat index into (H, W, C)):\\n", switches[0, ..., 0])
+print("max unpool:\\n", ops.max_unpool(pooled, switches, img.shape)[0, ..., 0])
+print("average unpool (fill):\\n", ops.avg_unpool(pooled, img.shape, pool_size=2)[0, ..., 0])
+"""
+    ),
+    md(
+        """
+### ✎ Exercise 3
+
+Decode the switches yourself: turn each flat index into `(y, x, c)` with `np.unravel_index`
+and check that `img` holds the pooled value there. Then show that max unpooling is the gradient
+of max pooling: compute `tape.gradient` of `tf.nn.max_pool2d(img, 2, 2, "VALID")` with
+`output_gradients=pooled` and compare.
+""",
+        """
+### ✎ 练习 3
+
+自己解码 switches：用 `np.unravel_index` 把每个展平下标转换成 `(y, x, c)`，检查 `img` 在该位置的值
+等于池化结果。然后证明最大反池化就是最大池化的梯度：用 `output_gradients=pooled` 计算
+`tf.nn.max_pool2d(img, 2, 2, "VALID")` 的 `tape.gradient` 并比较。
+""",
+    ),
+    code(
+        """
+# your code here
+""",
+        zh="""
+# 在这里写你的代码
+""",
+    ),
+    code(
+        """
+# Solution
+ys_, xs_, cs_ = np.unravel_index(switches[0].ravel(), img.shape[1:])
+print("values at switches == pooled:", np.array_equal(img[0, ys_, xs_, cs_], pooled[0].ravel()))
+img_t = tf.constant(img)
+with tf.GradientTape() as tape:
+    tape.watch(img_t)
+    out = tf.nn.max_pool2d(img_t, 2, 2, "VALID")
+grad = tape.gradient(out, img_t, output_gradients=tf.constant(pooled)).numpy()
+print("gradient == max_unpool:", np.allclose(grad, ops.max_unpool(pooled, switches, img.shape)))
+""",
+        solution=True,
+        zh="""
+# 答案
+ys_, xs_, cs_ = np.unravel_index(switches[0].ravel(), img.shape[1:])
+print("switches 处的值 == 池化结果:", np.array_equal(img[0, ys_, xs_, cs_], pooled[0].ravel()))
+img_t = tf.constant(img)
+with tf.GradientTape() as tape:
+    tape.watch(img_t)
+    out = tf.nn.max_pool2d(img_t, 2, 2, "VALID")
+grad = tape.gradient(out, img_t, output_gradients=tf.constant(pooled)).numpy()
+print("梯度 == max_unpool:", np.allclose(grad, ops.max_unpool(pooled, switches, img.shape)))
+""",
+    ),
+    code("dw.UnpoolView()"),
+    md(
+        """
+## 4. The DeconvNet on a trained model
+
+Zeiler & Fergus put the three pieces together: from one activation, go down layer by layer —
+unpool with the switches, rectify, transposed convolution with the layer's own filters. The
+package ships a small CNN trained on procedural shapes. `Projector.ladder` shows each rung;
+`project` does the same in one compiled pass.
+""",
+        """
+## 4. 在训练好的模型上运行反卷积网络
+
+Zeiler 和 Fergus 把三个部分组合起来：从一个激活值出发，逐层向下——用 switches 反池化、整流（ReLU）、
+用该层自己的卷积核做转置卷积。本软件包自带一个在程序生成的形状图像上训练好的小型 CNN。
+`Projector.ladder` 展示每一级；`project` 在一次编译好的计算中完成同样的事。
+""",
+    ),
+    code(
+        """
+model = zoo.shapes_model()
+proj = dw.Projector(model)
+images, labels = zoo.shapes_images(64, seed=11)
+conv_layers = [info.name for info in proj.layers if info.kind == "Conv2D"]
+layer = conv_layers[-1]
+print("layers:", [info.name for info in proj.layers])
+rungs = proj.ladder(images[0], layer, channel=0)
+for rung in rungs:
+    print(f"  {rung.layer:10s} {rung.op:15s} {rung.array.shape}")
+same = np.allclose(rungs[-1].array, proj.project(images[0], layer, 0), atol=1e-4)
+print("ladder == project(method='deconvnet'):", same)
+"""
+    ),
+    md(
+        """
+Which channels see which shapes? `top_k` streams images and keeps, per channel, the strongest
+activations with the image patch under the receptive field (Zeiler & Fergus, Fig. 2). Count
+which shape classes win for each channel:
+""",
+        """
+哪些通道对哪些形状有反应？`top_k` 以流的方式处理图像，为每个通道保留最强的激活以及感受野下的图像块
+（Zeiler 和 Fergus 论文图 2）。统计每个通道的最强激活来自哪些形状类别：
+""",
+    ),
+    code(
+        """
+top = proj.top_k(images, layer, k=5, progress=False)
+for channel in list(top.hits)[:8]:
+    names = [zoo.SHAPE_CLASSES[labels[hit.image]] for hit in top.hits[channel]]
+    print(f"channel {channel:2d}:", ", ".join(names))
+""",
+        zh="""
+top = proj.top_k(images, layer, k=5, progress=False)
+for channel in list(top.hits)[:8]:
+    names = [zoo.SHAPE_CLASSES[labels[hit.image]] for hit in top.hits[channel]]
+    print(f"通道 {channel:2d}:", ", ".join(names))
+""",
+    ),
+    md(
+        """
+### ✎ Exercise 4
+
+In the Explorer below, find a channel of the last convolution layer that answers mostly to
+one class. Compare its **deconvnet**, **guided** and **saliency** projections: which one is
+the sharpest, and why does guided backprop (which also uses the forward ReLU mask) look cleaner
+than the deconvnet?
+""",
+        """
+### ✎ 练习 4
+
+在下面的 Explorer 中，找到最后一个卷积层中主要对某一类形状有反应的通道。比较它的 **deconvnet**、
+**guided** 和 **saliency** 投影：哪个最清晰？为什么 guided backprop（同时使用了正向 ReLU 的掩码）
+看起来比 deconvnet 更干净？
+""",
+    ),
+    code("explorer = dw.Explorer(model, images[:16])\nexplorer"),
+    md(
+        """
+*Answer:* guided backprop passes a signal down only where it is positive (the DeconvNet rule)
+**and** where the unit was active in the forward pass (the gradient rule), so it keeps only
+pixels that both excited the unit and pushed it further; the deconvnet ignores the forward mask
+and brings back the filters' general pattern; saliency keeps negative signals too, so it looks
+noisier.
+""",
+        """
+*答案：* guided backprop 只在信号为正（反卷积网络的规则）**并且**该单元在正向计算中被激活（梯度的规则）
+的位置向下传递，所以只保留既激发了该单元、又能进一步增强它的像素；deconvnet 忽略正向掩码，还原的是
+卷积核的一般模式；saliency 还保留负的信号，所以看起来更嘈杂。
+""",
+    ),
+    md(
+        """
+## 5. Gradients: `tf.gradients`, `grad_ys`, `stop_gradient`
+
+The notes' second half is about `tf.gradients`. Their first example, in TF 1:
+
+```python
+W1 = tf.Variable([[1,2]])
+y = tf.matmul(W1,[[9],[10]])
+grads = tf.gradients(y,W1)
+with tf.Session() as sess:
+    tf.all_variables_initializer().run()
+    gradval = sess.run(grads)
+    print gradval        # [array([[9,10]])]
+```
+
+What changed or was wrong:
+
+* `tf.all_variables_initializer` **never existed** (TF 1 had `tf.global_variables_initializer`);
+  in TF 2 variables are initialised when created, and there is no `Session`.
+* `print gradval` is Python 2; it is `print(gradval)`.
+* `tf.Variable([[1,2]])` is an integer variable; gradients need floats (`[[1., 2.]]`).
+* `tf.gradients` only works while building a graph. Called eagerly, TF 2 raises:
+""",
+        """
+## 5. 梯度：`tf.gradients`、`grad_ys`、`stop_gradient`
+
+笔记的后半部分讲 `tf.gradients`。第一个例子（TF 1）：
+
+```python
+W1 = tf.Variable([[1,2]])
+y = tf.matmul(W1,[[9],[10]])
+grads = tf.gradients(y,W1)
+with tf.Session() as sess:
+    tf.all_variables_initializer().run()
+    gradval = sess.run(grads)
+    print gradval        # [array([[9,10]])]
+```
+
+有变化或错误的地方：
+
+* `tf.all_variables_initializer` **从来不存在**（TF 1 中是 `tf.global_variables_initializer`）；
+  在 TF 2 中变量在创建时就已初始化，也没有 `Session`。
+* `print gradval` 是 Python 2 的写法，应为 `print(gradval)`。
+* `tf.Variable([[1,2]])` 是整数变量；求梯度需要浮点数（`[[1., 2.]]`）。
+* `tf.gradients` 只能在构建计算图时使用。在 eager 模式下直接调用，TF 2 会报错：
+""",
+    ),
+    code(
+        """
+W1 = tf.Variable([[1.0, 2.0]])
+try:
+    tf.gradients(tf.matmul(W1, [[9.0], [10.0]]), W1)
+except RuntimeError as err:
+    print("RuntimeError:", err)
+"""
+    ),
+    md(
+        """
+The TF 2 way: put it in a `tf.function` (which builds a graph), or use `tf.GradientTape`:
+""",
+        """
+TF 2 的写法：放进 `tf.function`（它会构建计算图），或者使用 `tf.GradientTape`：
+""",
+    ),
+    code(
+        """
+@tf.function
+def grads_in_graph():
+    return tf.gradients(tf.matmul(W1, [[9.0], [10.0]]), W1)
+
+with tf.GradientTape() as tape:
+    y = tf.matmul(W1, [[9.0], [10.0]])
+print("tf.gradients in tf.function:", grads_in_graph()[0].numpy())
+print("GradientTape:               ", tape.gradient(y, W1).numpy())
+"""
+    ),
+    md(
+        """
+### `grad_ys`: the classic mistake
+
+The notes' second example: `y1 = W1 + W2 + W3`, `y2 = W3 + W4`, and
+`tf.gradients([y1, y2], [W1, W2, W3, W4], grad_ys=[[1., 2.], [3., 4.]])`. They claim W1, W2
+**and W3** get `[1, 2]`, and "likewise W3 and W4 get `[3, 4]`".
+
+That is wrong for W3. `grad_ys` are the upstream gradients of `y1` and `y2`, and
+`tf.gradients` returns the gradient of the **sum** over all `ys`:
+`∂(g1·y1 + g2·y2)/∂W3 = g1 + g2 = [1, 2] + [3, 4] = [4, 6]`, because W3 reaches both outputs.
+""",
+        """
+### `grad_ys`：一个经典错误
+
+笔记的第二个例子：`y1 = W1 + W2 + W3`，`y2 = W3 + W4`，以及
+`tf.gradients([y1, y2], [W1, W2, W3, W4], grad_ys=[[1., 2.], [3., 4.]])`。笔记说 W1、W2 **和 W3**
+的梯度都是 `[1, 2]`，"同理 W3、W4 的梯度是 `[3, 4]`"。
+
+对 W3 来说这是错的。`grad_ys` 是 `y1` 和 `y2` 的上游梯度，`tf.gradients` 返回的是对所有 `ys`
+**求和**后的梯度：`∂(g1·y1 + g2·y2)/∂W3 = g1 + g2 = [1, 2] + [3, 4] = [4, 6]`，因为 W3 同时影响两个输出。
+""",
+    ),
+    code(
+        """
+ex = gradlab.EXAMPLES["grad_ys"]
+result = gradlab.run(ex.program, ex.values, ex.ys, ex.xs, grad_ys=ex.grad_ys)
+for name, grad in result.grads.items():
+    print(name, grad)
+"""
+    ),
+    md(
+        """
+### ✎ Exercise 5
+
+Check it with `tf.GradientTape`: compute the gradient of `tf.reduce_sum(g1 * y1 + g2 * y2)`
+with respect to W3. Then change `grad_ys` for y2 to `[0, 0]` — what does W3 get now, and why?
+""",
+        """
+### ✎ 练习 5
+
+用 `tf.GradientTape` 验证：计算 `tf.reduce_sum(g1 * y1 + g2 * y2)` 对 W3 的梯度。然后把 y2 的
+`grad_ys` 改为 `[0, 0]`——此时 W3 的梯度是多少？为什么？
+""",
+    ),
+    code(
+        """
+# your code here
+""",
+        zh="""
+# 在这里写你的代码
+""",
+    ),
+    code(
+        """
+# Solution
+W = {n: tf.Variable(rng.normal(size=2).astype("float32")) for n in ("W1", "W2", "W3", "W4")}
+g1, g2 = tf.constant([1.0, 2.0]), tf.constant([3.0, 4.0])
+with tf.GradientTape(persistent=True) as tape:
+    y1 = W["W1"] + W["W2"] + W["W3"]
+    y2 = W["W3"] + W["W4"]
+    both = tf.reduce_sum(g1 * y1 + g2 * y2)
+    only_y1 = tf.reduce_sum(g1 * y1 + 0.0 * y2)
+print("W3:", tape.gradient(both, W["W3"]).numpy(), " with grad_ys[y2] = 0:", tape.gradient(only_y1, W["W3"]).numpy())
+""",
+        solution=True,
+        zh="""
+# 答案
+W = {n: tf.Variable(rng.normal(size=2).astype("float32")) for n in ("W1", "W2", "W3", "W4")}
+g1, g2 = tf.constant([1.0, 2.0]), tf.constant([3.0, 4.0])
+with tf.GradientTape(persistent=True) as tape:
+    y1 = W["W1"] + W["W2"] + W["W3"]
+    y2 = W["W3"] + W["W4"]
+    both = tf.reduce_sum(g1 * y1 + g2 * y2)
+    only_y1 = tf.reduce_sum(g1 * y1 + 0.0 * y2)
+print("W3:", tape.gradient(both, W["W3"]).numpy(), " grad_ys[y2] = 0 时:", tape.gradient(only_y1, W["W3"]).numpy())
+""",
+    ),
+    md(
+        """
+### `stop_gradient`
+
+The notes write `tf.stop_gradients(a)`: the function is **`tf.stop_gradient`** (no *s*). They
+also say that running the gradients of W1 and W2 through it "raises an error". The error
+never came from `tf.gradients`: it returns **`None`** for every `x` whose only paths are cut,
+and it was TF 1's `sess.run` that refused to fetch `None`. In TF 2 nothing raises; you get
+`None` (or zeros with `unconnected_gradients="zero"`), and W3 still gets its `grad_ys`.
+""",
+        """
+### `stop_gradient`
+
+笔记写的是 `tf.stop_gradients(a)`：正确的函数名是 **`tf.stop_gradient`**（没有 *s*）。笔记还说
+运行对 W1、W2 的梯度"会报错"。这个错误并不是 `tf.gradients` 抛出的：对于所有路径都被切断的 `x`，
+它返回 **`None`**，是 TF 1 的 `sess.run` 无法获取 `None` 才报错。在 TF 2 中不会报错：得到的是 `None`
+（设置 `unconnected_gradients="zero"` 则返回零），W3 仍然得到它的 `grad_ys`。
+""",
+    ),
+    code(
+        """
+ex = gradlab.EXAMPLES["stop_gradient"]
+for mode in ("none", "zero"):
+    result = gradlab.run(ex.program, ex.values, ex.ys, ex.xs, grad_ys=ex.grad_ys, unconnected=mode)
+    print(mode, {name: grad for name, grad in result.grads.items()})
+print()
+print(result.code)
+"""
+    ),
+    md(
+        """
+Play with all three examples in the gradients lab (edit the program, the values, `grad_ys`):
+""",
+        """
+在梯度实验面板中尝试这三个例子（可以修改程序、变量值和 `grad_ys`）：
+""",
+    ),
+    code('dw.GradientsPanel("stop_gradient")'),
+    md(
+        """
+## Summary
+
+| the notes say | in TensorFlow 2 |
+|---|---|
+| four steps of deconvolution | right: `ops.transpose_conv_steps` equals `tf.nn.conv2d_transpose` |
+| only part of the features is recovered | right: the transpose is not an inverse (section 2) |
+| `tf.conv2d_transpose(value, filter, …)` | `tf.nn.conv2d_transpose(input, filters, output_shape, strides, padding)` |
+| record max positions with `max_pool_with_argmax`, then `max_pool` again | its first output already is the pooled value; `stop_gradient` on integer indices does nothing |
+| `tf.all_variables_initializer()` | never existed; TF 2 needs no initializer |
+| `print gradval` | Python 2; `print(gradval)` |
+| `tf.gradients` in a session | raises in eager mode; use `tf.function` or `GradientTape` |
+| W3's gradient with grad_ys [1, 2], [3, 4] is [3, 4] | **[4, 6]**: W3 feeds both ys, their grad_ys add |
+| `tf.stop_gradients` | `tf.stop_gradient` |
+| cut gradients raise an error | `tf.gradients` returns `None` (TF 1's `sess.run` could not fetch it); zeros with `unconnected_gradients="zero"` |
+""",
+        """
+## 小结
+
+| 笔记的说法 | 在 TensorFlow 2 中 |
+|---|---|
+| 反卷积的四个步骤 | 正确：`ops.transpose_conv_steps` 与 `tf.nn.conv2d_transpose` 结果相同 |
+| 只能恢复部分特征 | 正确：转置不是逆运算（第 2 节） |
+| `tf.conv2d_transpose(value, filter, …)` | `tf.nn.conv2d_transpose(input, filters, output_shape, strides, padding)` |
+| 用 `max_pool_with_argmax` 记录位置，再调用一次 `max_pool` | 它的第一个输出已经是池化结果；对整数下标用 `stop_gradient` 不起作用 |
+| `tf.all_variables_initializer()` | 从来不存在；TF 2 不需要初始化操作 |
+| `print gradval` | Python 2 写法；应为 `print(gradval)` |
+| 在 session 中调用 `tf.gradients` | eager 模式下会报错；使用 `tf.function` 或 `GradientTape` |
+| grad_ys 为 [1, 2]、[3, 4] 时 W3 的梯度为 [3, 4] | **[4, 6]**：W3 同时影响两个 y，两者的 grad_ys 相加 |
+| `tf.stop_gradients` | `tf.stop_gradient` |
+| 被切断的梯度会报错 | `tf.gradients` 返回 `None`（是 TF 1 的 `sess.run` 无法获取它）；`unconnected_gradients="zero"` 时返回零 |
+""",
+    ),
+]
