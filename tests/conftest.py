@@ -11,3 +11,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+# Kernels, Jupyter servers and CLI subprocesses started by tests import this checkout too.
+_pp = os.environ.get("PYTHONPATH", "")
+if str(ROOT) not in _pp.split(os.pathsep):
+    os.environ["PYTHONPATH"] = str(ROOT) + (os.pathsep + _pp if _pp else "")
