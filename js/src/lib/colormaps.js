@@ -1,0 +1,61 @@
+// Colour maps: sequential (viridis-like, dark purple -> yellow) for activations, diverging
+// (blue -> neutral -> red, 0 exactly at the neutral centre) for signed projections.
+
+const SEQUENTIAL = [
+  [68, 1, 84], [71, 44, 122], [59, 81, 139], [44, 113, 142], [33, 144, 141],
+  [39, 173, 129], [92, 200, 99], [170, 220, 50], [253, 231, 37],
+];
+const DIVERGING = [
+  [33, 102, 172], [103, 169, 207], [209, 229, 240], [247, 247, 247],
+  [253, 219, 199], [239, 138, 98], [178, 24, 43],
+];
+
+function clamp01(t) {
+  return Number.isFinite(t) ? Math.min(1, Math.max(0, t)) : 0;
+}
+
+function interpolate(table, t) {
+  const x = clamp01(t) * (table.length - 1);
+  const i = Math.min(table.length - 2, Math.floor(x));
+  const f = x - i;
+  const a = table[i];
+  const b = table[i + 1];
+  return [0, 1, 2].map((k) => Math.round(a[k] + (b[k] - a[k]) * f));
+}
+
+/** Sequential colour of t in [0, 1] as [r, g, b] (clamped; NaN -> the low end). */
+export function sequential(t) {
+  return interpolate(SEQUENTIAL, t);
+}
+
+/** Diverging colour of s in [-1, 1] as [r, g, b]: 0 is the neutral centre. */
+export function diverging(s) {
+  const v = Number.isFinite(s) ? Math.min(1, Math.max(-1, s)) : 0;
+  return interpolate(DIVERGING, (v + 1) / 2);
+}
+
+/** Min, max and largest magnitude of data[start .. start + count) (finite values only). */
+export function valueRange(data, start = 0, count = data.length - start, stride = 1) {
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < count; i++) {
+    const v = data[start + i * stride];
+    if (!Number.isFinite(v)) continue;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  if (min === Infinity) return { min: 0, max: 0, maxAbs: 0 };
+  return { min, max, maxAbs: Math.max(Math.abs(min), Math.abs(max)) };
+}
+
+/** Position of v in [min, max] as t in [0, 1] (a flat range maps to 0). */
+export function unitScale(v, min, max) {
+  const span = max - min;
+  return span > 0 ? clamp01((v - min) / span) : 0;
+}
+
+/** Signed position of v in [-maxAbs, maxAbs] as s in [-1, 1] (maxAbs 0 maps to 0). */
+export function signedScale(v, maxAbs) {
+  if (!(maxAbs > 0) || !Number.isFinite(v)) return 0;
+  return Math.min(1, Math.max(-1, v / maxAbs));
+}

@@ -1,0 +1,105 @@
+// Image view: one (H, W, C) float32 image on a canvas, in a display mode:
+//   image - values in [0, 1] as they are; raw - signed, 0 = mid-grey; abs - magnitude;
+//   norm - L2 over colour channels (sequential map); gamma - raw with |v|^gamma contrast.
+// Hovering shows the position and the values under the pointer.
+import { h, setText } from "./dom.js";
+import { sequential, valueRange } from "./colormaps.js";
+import { formatValue } from "./grid.js";
+
+export const MODES = ["image", "raw", "abs", "norm", "gamma"];
+
+/** L2 norm over the colour channels of pixel i. */
+function pixelNorm(data, i, channels) {
+  let s = 0;
+  for (let c = 0; c < channels; c++) s += data[i * channels + c] ** 2;
+  return Math.sqrt(s);
+}
+
+/** RGBA bytes (H * W * 4) of an (H, W, C) image in a display mode. */
+export function imageToRGBA(data, shape, mode = "raw", options = {}) {
+  if (!MODES.includes(mode)) {
+    throw new RangeError(`unknown display mode '${mode}'; choose one of: ${MODES.join(", ")}`);
+  }
+  const [height, width, channels] = shape;
+  const n = height * width;
+  const out = new Uint8ClampedArray(n * 4);
+  const gamma = options.gamma ?? 0.5;
+  const { maxAbs } = valueRange(data);
+  let maxNorm = 0;
+  if (mode === "norm") for (let i = 0; i < n; i++) maxNorm = Math.max(maxNorm, pixelNorm(data, i, channels));
+  const colour = channels >= 3 ? [0, 1, 2] : [0, 0, 0];
+  const scale = maxAbs > 0 ? 1 / maxAbs : 0;
+  for (let i = 0; i < n; i++) {
+    const o = i * 4;
+    out[o + 3] = 255;
+    if (mode === "norm") {
+      const rgb = sequential(maxNorm > 0 ? pixelNorm(data, i, channels) / maxNorm : 0);
+      out[o] = rgb[0]; out[o + 1] = rgb[1]; out[o + 2] = rgb[2];
+      continue;
+    }
+    for (let k = 0; k < 3; k++) {
+      const v = data[i * channels + colour[k]];
+      let byte;
+      if (!Number.isFinite(v)) byte = 0;
+      else if (mode === "image") byte = v * 255;
+      else if (mode === "abs") byte = Math.abs(v) * scale * 255;
+      else if (mode === "gamma") byte = 127.5 + 127.5 * Math.sign(v) * Math.abs(v * scale) ** gamma;
+      else byte = 127.5 + 127.5 * v * scale;
+      out[o + k] = Math.round(byte);
+    }
+  }
+  return out;
+}
+
+/** Draw an image into a canvas at its native size (CSS scales it up, pixelated). */
+export function drawImage(canvas, data, shape, mode, options = {}) {
+  const [height, width] = shape;
+  canvas.width = width;
+  canvas.height = height;
+  const ctx = canvas.getContext("2d");
+  const image = ctx.createImageData(width, height);
+  image.data.set(imageToRGBA(data, shape, mode, options));
+  ctx.putImageData(image, 0, 0);
+  const size = options.displaySize ?? 160;
+  const scale = Math.max(1, Math.floor(size / Math.max(height, width)));
+  canvas.style.width = `${width * scale}px`;
+  canvas.style.height = `${height * scale}px`;
+}
+
+/** A captioned image canvas with a hover read-out; update(data, shape, mode) redraws it. */
+export function createImageView(options = {}) {
+  const attrs = { class: "dw-image" };
+  if (options.testid) attrs.dataset = { testid: options.testid };
+  const canvas = h("canvas", attrs);
+  const caption = h("div", { class: "dw-caption" }, [options.caption ?? ""]);
+  const readout = h("div", { class: "dw-readout" }, [" "]);
+  const root = h("figure", { class: "dw-figure" }, [caption, canvas, readout]);
+  const state = { data: null, shape: null, mode: options.mode ?? "raw" };
+  canvas.addEventListener("mousemove", (event) => {
+    if (!state.data) return;
+    const rect = canvas.getBoundingClientRect();
+    const [height, width, channels] = state.shape;
+    const x = Math.floor(((event.clientX - rect.left) / rect.width) * width);
+    const y = Math.floor(((event.clientY - rect.top) / rect.height) * height);
+    if (x < 0 || y < 0 || x >= width || y >= height) return setText(readout, " ");
+    const values = [];
+    for (let c = 0; c < channels; c++) values.push(formatValue(state.data[(y * width + x) * channels + c]));
+    setText(readout, `y ${y}, x ${x} · ${values.join(", ")}`);
+  });
+  canvas.addEventListener("mouseleave", () => setText(readout, " "));
+  return {
+    root, canvas, caption, readout,
+    update(data, shape, mode = state.mode, opts = {}) {
+      state.data = data;
+      state.shape = shape;
+      state.mode = mode;
+      drawImage(canvas, data, shape, mode, { displaySize: options.displaySize, ...opts });
+    },
+    setCaption(text) { setText(caption, text); },
+    clear() {
+      state.data = null;
+      canvas.width = 0;
+      canvas.height = 0;
+    },
+  };
+}

@@ -1,0 +1,65 @@
+// Shared scoped CSS (class prefix dw-), injected once; JupyterLab --jp-* variables with
+// fallbacks so that light and dark themes both read well.
+import { injectStyle } from "./dom.js";
+
+const CSS = `
+.dw-root { font-family: var(--jp-ui-font-family, system-ui, sans-serif); font-size: 13px;
+  color: var(--jp-ui-font-color1, #222); background: var(--jp-layout-color1, transparent);
+  display: flex; flex-direction: column; gap: 8px; padding: 4px; }
+.dw-row { display: flex; flex-wrap: wrap; gap: 12px; align-items: flex-start; }
+.dw-controls { display: flex; flex-wrap: wrap; gap: 10px; align-items: center; }
+.dw-controls label { display: inline-flex; gap: 4px; align-items: center; }
+.dw-root select, .dw-root input, .dw-root textarea, .dw-root button {
+  font: inherit; color: var(--jp-ui-font-color1, #222);
+  background: var(--jp-layout-color2, #f3f3f3); border: 1px solid var(--jp-border-color1, #bbb);
+  border-radius: 3px; padding: 2px 6px; }
+.dw-root button { cursor: pointer; }
+.dw-root button:disabled { opacity: 0.5; cursor: default; }
+.dw-root textarea { font-family: var(--jp-code-font-family, monospace); }
+.dw-status { min-height: 1.3em; color: var(--jp-ui-font-color2, #555); white-space: pre-wrap; }
+.dw-status.dw-error { color: var(--jp-error-color1, #c62828); }
+.dw-grid, .dw-image { image-rendering: pixelated; display: block;
+  border: 1px solid var(--jp-border-color2, #ddd); }
+.dw-grid:focus { outline: 2px solid var(--jp-brand-color1, #1976d2); outline-offset: 1px; }
+.dw-readout { font-family: var(--jp-code-font-family, monospace); font-size: 11px; min-height: 1.3em;
+  color: var(--jp-ui-font-color2, #555); }
+.dw-figure { margin: 0; display: flex; flex-direction: column; gap: 2px; }
+.dw-caption { font-weight: 600; }
+.dw-figure.dw-primary .dw-caption { color: var(--jp-brand-color1, #1976d2); }
+.dw-figure.dw-primary canvas { border-color: var(--jp-brand-color1, #1976d2); }
+.dw-table { border-collapse: collapse; font-size: 12px; }
+.dw-table th, .dw-table td { border-bottom: 1px solid var(--jp-border-color2, #ddd);
+  padding: 2px 8px; text-align: left; }
+.dw-table tr.dw-selected { background: var(--jp-layout-color3, #e3e3e3); }
+.dw-table tr[data-layer] { cursor: pointer; }
+.dw-code { font-family: var(--jp-code-font-family, monospace); font-size: 12px; white-space: pre;
+  background: var(--jp-layout-color2, #f5f5f5); padding: 6px; margin: 0; overflow: auto; }
+.dw-note { color: var(--jp-ui-font-color2, #555); max-width: 60em; }
+.dw-step { margin: 0; }
+.dw-step figcaption { font-size: 12px; font-weight: 600; }
+.dw-step-table { border-collapse: collapse; font-family: var(--jp-code-font-family, monospace);
+  font-size: 11px; }
+.dw-step-table td { border: 1px solid var(--jp-border-color2, #ccc); min-width: 2.6em;
+  text-align: right; padding: 1px 3px; color: #111; }
+.dw-step-table td.dw-mark-zero { outline: 2px dashed #7b1fa2; outline-offset: -3px; }
+.dw-step-table td.dw-mark-pad { background-image: repeating-linear-gradient(45deg,
+  rgba(0,0,0,0.18) 0 3px, transparent 3px 6px); }
+.dw-step-table td.dw-mark-max { font-weight: 700; outline: 2px solid #ff2d95; outline-offset: -3px; }
+.dw-step-canvas { image-rendering: pixelated; }
+.dw-graph .dw-edge { stroke: var(--jp-ui-font-color2, #666); stroke-width: 1.5; }
+.dw-graph .dw-edge-stop { stroke: var(--jp-error-color1, #c62828); }
+.dw-graph .dw-arrowhead { fill: var(--jp-ui-font-color2, #666); }
+.dw-graph rect { fill: var(--jp-layout-color2, #eef); stroke: var(--jp-border-color1, #889); }
+.dw-graph .dw-node-variable rect { stroke: var(--jp-brand-color1, #1976d2); stroke-width: 2; }
+.dw-graph text { fill: var(--jp-ui-font-color1, #222); font-size: 12px;
+  font-family: var(--jp-code-font-family, monospace); }
+.dw-graph text.dw-grad { fill: var(--jp-brand-color1, #1976d2); font-size: 11px; }
+.dw-progress { width: 200px; }
+.dw-gallery { display: flex; flex-wrap: wrap; gap: 6px; }
+.dw-strip { display: flex; flex-wrap: wrap; gap: 6px; align-items: flex-end; }
+`;
+
+/** Inject the shared stylesheet (once per document). */
+export function ensureStyle() {
+  injectStyle("deconv-widgets", CSS);
+}
