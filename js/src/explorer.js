@@ -1,6 +1,106 @@
-// Placeholder until the Explorer front end lands (issue 4).
-export default {
-  render({ el }) {
-    el.textContent = "deconv-widgets";
-  },
-};
+// Explorer: the whole DeconvNet app in one anywidget module, composed from lib/parts.js.
+import { clear, h, setText } from "./lib/dom.js";
+import { ensureStyle } from "./lib/style.js";
+import { createImageView } from "./lib/image_view.js";
+import { formatValue } from "./lib/grid.js";
+import { push, watch } from "./lib/widget.js";
+import {
+  METHODS, SEEDS, asImage, choicePart, gridPart, inputImagePart, inspectorPart,
+  layerPickerPart, projectionsPart, statusPart, unpack,
+} from "./lib/parts.js";
+
+function imagePickerPart(model) {
+  const input = h("input", { type: "number", min: "0", step: "1", style: { width: "4em" },
+    dataset: { testid: "image-index" } });
+  const count = h("span", {}, [""]);
+  const go = (i) => push(model, { image_index: i });
+  input.addEventListener("change", () => go(Number.parseInt(input.value, 10)));
+  const prev = h("button", { onclick: () => go(model.get("image_index") - 1) }, ["◀"]);
+  const next = h("button", { onclick: () => go(model.get("image_index") + 1) }, ["▶"]);
+  const stop = watch(model, ["image_index", "n_images"], () => {
+    const n = model.get("n_images");
+    input.value = String(model.get("image_index"));
+    input.max = String(Math.max(0, n - 1));
+    setText(count, `of ${n}`);
+    prev.disabled = model.get("image_index") <= 0;
+    next.disabled = model.get("image_index") >= n - 1;
+  });
+  return { root: h("label", {}, ["image ", prev, input, next, count]), stop };
+}
+
+function rungView({ data, shape }, caption) {
+  const [img, imgShape] = asImage({ data, shape });
+  const view = createImageView({ caption, displaySize: 96 });
+  view.update(img, imgShape, imgShape[2] === 1 ? "signed" : "norm");
+  return view.root;
+}
+
+function ladderPart(model) {
+  const strip = h("div", { class: "dw-strip", dataset: { testid: "ladder" } });
+  const button = h("button", { onclick: () => model.send({ type: "ladder" }) }, ["show the ladder"]);
+  const stop = watch(model, ["ladder", "ladder_index"], () => {
+    clear(strip);
+    const rungs = model.get("ladder_index") || [];
+    unpack(model.get("ladder"), rungs).forEach((arr, i) => {
+      strip.appendChild(rungView(arr, `${i + 1}. ${rungs[i].op} · ${rungs[i].layer}`));
+    });
+  });
+  const root = h("details", {}, [h("summary", {}, ["ladder: the projection rung by rung"]),
+    button, strip]);
+  return { root, stop };
+}
+
+function topkPart(model) {
+  const gallery = h("div", { class: "dw-gallery", dataset: { testid: "topk" } });
+  const progress = h("progress", { class: "dw-progress", max: "1", value: "0" });
+  const button = h("button", { onclick: () => model.send({ type: "topk", k: 9 }) },
+    ["find the top 9 over all images"]);
+  const stops = [
+    watch(model, ["progress"], () => { progress.value = model.get("progress"); }),
+    watch(model, ["topk", "topk_index"], () => {
+      clear(gallery);
+      const hits = model.get("topk_index") || [];
+      const arrays = unpack(model.get("topk"), hits.flatMap((hit) => [hit.patch, hit.projection]));
+      hits.forEach((hit, i) => {
+        const patch = createImageView({ caption: `#${i + 1} image ${hit.image}`, mode: "image", displaySize: 72 });
+        patch.update(...asImage(arrays[2 * i]), "image");
+        const [pd, ps] = asImage(arrays[2 * i + 1]);
+        const proj = createImageView({ caption: `${formatValue(hit.value)} at (${hit.y}, ${hit.x})`, displaySize: 72 });
+        proj.update(pd, ps, ps[2] === 1 ? "signed" : "raw");
+        gallery.appendChild(h("div", { class: "dw-row" }, [patch.root, proj.root]));
+      });
+    }),
+  ];
+  const root = h("details", {}, [h("summary", {}, ["top-k: the strongest activations of this channel"]),
+    h("div", { class: "dw-controls" }, [button, progress]), gallery]);
+  return { root, stop: () => stops.forEach((s) => s()) };
+}
+
+function render({ model, el }) {
+  ensureStyle();
+  const status = statusPart(model);
+  const inspector = inspectorPart(model, { selectable: true });
+  const layer = layerPickerPart(model);
+  const method = choicePart(model, "method", "method ", METHODS);
+  const seed = choicePart(model, "seed", "seed ", SEEDS);
+  const picker = imagePickerPart(model);
+  const grid = gridPart(model, { onDemand: true });
+  const input = inputImagePart(model);
+  const projections = projectionsPart(model);
+  const ladder = ladderPart(model);
+  const topk = topkPart(model);
+  const root = h("div", { class: "dw-root dw-explorer" }, [
+    h("div", { class: "dw-controls" }, [layer.root, method.root, seed.root, picker.root,
+      grid.normaliseControl, projections.modeControl]),
+    status.root,
+    h("div", { class: "dw-row" }, [grid.root, h("div", { class: "dw-row" }, [input.root, projections.root])]),
+    h("details", { open: true }, [h("summary", {}, ["layers"]), inspector.root]),
+    ladder.root,
+    topk.root,
+  ]);
+  el.appendChild(root);
+  const parts = [status, inspector, layer, method, seed, picker, grid, input, projections, ladder, topk];
+  return () => parts.forEach((p) => p.stop());
+}
+
+export default { render };

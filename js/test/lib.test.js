@@ -138,7 +138,7 @@ describe("image view", () => {
     const norm = imageToRGBA(rgb, [1, 2, 3], "norm");
     expect([norm[0], norm[1], norm[2]]).toEqual(sequential(1));
     expect([norm[4], norm[5], norm[6]]).toEqual(sequential(0));
-    expect(() => imageToRGBA(data, [2, 2, 1], "sepia")).toThrow(/choose one of: image, raw/);
+    expect(() => imageToRGBA(data, [2, 2, 1], "sepia")).toThrow(/choose one of: signed, raw/);
   });
 });
 

@@ -1,12 +1,13 @@
 // Image view: one (H, W, C) float32 image on a canvas, in a display mode:
 //   image - values in [0, 1] as they are; raw - signed, 0 = mid-grey; abs - magnitude;
-//   norm - L2 over colour channels (sequential map); gamma - raw with |v|^gamma contrast.
+//   norm - L2 over colour channels (sequential map); gamma - raw with |v|^gamma contrast;
+//   signed - one channel through the diverging map (0 = neutral), several as raw.
 // Hovering shows the position and the values under the pointer.
 import { h, setText } from "./dom.js";
-import { sequential, valueRange } from "./colormaps.js";
+import { diverging, sequential, signedScale, valueRange } from "./colormaps.js";
 import { formatValue } from "./grid.js";
 
-export const MODES = ["image", "raw", "abs", "norm", "gamma"];
+export const MODES = ["signed", "raw", "abs", "norm", "gamma", "image"];
 
 /** L2 norm over the colour channels of pixel i. */
 function pixelNorm(data, i, channels) {
@@ -34,6 +35,11 @@ export function imageToRGBA(data, shape, mode = "raw", options = {}) {
     out[o + 3] = 255;
     if (mode === "norm") {
       const rgb = sequential(maxNorm > 0 ? pixelNorm(data, i, channels) / maxNorm : 0);
+      out[o] = rgb[0]; out[o + 1] = rgb[1]; out[o + 2] = rgb[2];
+      continue;
+    }
+    if (mode === "signed" && channels === 1) {
+      const rgb = diverging(signedScale(data[i], maxAbs));
       out[o] = rgb[0]; out[o + 1] = rgb[1]; out[o + 2] = rgb[2];
       continue;
     }

@@ -1,0 +1,94 @@
+"""Shared widget machinery: the bundled front end, binary payloads and error routing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import numpy as np
+import traitlets
+
+STATIC = Path(__file__).resolve().parents[1] / "static"
+
+_MISSING_BUNDLE = """
+export default { render({ el }) {
+  el.textContent = "deconv-widgets: the front end is not built (%s missing); "
+    + "run `npm install && npm run build` in js/ or reinstall the package.";
+} };
+"""
+
+
+def esm(name: str) -> Path | str:
+    """The bundled ES module for a widget, or a module that says the bundle is missing."""
+    path = STATIC / f"{name}.js"
+    if path.is_file():
+        return path
+    return _MISSING_BUNDLE % json.dumps(f"static/{name}.js")[1:-1]
+
+
+def float32_bytes(array: Any) -> bytes:
+    """Contiguous little-endian float32 bytes of an array (NaN/inf become 0)."""
+    data = np.asarray(array, dtype="<f4")
+    data = np.nan_to_num(data, nan=0.0, posinf=0.0, neginf=0.0)
+    return np.ascontiguousarray(data).tobytes()
+
+
+def pack_arrays(arrays: Sequence[Any]) -> tuple[bytes, list[dict[str, Any]]]:
+    """Concatenate float32 arrays into one buffer; returns it and [{shape, offset}] (floats)."""
+    parts: list[bytes] = []
+    index: list[dict[str, Any]] = []
+    offset = 0
+    for array in arrays:
+        data = np.asarray(array, dtype=np.float32)
+        parts.append(float32_bytes(data))
+        index.append({"shape": [int(s) for s in data.shape], "offset": offset})
+        offset += int(data.size)
+    return b"".join(parts), index
+
+
+def error_text(err: BaseException) -> str:
+    """A one-line, user-facing description of an exception."""
+    message = str(err).strip() or type(err).__name__
+    if isinstance(err, ValueError | TypeError | KeyError | IndexError):
+        return f"error: {message}"
+    return f"error ({type(err).__name__}): {message}"
+
+
+class BaseWidget(anywidget.AnyWidget):
+    """An anywidget with a status line; observers never raise, they report and revert."""
+
+    status = traitlets.Unicode("").tag(sync=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._reverting = False
+        super().__init__(**kwargs)
+
+    def _report(self, err: BaseException) -> None:
+        """Show an error in the status line."""
+        self.status = error_text(err)
+
+    def _guarded(self, change: dict[str, Any], apply: Callable[[], None]) -> None:
+        """Run apply() for a trait change; on error report it and restore the old value."""
+        if self._reverting:
+            return
+        try:
+            apply()
+        except Exception as err:  # noqa: BLE001 - an observer must never raise into the kernel
+            self._report(err)
+            self._reverting = True
+            try:
+                setattr(self, change["name"], change["old"])
+            finally:
+                self._reverting = False
+
+    def _safely(self, action: Callable[[], None]) -> bool:
+        """Run an action (button, message); report any error. True when it succeeded."""
+        try:
+            action()
+        except Exception as err:  # noqa: BLE001 - a click must never kill the widget
+            self._report(err)
+            return False
+        return True

@@ -1,0 +1,159 @@
+"""Explorer: the whole DeconvNet app (inspector, grid, projections, ladder, top-k)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import traitlets
+
+from ._base import esm, pack_arrays
+from ._projection import ProjectionWidget
+
+TOPK_DEFAULT = 9
+
+
+def as_image_stack(images: Any) -> np.ndarray:
+    """Images as a float32 (N, H, W, C) stack; one (H, W, C) image becomes N = 1."""
+    if isinstance(images, tuple) and len(images) == 2 and np.ndim(images[1]) == 1:
+        images = images[0]  # (images, labels) as zoo.shapes_images returns them
+    try:
+        stack = np.asarray(images, dtype=np.float32)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"images must be an array (N, H, W, C) or (H, W, C): {err}") from None
+    if stack.ndim == 3:
+        stack = stack[None]
+    if stack.ndim != 4 or stack.shape[0] == 0:
+        raise ValueError(
+            f"images must have shape (N, H, W, C) with N >= 1 or (H, W, C), got {stack.shape}"
+        )
+    return stack
+
+
+class Explorer(ProjectionWidget):
+    """Pick a layer and a channel; see activations and projections, ladder and top-k, live.
+
+    Arguments passed to the constructor are checked at once (ValueError/TypeError). Traits
+    set later (from Python or by the page) never raise: a bad value shows in `status` and
+    the previous valid value is kept.
+    """
+
+    _esm = esm("explorer")
+
+    image_index = traitlets.Int(0).tag(sync=True)
+    n_images = traitlets.Int(0).tag(sync=True)
+    ladder = traitlets.Bytes(b"").tag(sync=True)
+    ladder_index = traitlets.List(traitlets.Dict()).tag(sync=True)
+    topk = traitlets.Bytes(b"").tag(sync=True)
+    topk_index = traitlets.List(traitlets.Dict()).tag(sync=True)
+    progress = traitlets.Float(0.0).tag(sync=True)
+
+    def __init__(
+        self,
+        model: Any = None,
+        images: Any = None,
+        preprocess: Callable[[np.ndarray], Any] | None = None,
+        *,
+        layer: str | None = None,
+        channel: int = 0,
+        method: str = "deconvnet",
+        seed: str = "activation",
+        image_index: int = 0,
+    ) -> None:
+        """Build the app on a Keras model (default: the zoo model) and images to pick from."""
+        super().__init__()
+        if model is None:
+            from .. import zoo
+
+            model = zoo.shapes_model()
+            if images is None:
+                images = zoo.shapes_images(16, seed=0)[0]
+        if images is None:
+            raise ValueError("images are needed with your own model: pass an array (N, H, W, C)")
+        if preprocess is not None and not callable(preprocess):
+            raise TypeError("preprocess must be a function image -> model input, or None")
+        self._images = as_image_stack(images)
+        self._check_index(image_index)
+        self._quietly(n_images=len(self._images), image_index=image_index)
+        self._init_projection(
+            model, self._images[image_index], layer, channel, method, seed, preprocess
+        )
+        self.on_msg(self._on_message)
+
+    def _check_index(self, index: Any) -> int:
+        """An int index into the images, else TypeError/ValueError with the range."""
+        if isinstance(index, bool) or not isinstance(index, int | np.integer):
+            raise TypeError(f"image_index must be an int, got {type(index).__name__}")
+        if not 0 <= index < len(self._images):
+            raise ValueError(
+                f"image_index {index} is out of range; choose 0 to {len(self._images) - 1}"
+            )
+        return int(index)
+
+    def _clear_extras(self) -> None:
+        """Forget the ladder and top-k of the previous pick."""
+        self.ladder, self.ladder_index = b"", []
+        self.topk, self.topk_index, self.progress = b"", [], 0.0
+
+    def _on_pick(self) -> None:
+        super()._on_pick()
+        if self.ladder_index or self.topk_index:
+            self._clear_extras()
+
+    @traitlets.observe("image_index")
+    def _image_changed(self, change: dict[str, Any]) -> None:
+        def apply() -> None:
+            self._set_image_now(self._images[self._check_index(change["new"])])
+            self._on_pick()
+
+        self._guarded(change, apply)
+
+    def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        """Requests from the page: {"type": "ladder"} or {"type": "topk", "k": int}."""
+        kind = content.get("type") if isinstance(content, dict) else None
+        if kind == "ladder":
+            self._safely(self.show_ladder)
+        elif kind == "topk":
+            k = content.get("k", TOPK_DEFAULT)
+            self._safely(lambda: self.show_top_k(k if isinstance(k, int) else TOPK_DEFAULT))
+
+    def show_ladder(self) -> None:
+        """Compute the current channel's ladder (one rung per layer) and send it to the page."""
+        rungs = self._projector.ladder(self._input, self.layer, self.channel, seed=self.seed)
+        buffer, index = pack_arrays(
+            [np.asarray(r.array)[0] if np.ndim(r.array) == 4 else r.array for r in rungs]
+        )
+        for entry, rung in zip(index, rungs, strict=True):
+            entry.update(layer=str(rung.layer), op=str(rung.op))
+        self.ladder, self.ladder_index = buffer, index
+        self.status = f"ladder: {len(rungs)} rungs from {self.layer} down to the input"
+
+    def show_top_k(self, k: int = TOPK_DEFAULT) -> None:
+        """Search every image for the current channel's k strongest activations (progress)."""
+        inputs = np.stack([self._model_input(image) for image in self._images])
+        self.progress = 0.0
+
+        def report(done: int, total: int) -> None:
+            self.progress = done / max(total, 1)
+            self.status = f"top-{k}: {done}/{total} images"
+
+        result = self._projector.top_k(
+            inputs, self.layer, k=k, channels=[self.channel], progress=report
+        )
+        hits = result.hits.get(self.channel, [])
+        arrays = [a for hit in hits for a in (hit.patch, hit.projection)]
+        buffer, index = pack_arrays(arrays)
+        entries = [
+            {
+                "image": int(hit.image),
+                "y": int(hit.y),
+                "x": int(hit.x),
+                "value": float(hit.value),
+                "patch": index[2 * i],
+                "projection": index[2 * i + 1],
+            }
+            for i, hit in enumerate(hits)
+        ]
+        self.topk, self.topk_index, self.progress = buffer, entries, 1.0
+        self.status = f"top-{k} of channel {self.channel} over {len(self._images)} images"

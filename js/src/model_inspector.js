@@ -1,0 +1,14 @@
+// ModelInspector: the layer table (kind, output shape, params, receptive field, jump).
+import { h } from "./lib/dom.js";
+import { ensureStyle } from "./lib/style.js";
+import { inspectorPart, statusPart } from "./lib/parts.js";
+
+function render({ model, el }) {
+  ensureStyle();
+  const table = inspectorPart(model);
+  const status = statusPart(model);
+  el.appendChild(h("div", { class: "dw-root" }, [table.root, status.root]));
+  return () => { table.stop(); status.stop(); };
+}
+
+export default { render };
