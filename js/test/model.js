@@ -1,0 +1,36 @@
+// A minimal in-page stand-in for anywidget's model API (get/set/on/off/save_changes/send),
+// enough to render a widget module and watch what it sends back to Python.
+export function makeModel(initial) {
+  const state = { ...initial };
+  const handlers = new Map();
+  const model = {
+    saves: [],
+    sent: [],
+    get: (k) => state[k],
+    set(k, v) {
+      const changed = state[k] !== v;
+      state[k] = v;
+      if (changed) for (const fn of handlers.get(`change:${k}`) || []) fn();
+    },
+    on(event, fn) {
+      if (!handlers.has(event)) handlers.set(event, []);
+      handlers.get(event).push(fn);
+    },
+    off(event, fn) {
+      handlers.set(event, (handlers.get(event) || []).filter((f) => f !== fn));
+    },
+    save_changes() {
+      model.saves.push({ ...state });
+    },
+    send(msg) {
+      model.sent.push(msg);
+    },
+    /** Python's side: set several traits as one message would. */
+    fromPython(values) {
+      for (const [k, v] of Object.entries(values)) model.set(k, v);
+    },
+  };
+  return model;
+}
+
+export const tick = () => new Promise((r) => setTimeout(r, 0));
