@@ -1,0 +1,168 @@
+"""Explorer and its parts: state, payloads and error routing with the real Projector."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from deconv_widgets import zoo
+from deconv_widgets.projection import Projector
+from deconv_widgets.widgets import ChannelPicker, DeconvView, Explorer, ModelInspector
+
+
+@pytest.fixture(scope="module")
+def model():
+    return zoo.shapes_model()
+
+
+@pytest.fixture(scope="module")
+def images():
+    return zoo.shapes_images(4, seed=3)[0]
+
+
+@pytest.fixture()
+def explorer(model, images):
+    return Explorer(model, images, layer="conv2_1")
+
+
+def floats(buffer: bytes, shape: list[int]) -> np.ndarray:
+    return np.frombuffer(buffer, dtype="<f4").reshape(shape)
+
+
+def test_default_explorer_uses_the_zoo() -> None:
+    e = Explorer()
+    assert e.n_images == 16
+    assert e.layer == e.layers[-1]["name"]
+    assert e.act_shape == list(e._projector.layer_info(e.layer).output_shape)
+    assert e.status == ""
+
+
+def test_small_layers_send_every_channel_for_the_three_methods(explorer, model, images) -> None:
+    channels = explorer.act_shape[-1]
+    assert explorer.proj_key["all"] is True
+    assert explorer.proj_shape == [3, channels, 64, 64, 1]
+    assert explorer.proj_methods == ["deconvnet", "guided", "saliency"]
+    proj = floats(explorer.projections, explorer.proj_shape)
+    expected = Projector(model).project(images[0], "conv2_1", 7, method="guided")
+    np.testing.assert_allclose(proj[1, 7], expected, rtol=1e-5, atol=1e-6)
+    act = floats(explorer.activations, explorer.act_shape)
+    np.testing.assert_allclose(act, Projector(model).activations(images[0], "conv2_1"), rtol=1e-6)
+
+
+def test_channel_switch_on_a_small_layer_needs_no_new_payload(explorer) -> None:
+    request = explorer.proj_key["request"]
+    explorer.channel = 9
+    assert explorer.channel == 9
+    assert explorer.proj_key["request"] == request
+    assert explorer.status == ""
+
+
+def test_layer_image_and_seed_changes_update_buffers_and_request(explorer, model, images) -> None:
+    request = explorer.proj_key["request"]
+    explorer.layer = "pool1"
+    assert explorer.act_shape == [32, 32, 16]
+    assert explorer.proj_key["layer"] == "pool1"
+    assert explorer.proj_key["request"] == request + 1
+    explorer.image_index = 2
+    assert explorer.proj_key["request"] == request + 2
+    act = floats(explorer.activations, explorer.act_shape)
+    np.testing.assert_allclose(act, Projector(model).activations(images[2], "pool1"), rtol=1e-6)
+    explorer.seed = "max"
+    assert explorer.proj_key["seed"] == "max"
+    assert explorer.proj_key["request"] == request + 3
+
+
+def test_layer_with_fewer_channels_resets_the_channel(explorer) -> None:
+    explorer.channel = 30
+    explorer.layer = "conv1_1"
+    assert explorer.channel == 0
+    assert explorer.status == ""
+
+
+@pytest.mark.parametrize(
+    ("trait", "bad", "words"),
+    [
+        ("layer", "dense_9", ["dense_9", "conv1_1"]),
+        ("channel", 32, ["32", "0 to 31"]),
+        ("channel", -1, ["-1", "0 to 31"]),
+        ("method", "backprop", ["backprop", "deconvnet, guided, saliency"]),
+        ("seed", "random", ["random", "activation"]),
+        ("image_index", 4, ["4", "0 to 3"]),
+    ],
+)
+def test_bad_values_go_to_status_and_keep_state(explorer, trait, bad, words) -> None:
+    before = getattr(explorer, trait)
+    request = explorer.proj_key["request"]
+    setattr(explorer, trait, bad)
+    assert getattr(explorer, trait) == before
+    assert explorer.status.startswith("error")
+    for word in words:
+        assert word in explorer.status
+    assert explorer.proj_key["request"] == request
+    explorer.channel = 3  # and it keeps working
+    assert explorer.channel == 3
+    assert explorer.status == ""
+
+
+def test_constructor_arguments_raise_clear_errors(model, images) -> None:
+    with pytest.raises(ValueError, match="unknown layer 'nope'; choose one of: conv1_1"):
+        Explorer(model, images, layer="nope")
+    with pytest.raises(ValueError, match="choose 0 to 15"):
+        Explorer(model, images, layer="conv1_1", channel=16)
+    with pytest.raises(ValueError, match="deconvnet, guided, saliency"):
+        Explorer(model, images, method="fancy")
+    with pytest.raises(ValueError, match="images are needed"):
+        Explorer(model)
+    with pytest.raises(ValueError, match=r"\(N, H, W, C\)"):
+        Explorer(model, np.zeros((2, 2)))
+
+
+def test_large_layers_project_on_demand(model, images, monkeypatch) -> None:
+    from deconv_widgets.widgets import _projection
+
+    monkeypatch.setattr(_projection, "ALL_CHANNELS_LIMIT_BYTES", 1024)
+    e = Explorer(model, images, layer="conv1_2", channel=2)
+    assert e.proj_key["all"] is False
+    assert e.proj_channels == [2]
+    assert e.proj_shape == [3, 1, 64, 64, 1]
+    request = e.proj_key["request"]
+    e.channel = 5
+    assert e.proj_channels == [5]
+    assert e.proj_key["request"] == request + 1
+    proj = floats(e.projections, e.proj_shape)
+    expected = Projector(model).project(images[0], "conv1_2", 5, method="saliency")
+    np.testing.assert_allclose(proj[2, 0], expected, rtol=1e-5, atol=1e-6)
+
+
+def test_ladder_ends_in_the_deconvnet_projection(explorer, model, images) -> None:
+    explorer.channel = 4
+    explorer._on_message(explorer, {"type": "ladder"}, [])
+    assert explorer.ladder_index, explorer.status
+    last = explorer.ladder_index[-1]
+    data = np.frombuffer(explorer.ladder, "<f4")
+    got = data[last["offset"] :].reshape(last["shape"])
+    expected = Projector(model).project(images[0], "conv2_1", 4, method="deconvnet")
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+    explorer.channel = 5  # a new pick forgets the old ladder
+    assert explorer.ladder_index == []
+
+
+def test_messages_never_raise(explorer) -> None:
+    explorer._on_message(explorer, {"type": "nonsense"}, [])
+    explorer._on_message(explorer, "not a dict", [])
+    assert explorer.channel == 0
+
+
+def test_parts_work_alone(model, images) -> None:
+    inspector = ModelInspector(model)
+    assert [r["name"] for r in inspector.layers][:2] == ["conv1_1", "conv1_2"]
+    assert {"kind", "output_shape", "params", "receptive_field", "jump"} <= set(inspector.layers[0])
+    picker = ChannelPicker(model, images[1], layer="pool2")
+    assert picker.act_shape == [16, 16, 32]
+    assert picker.projections == b""
+    picker.channel = 40
+    assert picker.channel == 0 and "0 to 31" in picker.status
+    view = DeconvView(model, images[1], "conv1_1", 3, method="saliency")
+    assert view.proj_shape[0] == 3 and view.method == "saliency"
+    view.method = "guided"
+    assert view.method == "guided" and view.status == ""
