@@ -10,5 +10,14 @@ from __future__ import annotations
 
 from .explorer import Explorer
 from .inspector import ChannelPicker, DeconvView, ModelInspector
+from .transpose_conv_view import TransposeConvView
+from .unpool_view import UnpoolView
 
-__all__ = ["ChannelPicker", "DeconvView", "Explorer", "ModelInspector"]
+__all__ = [
+    "ChannelPicker",
+    "DeconvView",
+    "Explorer",
+    "ModelInspector",
+    "TransposeConvView",
+    "UnpoolView",
+]

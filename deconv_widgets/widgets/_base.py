@@ -66,6 +66,15 @@ class BaseWidget(anywidget.AnyWidget):
         self._reverting = False
         super().__init__(**kwargs)
 
+    def _quietly(self, **values: Any) -> None:
+        """Set traits without running the guarded observers."""
+        self._reverting = True
+        try:
+            for name, value in values.items():
+                setattr(self, name, value)
+        finally:
+            self._reverting = False
+
     def _report(self, err: BaseException) -> None:
         """Show an error in the status line."""
         self.status = error_text(err)

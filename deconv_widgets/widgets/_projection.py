@@ -190,15 +190,6 @@ class ProjectionWidget(BaseWidget):
         if not self.proj_errors:
             self.status = ""
 
-    def _quietly(self, **values: Any) -> None:
-        """Set traits without running the pick observers."""
-        self._reverting = True
-        try:
-            for name, value in values.items():
-                setattr(self, name, value)
-        finally:
-            self._reverting = False
-
     @traitlets.observe("layer")
     def _layer_changed(self, change: dict[str, Any]) -> None:
         def apply() -> None:

@@ -208,3 +208,31 @@ export function note(text) {
 }
 
 export { setText };
+
+/**
+ * A textarea bound to a text trait: typing sends the text (debounced), Python's value is shown
+ * unless the user is typing in it, so what the user typed is never overwritten mid-edit.
+ */
+export function textPart(model, trait, label, { rows = 4, cols = 18, ms = 400, testid } = {}) {
+  const area = h("textarea", { rows: String(rows), cols: String(cols), spellcheck: "false",
+    dataset: { testid: testid ?? `${trait}-text` } });
+  const send = debounce(() => push(model, { [trait]: area.value }), ms);
+  area.addEventListener("input", send);
+  area.addEventListener("change", () => { send.cancel(); push(model, { [trait]: area.value }); });
+  const stop = watch(model, [trait], () => {
+    if (document.activeElement !== area && area.value !== model.get(trait)) area.value = model.get(trait);
+  });
+  return { root: h("label", { class: "dw-text" }, [h("div", {}, [label]), area]), area, stop };
+}
+
+/** A number input bound to an int trait (sent on change). */
+export function numberPart(model, trait, label, { min = 1, max = 16 } = {}) {
+  const input = h("input", { type: "number", min: String(min), max: String(max), step: "1",
+    style: { width: "4em" }, dataset: { testid: `${trait}-input` } });
+  input.addEventListener("change", () => {
+    const v = Number.parseInt(input.value, 10);
+    if (Number.isFinite(v)) push(model, { [trait]: v });
+  });
+  const stop = watch(model, [trait], () => { input.value = String(model.get(trait)); });
+  return { root: h("label", {}, [label, input]), input, stop };
+}

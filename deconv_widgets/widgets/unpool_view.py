@@ -1,0 +1,120 @@
+"""UnpoolView: max pooling with switches, and the two ways back (max and average unpooling)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import traitlets
+
+from .. import ops
+from ._base import BaseWidget, esm
+from ._grids import grid_payload, grid_text, parse_grid
+
+PADDINGS = ("VALID", "SAME")
+
+
+def random_grid(size: int, seed: int) -> np.ndarray:
+    """A size x size grid of small integers (0..9) from a seed: easy to follow by eye."""
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 10, size=(size, size)).astype(np.float32)
+
+
+class UnpoolView(BaseWidget):
+    """Edit a small map and the pooling; see pooled values, switches and both unpoolings.
+
+    Controls and text set later never raise: errors show in `status`, a bad number is put
+    back, and typed text is kept while the last valid result stays on screen.
+    """
+
+    _esm = esm("unpool_view")
+
+    input_text = traitlets.Unicode("").tag(sync=True)
+    pool_size = traitlets.Int(2).tag(sync=True)
+    stride = traitlets.Int(2).tag(sync=True)
+    padding = traitlets.Unicode("VALID").tag(sync=True)
+    random_seed = traitlets.Int(0).tag(sync=True)
+    result = traitlets.Dict().tag(sync=True)
+
+    def __init__(
+        self,
+        image: Any = None,
+        pool_size: int = 2,
+        stride: int = 2,
+        padding: str = "VALID",
+        seed: int = 0,
+    ) -> None:
+        """Start on a 2-D map (default: a random 6x6 map from `seed`); ValueError if invalid."""
+        super().__init__()
+        grid = random_grid(6, seed) if image is None else np.asarray(image, np.float32)
+        if grid.ndim != 2:
+            raise ValueError(f"image must be a 2-D map (H, W), got shape {grid.shape}")
+        self._quietly(
+            input_text=grid_text(grid),
+            pool_size=pool_size,
+            stride=stride,
+            padding=padding,
+            random_seed=seed,
+        )
+        self._update()
+        self.on_msg(self._on_message)
+
+    def _update(self) -> None:
+        """Recompute everything from the controls (raises ValueError on bad input)."""
+        if self.padding not in PADDINGS:
+            raise ValueError(f"unknown padding {self.padding!r}; choose one of: VALID, SAME")
+        grid = parse_grid(self.input_text, "input")
+        x = grid[None, :, :, None]
+        pooled, switches = ops.max_pool_with_switches(x, self.pool_size, self.stride, self.padding)
+        max_back = ops.max_unpool(pooled, switches, x.shape)
+        fill = ops.avg_unpool(pooled, x.shape, self.pool_size, self.stride, self.padding, "fill")
+        adjoint = ops.avg_unpool(
+            pooled, x.shape, self.pool_size, self.stride, self.padding, "adjoint"
+        )
+        h, w, c = x.shape[1:]
+        flat = switches[0, :, :, 0].astype(np.int64)
+        decoded = [
+            [f"({i // (w * c)}, {(i // c) % w}, {i % c})" for i in row] for row in flat.tolist()
+        ]
+        marks = np.full((h, w), "", dtype=object)
+        for i in flat.ravel():
+            marks[i // (w * c), (i // c) % w] = "max"
+        self.result = {
+            "input": grid_payload(grid, marks),
+            "pooled": grid_payload(pooled[0, :, :, 0]),
+            "switches": decoded,
+            "switch_index": flat.tolist(),
+            "max_unpool": grid_payload(max_back[0, :, :, 0], marks),
+            "avg_fill": grid_payload(fill[0, :, :, 0]),
+            "avg_adjoint": grid_payload(adjoint[0, :, :, 0]),
+        }
+        self.status = ""
+
+    @traitlets.observe("pool_size", "stride", "padding")
+    def _control_changed(self, change: dict[str, Any]) -> None:
+        self._guarded(change, self._update)
+
+    @traitlets.observe("input_text")
+    def _text_changed(self, change: dict[str, Any]) -> None:
+        if not self._reverting:
+            self._safely(self._update)  # keep the typed text even when it is wrong
+
+    @traitlets.observe("random_seed")
+    def _seed_changed(self, change: dict[str, Any]) -> None:
+        if not self._reverting:
+            self.randomize(change["new"])
+
+    def randomize(self, seed: int | None = None, size: int | None = None) -> None:
+        """Replace the map by a random one (seeded) of the same size."""
+        seed = self.random_seed if seed is None else seed
+        try:
+            size = size or parse_grid(self.input_text, "input").shape[0]
+        except ValueError:
+            size = 6
+        self._quietly(input_text=grid_text(random_grid(size, seed)), random_seed=seed)
+        self._safely(self._update)
+
+    def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        """{"type": "random"}: a new random map with the next seed."""
+        if isinstance(content, dict) and content.get("type") == "random":
+            self.randomize(self.random_seed + 1)
