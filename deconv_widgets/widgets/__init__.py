@@ -9,6 +9,7 @@ previous valid value is kept.
 from __future__ import annotations
 
 from .explorer import Explorer
+from .gradients_panel import GradientsPanel
 from .inspector import ChannelPicker, DeconvView, ModelInspector
 from .transpose_conv_view import TransposeConvView
 from .unpool_view import UnpoolView
@@ -17,6 +18,7 @@ __all__ = [
     "ChannelPicker",
     "DeconvView",
     "Explorer",
+    "GradientsPanel",
     "ModelInspector",
     "TransposeConvView",
     "UnpoolView",
