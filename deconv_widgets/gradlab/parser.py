@@ -1,0 +1,438 @@
+"""The gradients lab's mini-language: parsed with `ast` against a whitelist, never evaluated.
+
+A program is lines of `name = expression`. Expressions use names, numbers, list literals
+(nested for matrices), `+ - * / @`, unary `-`/`+`, and calls of the functions in `FUNCTIONS`.
+Everything else is refused with a `ValueError` that starts with "line L, col C:" (1-based).
+The result is a flat list of `Node`s in evaluation order; nothing here touches TensorFlow.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+# function name -> number of positional arguments
+FUNCTIONS: dict[str, int] = {
+    "stop_gradient": 1,
+    "matmul": 2,
+    "square": 1,
+    "exp": 1,
+    "log": 1,
+    "sin": 1,
+    "cos": 1,
+    "tanh": 1,
+    "sigmoid": 1,
+    "relu": 1,
+    "reduce_sum": 1,
+    "reduce_mean": 1,
+    "maximum": 2,
+    "minimum": 2,
+}
+AXIS_FUNCTIONS = ("reduce_sum", "reduce_mean")
+BINARY_OPS = {
+    ast.Add: "add",
+    ast.Sub: "sub",
+    ast.Mult: "mul",
+    ast.Div: "div",
+    ast.MatMult: "matmul",
+}
+SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "matmul": "@", "neg": "-", "pos": "+"}
+
+MAX_PROGRAM_CHARS = 5000
+MAX_LINES = 100
+MAX_NODES = 500
+MAX_DEPTH = 40
+MAX_ARRAY_SIZE = 10_000
+MAX_NAME_LENGTH = 64
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+ALLOWED = "allowed: names, numbers, [lists], + - * / @, unary - and +, and calls of " + ", ".join(
+    FUNCTIONS
+)
+RESERVED_NAMES = frozenset({"tf", "np"} | set(dir(builtins)))
+
+_REFUSED = {
+    ast.Attribute: "attribute access (a.b) is not allowed",
+    ast.Subscript: "subscripts (a[i]) are not allowed",
+    ast.Lambda: "lambda is not allowed",
+    ast.ListComp: "comprehensions are not allowed",
+    ast.SetComp: "comprehensions are not allowed",
+    ast.DictComp: "comprehensions are not allowed",
+    ast.GeneratorExp: "generator expressions are not allowed",
+    ast.NamedExpr: "the walrus operator ':=' is not allowed",
+    ast.Starred: "starred expressions (*a) are not allowed",
+    ast.JoinedStr: "f-strings are not allowed",
+    ast.FormattedValue: "f-strings are not allowed",
+    ast.Compare: "comparisons are not allowed",
+    ast.BoolOp: "'and'/'or' are not allowed",
+    ast.IfExp: "conditional expressions are not allowed",
+    ast.Dict: "dicts are not allowed",
+    ast.Set: "sets are not allowed",
+    ast.Tuple: "tuples are not allowed (use [lists])",
+    ast.Await: "await is not allowed",
+    ast.Yield: "yield is not allowed",
+    ast.YieldFrom: "yield is not allowed",
+    ast.Slice: "slices are not allowed",
+}
+_REFUSED_STATEMENTS = {
+    ast.Import: "import is not allowed",
+    ast.ImportFrom: "import is not allowed",
+    ast.AugAssign: "augmented assignment (+= etc.) is not allowed; write 'name = expression'",
+    ast.AnnAssign: "annotated assignment is not allowed; write 'name = expression'",
+    ast.Expr: "each line must be an assignment 'name = expression'",
+    ast.FunctionDef: "function definitions are not allowed",
+    ast.ClassDef: "class definitions are not allowed",
+    ast.Delete: "del is not allowed",
+}
+
+
+@dataclass(frozen=True)
+class Node:
+    """One node of the program's graph, in evaluation order."""
+
+    id: str  # the assigned or free name, or "#k" for an unnamed sub-expression / constant
+    kind: str  # "variable" | "const" | "op"
+    op: str  # "variable", "const", "identity", "add", ..., or a function name
+    inputs: tuple[str, ...] = ()
+    line: int = 0
+    col: int = 0
+    name: str | None = None  # the name a line assigned to this node, if any
+    value: Any = None  # float32 ndarray for constants
+    axis: int | None = None  # for reduce_sum / reduce_mean
+    text: str = ""  # the source text of the expression
+    infix: bool = False  # written with an operator (a @ b) rather than a call (matmul(a, b))
+
+
+@dataclass
+class Program:
+    """A parsed program: nodes in evaluation order and the names it uses."""
+
+    nodes: list[Node] = field(default_factory=list)
+    assigned: dict[str, str] = field(default_factory=dict)  # name -> node id
+    free: dict[str, tuple[int, int]] = field(default_factory=dict)  # name -> first (line, col)
+
+    def node(self, node_id: str) -> Node:
+        """Return the node with this id."""
+        return self._index[node_id]
+
+    @property
+    def _index(self) -> dict[str, Node]:
+        return {n.id: n for n in self.nodes}
+
+
+class ProgramError(ValueError):
+    """A program the lab refuses; the message starts with 'line L, col C:'."""
+
+
+def _fail(line: int, col: int, message: str, allowed: bool = True) -> ProgramError:
+    suffix = f"; {ALLOWED}" if allowed else ""
+    return ProgramError(f"line {line}, col {col}: {message}{suffix}")
+
+
+def _at(node: ast.AST) -> tuple[int, int]:
+    return getattr(node, "lineno", 1), getattr(node, "col_offset", 0) + 1
+
+
+def check_name(name: str, line: int, col: int, what: str = "name") -> None:
+    """Refuse dunders, private, reserved, built-in and function names."""
+    if name.startswith("__"):
+        raise _fail(line, col, f"names starting with '__' are not allowed: {name!r}")
+    if name.startswith("_"):
+        raise _fail(line, col, f"{what} {name!r} must start with a letter", allowed=False)
+    if len(name) > MAX_NAME_LENGTH:
+        raise _fail(line, col, f"{what} is longer than {MAX_NAME_LENGTH} characters", False)
+    if name in FUNCTIONS:
+        raise _fail(line, col, f"{name!r} is a function; call it as {name}(...)")
+    if name in RESERVED_NAMES:
+        raise _fail(line, col, f"{name!r} is a reserved Python/TensorFlow name; pick another")
+
+
+def precheck(source: Any) -> str:
+    """Refuse non-strings, too long programs and too deep bracket nesting before ast.parse."""
+    if not isinstance(source, str):
+        raise TypeError(f"program must be a str; got {type(source).__name__}")
+    if len(source) > MAX_PROGRAM_CHARS:
+        raise ProgramError(
+            f"program is {len(source)} characters long; the limit is {MAX_PROGRAM_CHARS}"
+        )
+    lines = source.splitlines()
+    if len(lines) > MAX_LINES:
+        raise ProgramError(f"program has {len(lines)} lines; the limit is {MAX_LINES}")
+    if "\x00" in source:
+        line = source[: source.index("\x00")].count("\n") + 1
+        raise _fail(line, 1, "the program contains a NUL character", allowed=False)
+    for number, text in enumerate(lines, start=1):
+        depth = 0
+        for col, char in enumerate(text, start=1):
+            if char == "#":
+                break
+            if char in "([{":
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise _fail(number, col, f"nesting deeper than {MAX_DEPTH} levels", False)
+            elif char in ")]}":
+                depth -= 1
+    return source
+
+
+def _depth(tree: ast.AST) -> int:
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
+def parse_program(source: str) -> Program:
+    """Parse and whitelist-check a program; raise ValueError with line and column otherwise."""
+    source = precheck(source)
+    try:
+        tree = ast.parse(source, mode="exec")
+    except SyntaxError as err:
+        raise _fail(err.lineno or 1, err.offset or 1, f"syntax error: {err.msg}", False) from None
+    except (RecursionError, MemoryError):
+        raise ProgramError(
+            f"program is nested too deeply to parse; the limit is {MAX_DEPTH} levels"
+        ) from None
+    if _depth(tree) > MAX_DEPTH + 2:
+        raise ProgramError(f"expression nested deeper than {MAX_DEPTH} levels")
+    count = sum(1 for _ in ast.walk(tree))
+    if count > MAX_NODES:
+        raise ProgramError(f"program has {count} syntax nodes; the limit is {MAX_NODES}")
+    return _Builder(source).build(tree)
+
+
+class _Builder:
+    """Turn the checked AST into Nodes, refusing anything off the whitelist."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.program = Program()
+        self.counter = 0
+        self.lines_used: dict[int, int] = {}
+
+    def build(self, tree: ast.Module) -> Program:
+        for statement in tree.body:
+            self._statement(statement)
+        return self.program
+
+    def _statement(self, statement: ast.stmt) -> None:
+        line, col = _at(statement)
+        if isinstance(statement, ast.Expr):
+            # report what is wrong inside a bare expression first (e.g. `eval(...)`)
+            _Builder(self.source)._expression(statement.value)
+        if type(statement) in _REFUSED_STATEMENTS:
+            raise _fail(line, col, _REFUSED_STATEMENTS[type(statement)])
+        if not isinstance(statement, ast.Assign):
+            raise _fail(
+                line,
+                col,
+                f"{type(statement).__name__} statements are not allowed; "
+                "each line must be 'name = expression'",
+            )
+        if line in self.lines_used:
+            raise _fail(line, col, "one assignment per line, please", allowed=False)
+        self.lines_used[line] = col
+        if len(statement.targets) != 1 or not isinstance(statement.targets[0], ast.Name):
+            raise _fail(line, col, "assign to exactly one plain name: 'name = expression'")
+        target = statement.targets[0].id
+        check_name(target, line, col)
+        if target in self.program.assigned:
+            first = self.program.node(self.program.assigned[target]).line
+            raise _fail(
+                line,
+                col,
+                f"{target!r} is already assigned on line {first}; every name is assigned once",
+                allowed=False,
+            )
+        if target in self.program.free:
+            used_line = self.program.free[target][0]
+            raise _fail(
+                line,
+                col,
+                f"{target!r} is used on line {used_line} before it is "
+                "assigned; assign names before using them",
+                allowed=False,
+            )
+        node_id = self._expression(statement.value)
+        node = self.program.node(node_id)
+        if node.name is not None or node.kind == "variable":
+            # `a = b`: a new identity node, so that `a` is its own tensor
+            node_id = self._add("op", "identity", (node_id,), statement.value)
+            node = self.program.node(node_id)
+        index = self.program.nodes.index(node)
+        text = ast.get_source_segment(self.source, statement.value) or ""
+        named = Node(**{**node.__dict__, "id": target, "name": target, "text": text})
+        self.program.nodes[index] = named
+        self.program.assigned[target] = target
+
+    def _add(self, kind: str, op: str, inputs: tuple[str, ...], at: ast.AST, **extra) -> str:
+        self.counter += 1
+        node_id = f"#{self.counter}"
+        line, col = _at(at)
+        text = ast.get_source_segment(self.source, at) or ""
+        self.program.nodes.append(Node(node_id, kind, op, inputs, line, col, text=text, **extra))
+        return node_id
+
+    def _expression(self, expr: ast.expr) -> str:
+        line, col = _at(expr)
+        if type(expr) in _REFUSED:
+            raise _fail(line, col, _REFUSED[type(expr)])
+        if isinstance(expr, ast.Name):
+            return self._name(expr, line, col)
+        if isinstance(expr, ast.Constant | ast.List) or self._is_negative_number(expr):
+            value = np.asarray(self._literal(expr), dtype=np.float32)
+            return self._add("const", "const", (), expr, value=value)
+        if isinstance(expr, ast.BinOp):
+            if isinstance(expr.op, ast.Pow):
+                raise _fail(line, col, "'**' is not allowed (use square(x) or x * x)")
+            if type(expr.op) not in BINARY_OPS:
+                raise _fail(line, col, f"the operator {type(expr.op).__name__} is not allowed")
+            left, right = self._expression(expr.left), self._expression(expr.right)
+            return self._add("op", BINARY_OPS[type(expr.op)], (left, right), expr, infix=True)
+        if isinstance(expr, ast.UnaryOp):
+            if not isinstance(expr.op, ast.USub | ast.UAdd):
+                raise _fail(
+                    line, col, f"the unary operator {type(expr.op).__name__} is not allowed"
+                )
+            operand = self._expression(expr.operand)
+            op = "neg" if isinstance(expr.op, ast.USub) else "pos"
+            return self._add("op", op, (operand,), expr)
+        if isinstance(expr, ast.Call):
+            return self._call(expr, line, col)
+        raise _fail(line, col, f"{type(expr).__name__} is not allowed")
+
+    def _name(self, expr: ast.Name, line: int, col: int) -> str:
+        name = expr.id
+        if name in self.program.assigned:
+            return name
+        check_name(name, line, col)
+        if name not in self.program.free:
+            self.program.free[name] = (line, col)
+            self.program.nodes.append(
+                Node(name, "variable", "variable", (), line, col, name, text=name)
+            )
+        return name
+
+    @staticmethod
+    def _is_negative_number(expr: ast.expr) -> bool:
+        return (
+            isinstance(expr, ast.UnaryOp)
+            and isinstance(expr.op, ast.USub | ast.UAdd)
+            and isinstance(expr.operand, ast.Constant)
+        )
+
+    def _literal(self, expr: ast.expr) -> Any:
+        """A number or a (nested) list of numbers; sizes checked, floats finite in float32."""
+        line, col = _at(expr)
+        if self._is_negative_number(expr):
+            sign = -1.0 if isinstance(expr.op, ast.USub) else 1.0
+            return sign * self._literal(expr.operand)
+        if isinstance(expr, ast.Constant):
+            value = expr.value
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                kind = "strings" if isinstance(value, str | bytes) else repr(value)
+                raise _fail(
+                    line,
+                    col,
+                    f"{kind} are not allowed"
+                    if kind == "strings"
+                    else f"the constant {kind} is not allowed",
+                )
+            try:
+                number = float(value)
+            except OverflowError:
+                number = float("inf")
+            if not np.isfinite(number) or abs(number) > FLOAT32_MAX:
+                text = ast.get_source_segment(self.source, expr)
+                limit = f"|x| <= {FLOAT32_MAX:.3g}"
+                raise _fail(
+                    line, col, f"the number {text} is out of float32 range ({limit})", False
+                )
+            return number
+        if isinstance(expr, ast.List):
+            if not expr.elts:
+                raise _fail(line, col, "empty lists are not allowed", allowed=False)
+            items = [self._literal(item) for item in expr.elts]
+            shapes = {np.shape(item) for item in items}
+            if len(shapes) != 1:
+                raise _fail(line, col, "a matrix's rows must all have the same length", False)
+            if np.size(items) > MAX_ARRAY_SIZE:
+                raise _fail(line, col, f"list has more than {MAX_ARRAY_SIZE} numbers", False)
+            return items
+        if type(expr) in _REFUSED:
+            raise _fail(line, col, _REFUSED[type(expr)])
+        raise _fail(line, col, "lists may only hold numbers and lists of numbers", False)
+
+    def _call(self, expr: ast.Call, line: int, col: int) -> str:
+        if not isinstance(expr.func, ast.Name):
+            if type(expr.func) in _REFUSED:
+                raise _fail(*_at(expr.func), _REFUSED[type(expr.func)])
+            raise _fail(line, col, "only calls of the listed functions by name are allowed")
+        name = expr.func.id
+        if name not in FUNCTIONS:
+            raise _fail(
+                line,
+                col,
+                f"unknown function {name!r}; allowed functions: " + ", ".join(FUNCTIONS),
+                allowed=False,
+            )
+        for arg in expr.args:
+            if isinstance(arg, ast.Starred):
+                raise _fail(*_at(arg), _REFUSED[ast.Starred])
+        axis = None
+        for kw in expr.keywords:
+            axis = self._axis(name, kw, line, col)
+        arity = FUNCTIONS[name]
+        if len(expr.args) != arity:
+            plural = "s" if arity > 1 else ""
+            raise _fail(
+                line,
+                col,
+                f"{name} takes {arity} argument{plural}; got {len(expr.args)}",
+                allowed=False,
+            )
+        inputs = tuple(self._expression(arg) for arg in expr.args)
+        return self._add("op", name, inputs, expr, axis=axis)
+
+    def _axis(self, name: str, kw: ast.keyword, line: int, col: int) -> int:
+        where = _at(kw)
+        if kw.arg is None:
+            raise _fail(*where, "'**' keyword unpacking is not allowed")
+        if kw.arg != "axis" or name not in AXIS_FUNCTIONS:
+            raise _fail(
+                *where,
+                f"keyword {kw.arg!r} is not allowed; only axis=<int> "
+                f"for {' and '.join(AXIS_FUNCTIONS)}",
+                allowed=False,
+            )
+        value = kw.value
+        negative = isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.USub)
+        inner = value.operand if negative else value
+        if not (isinstance(inner, ast.Constant) and type(inner.value) is int):
+            raise _fail(*where, "axis must be an integer like axis=0 or axis=-1", False)
+        if abs(inner.value) > 32:
+            raise _fail(*where, "axis must be between -32 and 32", False)
+        return -inner.value if negative else inner.value
+
+
+__all__ = [
+    "ALLOWED",
+    "FUNCTIONS",
+    "MAX_ARRAY_SIZE",
+    "MAX_DEPTH",
+    "MAX_LINES",
+    "MAX_NODES",
+    "MAX_PROGRAM_CHARS",
+    "Node",
+    "Program",
+    "ProgramError",
+    "SYMBOLS",
+    "check_name",
+    "parse_program",
+]
