@@ -1,0 +1,350 @@
+"""The Projector: DeconvNet, guided backprop and saliency projections of any channel."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import keras
+import numpy as np
+
+from deconv_widgets._tf import tf
+
+from . import rules
+from .graph import (
+    GraphNode,
+    LayerInfo,
+    forward_nodes,
+    functional_of,
+    layer_infos,
+    path_to,
+    receptive_fields,
+)
+
+SEEDS = ("activation", "max", "ones")
+CHUNK = 64  # channels per batched backward call (bounds memory)
+CACHE_IMAGES = 4  # forward results kept per layer (least recently used goes first)
+
+
+@dataclass
+class _LayerPlan:
+    """Everything compiled for one target layer: its path, cached-tensor order, functions."""
+
+    info: LayerInfo
+    node: GraphNode
+    path: list[GraphNode]
+    cached_ids: list[int]  # ids of tensors the forward returns, in order (target output last)
+    input_id: int
+    forward: Any
+    backward: dict[str, Any]
+    cache: OrderedDict
+    cached_specs: list  # TensorSpecs of the cached tensors (batch dimension None)
+
+
+def _is_int(value: Any) -> bool:
+    """True for Python and NumPy integers (not bools)."""
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+class Projector:
+    """Project any channel of a Keras CNN back to pixel space (Zeiler & Fergus, 2014).
+
+    `layers` lists every layer with a 4-D output, the input layer excluded.
+    """
+
+    def __init__(self, model: keras.Model) -> None:
+        """Inspect `model` (one image input); nothing is traced until a layer is used."""
+        self.model = model
+        self._graph = functional_of(model)
+        self._nodes = forward_nodes(self._graph)
+        self._input = self._graph.inputs[0]
+        self.input_shape: tuple[int | None, ...] = tuple(self._input.shape[1:])
+        self.layers: list[LayerInfo] = layer_infos(self._graph, self._nodes)
+        self._fields = receptive_fields(self._graph, self._nodes)
+        self._by_name = {info.name: info for info in self.layers}
+        self._node_of = {}
+        for node in self._nodes:
+            self._node_of.setdefault(node.layer.name, node)
+        self._plans: dict[str, _LayerPlan] = {}
+        self.trace_count = 0  # graphs traced so far (tests assert no new ones on a switch)
+        self.forward_count = 0  # forward passes actually run (cache misses)
+
+    def receptive_box(self, layer: str | LayerInfo, y: int, x: int) -> tuple[int, int, int]:
+        """(top, left, size) of the input square under position (y, x) of a layer's output.
+
+        The square may reach past the image's borders (negative or too large coordinates).
+        """
+        info = self.layer_info(layer)
+        _, jump, centre = self._fields[self._node_of[info.name].output_id]
+        size = info.receptive_field
+        offset = centre - (size - 1) / 2
+        return int(round(offset + y * jump)), int(round(offset + x * jump)), size
+
+    # ----------------------------------------------------------------- validation
+    def layer_info(self, layer: str | LayerInfo) -> LayerInfo:
+        """The LayerInfo of a layer given by name or LayerInfo (ValueError listing the names)."""
+        name = layer.name if isinstance(layer, LayerInfo) else layer
+        if not isinstance(name, str):
+            raise TypeError(f"layer must be a name (str) or a LayerInfo, got {layer!r}")
+        if name not in self._by_name:
+            names = ", ".join(info.name for info in self.layers)
+            raise ValueError(f"unknown layer {name!r}; choose one of: {names}")
+        return self._by_name[name]
+
+    def _check_channel(self, info: LayerInfo, channel: Any) -> int:
+        """Validate a channel index against a layer's channel count."""
+        if not _is_int(channel):
+            raise TypeError(f"channel must be an int, got {channel!r}")
+        count = info.output_shape[-1]
+        if not 0 <= int(channel) < count:
+            raise ValueError(
+                f"channel {channel} is out of range for layer {info.name!r} with {count} "
+                f"channels; choose 0..{count - 1}"
+            )
+        return int(channel)
+
+    @staticmethod
+    def _check_choice(value: Any, choices: tuple[str, ...], what: str) -> str:
+        """Validate a method or seed name."""
+        if value not in choices:
+            raise ValueError(f"unknown {what} {value!r}; choose one of: {', '.join(choices)}")
+        return value
+
+    def _image_batch(self, image: Any) -> np.ndarray:
+        """An image (H, W, C) or (1, H, W, C), array or tensor, as float32 (1, H, W, C)."""
+        if isinstance(image, tf.Tensor):
+            image = image.numpy()
+        if not isinstance(image, np.ndarray):
+            try:
+                image = np.asarray(image)
+            except Exception as error:  # noqa: BLE001
+                raise TypeError(f"image must be an array or tensor, got {type(image)}") from error
+        if image.dtype == object or not np.issubdtype(image.dtype, np.number):
+            raise TypeError(f"image must hold numbers, got dtype {image.dtype}")
+        expected = self.input_shape
+        if image.ndim == 4 and image.shape[0] == 1:
+            image = image[0]
+        if image.ndim != 3 or any(
+            want is not None and want != got
+            for want, got in zip(expected, image.shape, strict=False)
+        ):
+            want = "(" + ", ".join("any" if d is None else str(d) for d in expected) + ")"
+            raise ValueError(
+                f"image shape {tuple(image.shape)} does not fit the model input {want}; "
+                "pass one image (H, W, C) or a batch of one (1, H, W, C)"
+            )
+        return np.ascontiguousarray(image[None], dtype=np.float32)
+
+    # ---------------------------------------------------------------- compilation
+    def _plan(self, info: LayerInfo) -> _LayerPlan:
+        """Build (once) the forward and backward functions of a target layer."""
+        if info.name in self._plans:
+            return self._plans[info.name]
+        node = self._node_of[info.name]
+        path = path_to(self._nodes, node)
+        input_id = id(self._input)
+        tensors: dict[int, Any] = {}
+        for step in path:
+            for tensor in step.inputs:
+                tensors[id(tensor)] = tensor
+        tensors.pop(input_id, None)
+        tensors.pop(node.output_id, None)
+        computed = list(tensors.values()) + [node.output]
+        cached = [self._input, *computed]  # the image itself first, the target output last
+        cached_ids = [id(t) for t in cached]
+        sub_model = keras.Model(self._input, computed, name=f"to_{info.name}")
+        image_spec = tf.TensorSpec((None, *self.input_shape), tf.float32)
+
+        def forward(image: tf.Tensor) -> list[tf.Tensor]:
+            self.trace_count += 1
+            outputs = sub_model(image, training=False)
+            return [image, *(outputs if isinstance(outputs, list | tuple) else [outputs])]
+
+        plan = _LayerPlan(
+            info=info,
+            node=node,
+            path=path,
+            cached_ids=cached_ids,
+            input_id=input_id,
+            forward=tf.function(forward, input_signature=[image_spec], autograph=False),
+            backward={},
+            cache=OrderedDict(),
+            cached_specs=[tf.TensorSpec(t.shape, t.dtype) for t in cached],
+        )
+        self._plans[info.name] = plan
+        return plan
+
+    def _check_method(self, plan: _LayerPlan, method: str) -> None:
+        """Raise ValueError naming the first layer on the path that `method` cannot handle."""
+        for step in plan.path:
+            reason = rules.unsupported_reason(step.layer, method)
+            if reason is not None:
+                raise ValueError(
+                    f"method {method!r} cannot project through {reason} on the way to "
+                    f"{plan.info.name!r}; use method='saliency' or pick an earlier layer"
+                )
+
+    def _backward_fns(self, plan: _LayerPlan, method: str) -> dict[str, Any]:
+        """The two compiled backward functions (channel seeds, explicit seeds) of a method."""
+        if method in plan.backward:
+            return plan.backward[method]
+        self._check_method(plan, method)
+        specs = plan.cached_specs
+        target_shape = tuple(plan.node.output.shape[1:])
+
+        def from_channels(cached, channels, seed_kind):
+            self.trace_count += 1
+            target = cached[-1][0]  # (H', W', C') of the first cached image
+            maps = tf.transpose(tf.gather(target, channels, axis=-1), [2, 0, 1])  # (B, H', W')
+            flat = tf.reshape(maps, [tf.shape(maps)[0], -1])
+            size = tf.shape(flat)[1]
+            best = tf.reduce_max(flat, axis=1, keepdims=True)
+            positions = tf.range(size)[None, :]
+            first = tf.reduce_min(tf.where(flat == best, positions, size), axis=1)
+            max_maps = tf.reshape(tf.one_hot(first, size, dtype=maps.dtype), tf.shape(maps))
+            seeds = tf.gather(tf.stack([maps, max_maps, tf.ones_like(maps)]), seed_kind)
+            onehot = tf.one_hot(channels, target_shape[-1], dtype=maps.dtype)
+            seed = seeds[..., None] * onehot[:, None, None, :]
+            return self._propagate(plan, method, cached, seed)
+
+        def from_seed(cached, seed):
+            self.trace_count += 1
+            return self._propagate(plan, method, cached, seed)
+
+        channel_spec = tf.TensorSpec((None,), tf.int32)
+        kind_spec = tf.TensorSpec((), tf.int32)
+        seed_spec = tf.TensorSpec((None, *target_shape), tf.float32)
+        fns = {
+            "channels": tf.function(
+                from_channels, input_signature=[specs, channel_spec, kind_spec], autograph=False
+            ),
+            "seed": tf.function(from_seed, input_signature=[specs, seed_spec], autograph=False),
+        }
+        plan.backward[method] = fns
+        return fns
+
+    def _propagate(self, plan: _LayerPlan, method: str, cached: list, seed: tf.Tensor):
+        """Carry `seed` (B, H', W', C') from the target layer down to the input (traced)."""
+        values = dict(zip(plan.cached_ids, cached, strict=True))
+        grads: dict[int, tf.Tensor] = {plan.node.output_id: seed}
+        for step in reversed(plan.path):
+            grad = grads.pop(step.output_id, None)
+            if grad is None:
+                continue
+            inputs = [values.get(i) for i in step.input_ids]
+            output = values.get(step.output_id)
+            rule, activation = rules.classify(step.layer)
+            if method == "saliency" and (rule == "other" or activation not in ("linear", "relu")):
+                input_grads = rules.vjp_backward(step.layer, grad, inputs)
+            else:
+                if activation == "relu":
+                    grad = rules.relu_backward(grad, output, method)
+                input_grads = rules.linear_backward(step.layer, rule, grad, inputs, output)
+            for tensor_id, input_grad in zip(step.input_ids, input_grads, strict=True):
+                if tensor_id in grads:
+                    grads[tensor_id] = grads[tensor_id] + input_grad
+                else:
+                    grads[tensor_id] = input_grad
+        return grads[plan.input_id]  # every path starts at the model's input
+
+    # ------------------------------------------------------------------- forward
+    def _forward(self, plan: _LayerPlan, batch: np.ndarray) -> list[tf.Tensor]:
+        """Cached forward pass of one image (1, H, W, C) up to the plan's layer."""
+        key = hashlib.blake2b(batch.tobytes(), digest_size=16).hexdigest() + str(batch.shape)
+        if key in plan.cache:
+            plan.cache.move_to_end(key)
+            return plan.cache[key]
+        result = list(plan.forward(tf.constant(batch)))
+        self.forward_count += 1
+        plan.cache[key] = result
+        while len(plan.cache) > CACHE_IMAGES:
+            plan.cache.popitem(last=False)
+        return result
+
+    # -------------------------------------------------------------------- public
+    def activations(self, image: Any, layer: str | LayerInfo) -> np.ndarray:
+        """The layer's activation (H', W', C') for one image (H, W, C)."""
+        plan = self._plan(self.layer_info(layer))
+        return self._forward(plan, self._image_batch(image))[-1][0].numpy()
+
+    def project(
+        self,
+        image: Any,
+        layer: str | LayerInfo,
+        channel: int,
+        method: str = "deconvnet",
+        seed: str = "activation",
+    ) -> np.ndarray:
+        """Project one channel of `layer` back to the image's pixel space: (H, W, C)."""
+        info = self.layer_info(layer)
+        channel = self._check_channel(info, channel)
+        return self.project_many(image, info, [channel], method=method, seed=seed)[0]
+
+    def project_many(
+        self,
+        image: Any,
+        layer: str | LayerInfo,
+        channels: Any = None,
+        method: str = "deconvnet",
+        seed: str = "activation",
+    ) -> np.ndarray:
+        """Project many channels at once (None = all): (len(channels), H, W, C), batched."""
+        info = self.layer_info(layer)
+        self._check_choice(method, rules.METHODS, "method")
+        self._check_choice(seed, SEEDS, "seed")
+        if channels is None:
+            channels = range(info.output_shape[-1])
+        if _is_int(channels) or isinstance(channels, str):
+            raise TypeError(f"channels must be a sequence of ints or None, got {channels!r}")
+        channels = [self._check_channel(info, c) for c in channels]
+        plan = self._plan(info)
+        batch = self._image_batch(image)
+        fns = self._backward_fns(plan, method)
+        cached = self._forward(plan, batch)
+        kind = tf.constant(SEEDS.index(seed), tf.int32)
+        parts = []
+        for start in range(0, len(channels), CHUNK):
+            chunk = tf.constant(channels[start : start + CHUNK], tf.int32)
+            parts.append(fns["channels"](cached, chunk, kind).numpy())
+        if not parts:
+            return np.zeros((0, *batch.shape[1:]), np.float32)
+        return np.concatenate(parts, axis=0)
+
+    def project_seeds(
+        self, images: Any, layer: str | LayerInfo, seeds: Any, method: str = "deconvnet"
+    ) -> np.ndarray:
+        """Project explicit seeds (B, H', W', C') placed on `layer` for images (B or 1, H, W, C)."""
+        info = self.layer_info(layer)
+        self._check_choice(method, rules.METHODS, "method")
+        plan = self._plan(info)
+        fns = self._backward_fns(plan, method)
+        images = np.asarray(images, np.float32)
+        cached = plan.forward(tf.constant(images))
+        return fns["seed"](cached, tf.constant(seeds, tf.float32)).numpy()
+
+    def forward_batch(self, images: np.ndarray, layer: str | LayerInfo) -> np.ndarray:
+        """The layer's activations for a batch of images (N, H, W, C), uncached."""
+        plan = self._plan(self.layer_info(layer))
+        return plan.forward(tf.constant(np.asarray(images, np.float32)))[-1].numpy()
+
+    def ladder(self, image: Any, layer: str | LayerInfo, channel: int, seed: str = "activation"):
+        """The DeconvNet projection step by step: one Rung per layer on the way down."""
+        from .ladder import ladder
+
+        return ladder(self, image, layer, channel, seed=seed)
+
+    def top_k(
+        self,
+        images: Any,
+        layer: str | LayerInfo,
+        k: int = 9,
+        channels: Any = None,
+        progress: Any = True,
+        method: str = "deconvnet",
+    ):
+        """The k strongest activations per channel over a stream of images, with patches."""
+        from .topk import top_k
+
+        return top_k(self, images, layer, k=k, channels=channels, progress=progress, method=method)

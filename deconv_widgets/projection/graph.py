@@ -1,0 +1,165 @@
+"""Read a Keras model's layer graph: nodes in forward order, paths, receptive fields."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import keras
+
+from deconv_widgets._tf import tf  # noqa: F401  (quiet TensorFlow import before keras)
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """One layer with a 4-D output: its kind, output shape, size and receptive field."""
+
+    name: str
+    kind: str
+    output_shape: tuple[int | None, int | None, int | None]
+    params: int
+    receptive_field: int
+    jump: int
+
+
+@dataclass(frozen=True)
+class GraphNode:
+    """One call of a layer inside the model: input and output tensor ids, in forward order."""
+
+    layer: Any
+    inputs: tuple[Any, ...]  # KerasTensors
+    output: Any  # KerasTensor
+
+    @property
+    def input_ids(self) -> tuple[int, ...]:
+        """Ids of the input tensors (keys of the engine's tensor maps)."""
+        return tuple(id(t) for t in self.inputs)
+
+    @property
+    def output_id(self) -> int:
+        """Id of the output tensor."""
+        return id(self.output)
+
+
+def functional_of(model: Any) -> Any:
+    """The Functional graph behind a keras Model or Sequential (clear error when there is none)."""
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"model must be a keras.Model (Sequential or Functional), got {model!r}")
+    graph = getattr(model, "_functional", None) if isinstance(model, keras.Sequential) else model
+    if graph is None or not hasattr(graph, "_nodes_by_depth"):
+        raise ValueError(
+            f"model {model.name!r} has no layer graph yet; give it an input shape, e.g. "
+            "keras.Sequential([keras.Input((64, 64, 1)), ...]) or build it before projecting"
+        )
+    if len(graph.inputs) != 1 or len(graph.inputs[0].shape) != 4:
+        shapes = [tuple(t.shape) for t in graph.inputs]
+        raise ValueError(
+            f"model {model.name!r} must have exactly one image input of shape (H, W, C); "
+            f"it has inputs {shapes}"
+        )
+    return graph
+
+
+def forward_nodes(graph: Any) -> list[GraphNode]:
+    """Every non-input layer call of the graph, in an order where inputs come first."""
+    nodes = []
+    for depth in sorted(graph._nodes_by_depth, reverse=True):
+        for node in graph._nodes_by_depth[depth]:
+            if node.is_input or not node.operation:
+                continue
+            if len(node.outputs) != 1:
+                continue  # multi-output layers are never on an image path we can project
+            nodes.append(GraphNode(node.operation, tuple(node.input_tensors), node.outputs[0]))
+    return nodes
+
+
+def path_to(nodes: list[GraphNode], target: GraphNode) -> list[GraphNode]:
+    """The nodes the target depends on (target included), in forward order."""
+    needed = {target.output_id}
+    path = []
+    for node in reversed(nodes):
+        if node.output_id in needed:
+            path.append(node)
+            needed.update(node.input_ids)
+    return path[::-1]
+
+
+def _pair(value: Any) -> tuple[int, int]:
+    """An int or a pair as a pair of ints."""
+    if isinstance(value, int):
+        return value, value
+    first, second = tuple(value)
+    return int(first), int(second)
+
+
+def window_of(layer: Any) -> tuple[int, int, int]:
+    """(kernel, stride, dilation) of a layer along rows (max over both axes), 1s if none."""
+    if hasattr(layer, "kernel_size") and hasattr(layer, "strides"):
+        kernel = max(_pair(layer.kernel_size))
+        dilation = max(_pair(getattr(layer, "dilation_rate", 1)))
+        return kernel, max(_pair(layer.strides)), dilation
+    if hasattr(layer, "pool_size") and hasattr(layer, "strides"):
+        strides = layer.strides if layer.strides is not None else layer.pool_size
+        return max(_pair(layer.pool_size)), max(_pair(strides)), 1
+    return 1, 1, 1
+
+
+def _pad_before(layer: Any, size_in: int | None, size_out: int | None, span: int, stride: int):
+    """Rows a layer pads (or, negative, crops) before its input along one axis."""
+    kind = type(layer).__name__
+    if kind == "ZeroPadding2D":
+        return int(layer.padding[0][0])
+    if kind == "Cropping2D":
+        return -int(layer.cropping[0][0])
+    if str(getattr(layer, "padding", "valid")).lower() != "same":
+        return 0
+    if size_in is None or size_out is None:
+        return (span - 1) // 2
+    return max((size_out - 1) * stride + span - size_in, 0) // 2
+
+
+def receptive_fields(graph: Any, nodes: list[GraphNode]) -> dict[int, tuple[int, int, float]]:
+    """(receptive field, jump, centre of position 0) in input pixels per tensor id.
+
+    Along rows; at merges the maximum field and jump over the branches (and the first
+    branch's centre) are taken.
+    """
+    fields = {id(graph.inputs[0]): (1, 1, 0.0)}
+    for node in nodes:
+        known = [fields[i] for i in node.input_ids if i in fields]
+        if not known:
+            continue
+        field_in = max(rf for rf, _, _ in known)
+        jump_in = max(jump for _, jump, _ in known)
+        centre_in = known[0][2]
+        kernel, stride, dilation = window_of(node.layer)
+        span = (kernel - 1) * dilation + 1
+        shape_in, shape_out = node.inputs[0].shape, node.output.shape
+        size_in = shape_in[1] if len(shape_in) == 4 else None
+        size_out = shape_out[1] if len(shape_out) == 4 else None
+        before = _pad_before(node.layer, size_in, size_out, span, stride)
+        centre = centre_in + ((span - 1) / 2 - before) * jump_in
+        fields[node.output_id] = (field_in + (span - 1) * jump_in, jump_in * stride, centre)
+    return fields
+
+
+def layer_infos(graph: Any, nodes: list[GraphNode]) -> list[LayerInfo]:
+    """A LayerInfo for the first call of every layer whose output is 4-D (the input excluded)."""
+    fields = receptive_fields(graph, nodes)
+    infos, seen = [], set()
+    for node in nodes:
+        if node.layer.name in seen or len(node.output.shape) != 4:
+            continue
+        seen.add(node.layer.name)
+        field, jump, _ = fields.get(node.output_id, (0, 0, 0.0))
+        infos.append(
+            LayerInfo(
+                name=node.layer.name,
+                kind=type(node.layer).__name__,
+                output_shape=tuple(node.output.shape[1:]),
+                params=int(node.layer.count_params()),
+                receptive_field=int(field),
+                jump=int(jump),
+            )
+        )
+    return infos

@@ -1,0 +1,204 @@
+"""Per-layer backward rules: what each layer does to a signal travelling down to the pixels."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+
+from deconv_widgets._tf import tf
+
+METHODS = ("deconvnet", "guided", "saliency")
+
+# Layers that are the identity at inference time.
+IDENTITY_KINDS = {
+    "Dropout",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
+    "SpatialDropout3D",
+    "GaussianDropout",
+    "GaussianNoise",
+    "AlphaDropout",
+    "ActivityRegularization",
+    "Identity",
+    "InputLayer",
+}
+
+
+def _is_plain_relu_layer(layer: Any) -> bool:
+    """A keras ReLU layer with its default arguments (max 0, slope 0, threshold 0)."""
+    return (
+        isinstance(layer, keras.layers.ReLU)
+        and layer.max_value is None
+        and float(layer.negative_slope) == 0.0
+        and float(layer.threshold) == 0.0
+    )
+
+
+def activation_kind(function: Any) -> str:
+    """'relu', 'linear' or the name of another activation function."""
+    if function is None or function is keras.activations.linear:
+        return "linear"
+    if function is keras.activations.relu:
+        return "relu"
+    return getattr(function, "__name__", type(function).__name__)
+
+
+def classify(layer: Any) -> tuple[str, str]:
+    """(rule, activation) of a layer: rule names its linear part, activation its nonlinearity.
+
+    rule is one of conv, maxpool, avgpool, bn, identity, zeropad, crop, add, subtract, concat,
+    rescale, or 'other' (no explicit rule); activation is 'linear', 'relu' or another name.
+    """
+    kind = type(layer).__name__
+    if kind in IDENTITY_KINDS:
+        return "identity", "linear"
+    if isinstance(layer, keras.layers.ReLU):
+        return "identity", "relu" if _is_plain_relu_layer(layer) else "ReLU(non-default)"
+    if isinstance(layer, keras.layers.Activation):
+        return "identity", activation_kind(layer.activation)
+    channels_last = getattr(layer, "data_format", "channels_last") == "channels_last"
+    if (
+        type(layer) is keras.layers.Conv2D
+        and channels_last
+        and getattr(layer, "groups", 1) == 1
+        and not getattr(layer, "lora_enabled", False)
+    ):
+        return "conv", activation_kind(layer.activation)
+    if type(layer) is keras.layers.MaxPooling2D and channels_last:
+        return "maxpool", "linear"
+    if type(layer) is keras.layers.AveragePooling2D and channels_last:
+        return "avgpool", "linear"
+    if type(layer) is keras.layers.BatchNormalization and layer.axis in (-1, 3, [3], [-1]):
+        return "bn", "linear"
+    if type(layer) is keras.layers.ZeroPadding2D and channels_last:
+        return "zeropad", "linear"
+    if type(layer) is keras.layers.Cropping2D and channels_last:
+        return "crop", "linear"
+    if type(layer) is keras.layers.Add:
+        return "add", "linear"
+    if type(layer) is keras.layers.Subtract:
+        return "subtract", "linear"
+    if type(layer) is keras.layers.Concatenate and layer.axis in (-1, 3):
+        return "concat", "linear"
+    if type(layer) is keras.layers.Rescaling:
+        return "rescale", "linear"
+    return "other", kind
+
+
+def unsupported_reason(layer: Any, method: str) -> str | None:
+    """Why `method` cannot pass a signal back through `layer`, or None if it can."""
+    if method == "saliency":
+        return None  # any differentiable layer: explicit rule or a vjp fallback
+    rule, activation = classify(layer)
+    kind = type(layer).__name__
+    if rule == "other":
+        return f"layer {layer.name!r} ({kind}) has no DeconvNet rule"
+    if activation not in ("linear", "relu"):
+        return (
+            f"layer {layer.name!r} ({kind}) uses the activation {activation!r}, which is not a "
+            f"plain ReLU"
+        )
+    return None
+
+
+def relu_backward(grad: tf.Tensor, output: tf.Tensor, method: str) -> tf.Tensor:
+    """The ReLU rule of a method, given the ReLU's forward output (its mask [x > 0])."""
+    if method == "deconvnet":
+        return tf.nn.relu(grad)
+    mask = tf.cast(output > 0, grad.dtype)
+    if method == "guided":
+        return tf.nn.relu(grad) * mask
+    return grad * mask
+
+
+def batch_like(tensor: tf.Tensor, batch: tf.Tensor) -> tf.Tensor:
+    """Broadcast a cached tensor of batch 1 (or `batch`) to batch `batch`."""
+    return tf.broadcast_to(tensor, tf.concat([[batch], tf.shape(tensor)[1:]], axis=0))
+
+
+def _pool_args(layer: Any) -> tuple[list[int], list[int], str]:
+    """ksize, strides and padding of a keras pooling layer, as TensorFlow's ops take them."""
+    pool = tuple(layer.pool_size)
+    strides = tuple(layer.strides) if layer.strides is not None else pool
+    return [1, *pool, 1], [1, *strides, 1], layer.padding.upper()
+
+
+def linear_backward(
+    layer: Any, rule: str, grad: tf.Tensor, inputs: list[tf.Tensor], output: tf.Tensor
+) -> list[tf.Tensor | None]:
+    """Gradient of a layer's linear part (bias unused) w.r.t. each input, for a batch of grads."""
+    batch = tf.shape(grad)[0]
+    if rule in ("identity",):
+        return [grad]
+    if rule == "conv":
+        shape = tf.concat([[batch], tf.shape(inputs[0])[1:]], axis=0)
+        result = tf.nn.conv2d_transpose(
+            grad,
+            tf.cast(layer.kernel, grad.dtype),
+            output_shape=shape,
+            strides=[1, *layer.strides, 1],
+            padding=layer.padding.upper(),
+            dilations=[1, *layer.dilation_rate, 1],
+        )
+        return [tf.reshape(result, shape)]
+    if rule == "maxpool":
+        ksize, strides, padding = _pool_args(layer)
+        return [
+            tf.raw_ops.MaxPoolGrad(
+                orig_input=batch_like(inputs[0], batch),
+                orig_output=batch_like(output, batch),
+                grad=grad,
+                ksize=ksize,
+                strides=strides,
+                padding=padding,
+            )
+        ]
+    if rule == "avgpool":
+        ksize, strides, padding = _pool_args(layer)
+        shape = tf.concat([[batch], tf.shape(inputs[0])[1:]], axis=0)
+        return [
+            tf.raw_ops.AvgPoolGrad(
+                orig_input_shape=shape, grad=grad, ksize=ksize, strides=strides, padding=padding
+            )
+        ]
+    if rule == "bn":
+        return [grad * bn_scale(layer)]
+    if rule == "zeropad":
+        (top, bottom), (left, right) = layer.padding
+        height, width = tf.shape(grad)[1], tf.shape(grad)[2]
+        return [grad[:, top : height - bottom, left : width - right, :]]
+    if rule == "crop":
+        (top, bottom), (left, right) = layer.cropping
+        return [tf.pad(grad, [[0, 0], [top, bottom], [left, right], [0, 0]])]
+    if rule == "add":
+        return [grad for _ in inputs]
+    if rule == "subtract":
+        return [grad, -grad]
+    if rule == "concat":
+        sizes = [int(t.shape[-1]) for t in inputs]
+        return list(tf.split(grad, sizes, axis=-1))
+    if rule == "rescale":
+        return [grad * tf.cast(layer.scale, grad.dtype)]
+    raise AssertionError(f"no linear rule {rule!r}")  # pragma: no cover
+
+
+def bn_scale(layer: Any) -> tf.Tensor:
+    """The per-channel factor gamma / sqrt(moving variance + epsilon) of an inference-mode BN."""
+    variance = tf.convert_to_tensor(layer.moving_variance)
+    scale = tf.math.rsqrt(variance + layer.epsilon)
+    if layer.scale and layer.gamma is not None:
+        scale = scale * tf.convert_to_tensor(layer.gamma)
+    return tf.cast(scale, tf.float32)
+
+
+def vjp_backward(layer: Any, grad: tf.Tensor, inputs: list[tf.Tensor]) -> list[tf.Tensor]:
+    """Plain gradient through any differentiable layer, by a GradientTape around its call."""
+    batch = tf.shape(grad)[0]
+    tiled = [batch_like(t, batch) for t in inputs]
+    with tf.GradientTape() as tape:
+        for tensor in tiled:
+            tape.watch(tensor)
+        output = layer(tiled if len(tiled) > 1 else tiled[0], training=False)
+    grads = tape.gradient(output, tiled, output_gradients=grad)
+    return [tf.zeros_like(t) if g is None else g for t, g in zip(tiled, grads, strict=True)]

@@ -1,0 +1,173 @@
+"""Top-k search: the strongest activations of each channel over a stream of images."""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .engine import Projector
+    from .graph import LayerInfo
+
+BATCH = 32  # images per forward pass when `images` is one array
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One strong activation: where it is, how strong, the input under it and its projection.
+
+    `patch` and `projection` are (rf, rf, C) squares of the input under the receptive field of
+    (y, x); where the square reaches past the image's border the missing pixels are zero.
+    """
+
+    image: int
+    y: int
+    x: int
+    value: float
+    patch: np.ndarray
+    projection: np.ndarray
+
+
+@dataclass(frozen=True)
+class TopK:
+    """Per channel, the k strongest hits over all images, strongest first."""
+
+    layer: str
+    hits: dict[int, list[Hit]] = field(default_factory=dict)
+
+
+def _batches(images: Any) -> tuple[Iterable[np.ndarray], int | None]:
+    """An iterable of (b, H, W, C) batches and the total number of images if known."""
+    if hasattr(images, "numpy") and callable(images.numpy):
+        images = images.numpy()
+    if isinstance(images, np.ndarray):
+        if images.ndim == 3:
+            images = images[None]
+        if images.ndim != 4:
+            raise ValueError(
+                f"images must be an array (N, H, W, C) or an iterable of such batches; "
+                f"got shape {images.shape}"
+            )
+        return (images[i : i + BATCH] for i in range(0, len(images), BATCH)), len(images)
+    if isinstance(images, Iterable) and not isinstance(images, str | bytes):
+        return images, None
+    raise TypeError(f"images must be an array or an iterable of batches, got {type(images)}")
+
+
+def _progress_reporter(progress: Any, total: int | None) -> tuple[Callable, Callable]:
+    """(update(done), close()) for progress=True (tqdm), False (silent) or a callable."""
+    if callable(progress):
+        return (lambda done: progress(done, total)), (lambda: None)
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=total, unit="img", desc="top-k")
+
+        def update(done: int) -> None:
+            bar.update(done - bar.n)
+
+        return update, bar.close
+    return (lambda done: None), (lambda: None)
+
+
+def _crop(image: np.ndarray, top: int, left: int, size: int) -> np.ndarray:
+    """The size x size square at (top, left) of an (H, W, C) image, zero outside the image."""
+    height, width, channels = image.shape
+    out = np.zeros((size, size, channels), np.float32)
+    r0, c0 = max(top, 0), max(left, 0)
+    r1, c1 = min(top + size, height), min(left + size, width)
+    if r1 > r0 and c1 > c0:
+        out[r0 - top : r1 - top, c0 - left : c1 - left] = image[r0:r1, c0:c1]
+    return out
+
+
+def top_k(
+    projector: Projector,
+    images: Any,
+    layer: str | LayerInfo,
+    k: int = 9,
+    channels: Any = None,
+    progress: Any = True,
+    method: str = "deconvnet",
+) -> TopK:
+    """Stream `images`, keep the k strongest (value, image, y, x) per channel, then project them."""
+    from . import rules
+
+    info = projector.layer_info(layer)
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
+        raise ValueError(f"k must be a positive int, got {k!r}")
+    projector._check_choice(method, rules.METHODS, "method")
+    if channels is None:
+        channels = range(info.output_shape[-1])
+    channels = [projector._check_channel(info, c) for c in channels]
+    batches, total = _batches(images)
+    update, close = _progress_reporter(progress, total)
+    heaps: dict[int, list] = {c: [] for c in channels}
+    kept: dict[int, np.ndarray] = {}  # only the images some heap still points at
+    done = 0
+    try:
+        for batch in batches:
+            batch = np.asarray(batch.numpy() if hasattr(batch, "numpy") else batch, np.float32)
+            if batch.ndim == 3:
+                batch = batch[None]
+            for image in batch:
+                projector._image_batch(image)  # validates the shape against the model input
+            activation = projector.forward_batch(batch, info)  # (b, H', W', C')
+            b, height, width, _ = activation.shape
+            for channel in channels:
+                flat = activation[..., channel].reshape(-1)
+                count = min(k, flat.size)
+                for index in np.argpartition(-flat, count - 1)[:count]:
+                    n, rest = divmod(int(index), height * width)
+                    y, x = divmod(rest, width)
+                    key = (float(flat[index]), -(done + n), -y, -x)
+                    heap = heaps[channel]
+                    if len(heap) < k:
+                        heapq.heappush(heap, key)
+                    elif key > heap[0]:
+                        heapq.heapreplace(heap, key)
+            referenced = {-key[1] for heap in heaps.values() for key in heap}
+            for n in range(b):
+                if done + n in referenced:
+                    kept[done + n] = batch[n]
+            kept = {i: im for i, im in kept.items() if i in referenced}
+            done += b
+            update(done)
+    finally:
+        close()
+    return _finish(projector, info, heaps, kept, method)
+
+
+def _finish(projector: Projector, info: Any, heaps: dict, kept: dict, method: str) -> TopK:
+    """Turn the heaps into sorted Hits with patches and single-activation projections."""
+    entries = [
+        (channel, -key[1], -key[2], -key[3], key[0])
+        for channel, heap in heaps.items()
+        for key in sorted(heap, reverse=True)
+    ]
+    projections = []
+    for start in range(0, len(entries), 64):
+        chunk = entries[start : start + 64]
+        images = np.stack([kept[e[1]] for e in chunk])
+        seeds = np.zeros((len(chunk), *info.output_shape), np.float32)
+        for row, (channel, _, y, x, value) in enumerate(chunk):
+            seeds[row, y, x, channel] = value
+        projections.extend(projector.project_seeds(images, info, seeds, method=method))
+    hits: dict[int, list[Hit]] = {channel: [] for channel in heaps}
+    for (channel, image, y, x, value), projection in zip(entries, projections, strict=True):
+        top, left, size = projector.receptive_box(info, y, x)
+        hits[channel].append(
+            Hit(
+                image=image,
+                y=y,
+                x=x,
+                value=value,
+                patch=_crop(kept[image], top, left, size),
+                projection=_crop(projection, top, left, size),
+            )
+        )
+    return TopK(layer=info.name, hits=hits)
