@@ -148,9 +148,15 @@ def test_ladder_ends_in_the_deconvnet_projection(explorer, model, images) -> Non
 
 
 def test_messages_never_raise(explorer) -> None:
+    before = explorer.channel
     explorer._on_message(explorer, {"type": "nonsense"}, [])
     explorer._on_message(explorer, "not a dict", [])
-    assert explorer.channel == 0
+    assert explorer.channel == before
+
+
+def test_opens_on_the_strongest_channel(explorer, model, images) -> None:
+    act = Projector(model).activations(images[0], "conv2_1")
+    assert explorer.channel == int(np.argmax(act.reshape(-1, act.shape[-1]).max(axis=0)))
 
 
 def test_parts_work_alone(model, images) -> None:

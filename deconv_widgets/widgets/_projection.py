@@ -74,7 +74,7 @@ class ProjectionWidget(BaseWidget):
         model: Any,
         image: Any,
         layer: str | LayerInfo | None,
-        channel: int,
+        channel: int | None,
         method: str,
         seed: str,
         preprocess: Any = None,
@@ -90,10 +90,14 @@ class ProjectionWidget(BaseWidget):
         self._image_version = 0
         self.layers = layer_rows(self._projector)
         info = self._projector.layer_info(layer if layer is not None else self.layers[-1]["name"])
-        self._check_channel(info, channel)
+        if channel is not None:
+            self._check_channel(info, channel)
         choice(method, METHODS, "method")
         choice(seed, SEEDS, "seed")
         self._set_image_now(image)
+        if channel is None:  # open on the channel that responds most to this image
+            act = self._projector.activations(self._input, info)
+            channel = int(np.argmax(act.reshape(-1, act.shape[-1]).max(axis=0)))
         self._quietly(layer=info.name, channel=channel, method=method, seed=seed)
         self._refresh()
 

@@ -56,12 +56,16 @@ class Explorer(ProjectionWidget):
         preprocess: Callable[[np.ndarray], Any] | None = None,
         *,
         layer: str | None = None,
-        channel: int = 0,
+        channel: int | None = None,
         method: str = "deconvnet",
         seed: str = "activation",
         image_index: int = 0,
     ) -> None:
-        """Build the app on a Keras model (default: the zoo model) and images to pick from."""
+        """Build the app on a Keras model (default: the zoo model) and images to pick from.
+
+        `layer` defaults to the last 4-D layer and `channel` to the one that responds most to
+        the first image shown.
+        """
         super().__init__()
         if model is None:
             from .. import zoo

@@ -33,7 +33,7 @@ function render({ model, el }) {
     watch(model, ["grad_rows"], () => {
       clear(table);
       for (const [x, text] of model.get("grad_rows") || []) {
-        table.appendChild(h("tr", { dataset: { x } }, [h("td", {}, [`∂/∂${x}`]), h("td", {}, [text])]));
+        table.appendChild(h("tr", { dataset: { x } }, [h("td", {}, [x]), h("td", {}, [text])]));
       }
     }),
     watch(model, ["explanation"], () => setText(explanation, model.get("explanation"))),
