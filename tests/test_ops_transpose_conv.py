@@ -162,6 +162,35 @@ def test_property_transpose_is_the_adjoint_of_conv(config):
     assert abs(lhs - rhs) <= 1e-4 * (np.abs(forward).sum() * np.abs(y).max() + 1)
 
 
+def test_large_problems_take_the_tensorflow_route_with_the_same_steps(monkeypatch):
+    """Above NUMPY_CONV_LIMIT step 4 runs tf.nn.conv2d; check that route on a small sweep."""
+    from deconv_widgets.ops import transpose_conv
+
+    monkeypatch.setattr(transpose_conv, "NUMPY_CONV_LIMIT", 0)
+    rng = np.random.default_rng(5)
+    count = 0
+    for (kh, kw), (sh, sw), padding in itertools.product(KERNELS[3:], STRIDES[2:], PADDINGS):
+        for oh in ops.conv_transpose_output_sizes(3, kh, sh, padding):
+            ow = ops.conv_transpose_output_sizes(4, kw, sw, padding)[-1]
+            y = rng.standard_normal((2, 3, 4, 3)).astype(np.float32)
+            kernel = rng.standard_normal((kh, kw, 2, 3)).astype(np.float32)
+            shape = (2, oh, ow, 2)
+            out = ops.transpose_conv_steps(y, kernel, shape, (sh, sw), padding).output
+            ref = tf_transpose(y, kernel, shape, (sh, sw), padding)
+            assert relative_error(out, ref) < TOLERANCE
+            count += 1
+    assert count == 6 * 2 * sum(sh for sh, _ in STRIDES[2:])
+
+
+def test_a_real_layer_size_matches_tensorflow():
+    y = np.ones((1, 56, 56, 64), np.float32)
+    kernel = np.ones((3, 3, 64, 64), np.float32) / 576
+    steps = ops.transpose_conv_steps(y, kernel, (1, 112, 112, 64), 2, "SAME")
+    assert steps.output.shape == (1, 112, 112, 64)
+    ref = tf_transpose(y, kernel, (1, 112, 112, 64), (2, 2), "SAME")
+    assert relative_error(steps.output, ref) < TOLERANCE
+
+
 @pytest.mark.parametrize("padding", ["same", "Valid"])
 def test_padding_is_case_insensitive(padding):
     sizes = ops.conv_transpose_output_sizes(3, 3, 2, padding)

@@ -110,8 +110,9 @@ def test_avg_unpool_fill_sums_overlaps_and_clips_same_padding():
     # SAME, 5 -> 3 with 2x2/2: pads (0, 1); the last window holds only the last real cell
     same = ops.avg_unpool(np.ones((1, 3, 3, 1), np.float32), (1, 5, 5, 1), 2, padding="SAME")
     np.testing.assert_array_equal(same, np.ones((1, 5, 5, 1)))
-    adj = ops.avg_unpool(np.ones((1, 3, 3, 1), np.float32), (1, 5, 5, 1), 2, padding="SAME",
-                         mode="adjoint")  # fmt: skip
+    adj = ops.avg_unpool(
+        np.ones((1, 3, 3, 1), np.float32), (1, 5, 5, 1), 2, padding="SAME", mode="adjoint"
+    )
     assert adj[0, 4, 4, 0] == 1.0 and adj[0, 0, 0, 0] == 0.25 and adj[0, 0, 4, 0] == 0.5
 
 
@@ -129,10 +130,17 @@ def test_fill_equals_adjoint_of_values_times_real_cell_count():
 
 @settings(max_examples=40, deadline=None, derandomize=True)
 @given(
-    st.integers(1, 3), st.integers(1, 9), st.integers(1, 9), st.integers(1, 3),
-    st.integers(1, 4), st.integers(1, 4), st.integers(1, 3), st.integers(1, 3),
-    st.sampled_from(["SAME", "VALID"]), st.integers(0, 2**31 - 1),
-)  # fmt: skip
+    st.integers(1, 3),
+    st.integers(1, 9),
+    st.integers(1, 9),
+    st.integers(1, 3),
+    st.integers(1, 4),
+    st.integers(1, 4),
+    st.integers(1, 3),
+    st.integers(1, 3),
+    st.sampled_from(["SAME", "VALID"]),
+    st.integers(0, 2**31 - 1),
+)
 def test_property_unpools_are_pool_gradients(n, h, w, c, ph, pw, sh, sw, padding, seed):
     if padding == "VALID" and (ph > h or pw > w):
         with pytest.raises(ValueError, match="larger than the input"):

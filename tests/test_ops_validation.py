@@ -215,5 +215,6 @@ def test_same_pooling_may_use_a_window_larger_than_the_input():
     x = np.arange(6, dtype=np.float32).reshape(1, 2, 3, 1)
     pooled, switches = ops.max_pool_with_switches(x, 4, padding="SAME")
     assert pooled.shape == (1, 1, 1, 1) and switches[0, 0, 0, 0] == 5
-    np.testing.assert_array_equal(ops.max_unpool(pooled, switches, x.shape).ravel(),
-                                  [0, 0, 0, 0, 0, 5])  # fmt: skip
+    np.testing.assert_array_equal(
+        ops.max_unpool(pooled, switches, x.shape).ravel(), [0, 0, 0, 0, 0, 5]
+    )

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from deconv_widgets._tf import tf
+
 from ._validate import PADDINGS, as_float_array, as_int, as_padding, as_pair, as_shape, same_pads
 
 
@@ -51,8 +53,10 @@ def _check_shapes(y, kernel, out_shape, strides, padding) -> None:
             f"output_shape has {out_shape[3]} channels but the kernel's C_in (axis 2) is {c_in}; "
             f"use output_shape[3] = {c_in}"
         )
-    for axis, size, k, s, got in (("height", h, kh, strides[0], out_shape[1]),
-                                  ("width", w, kw, strides[1], out_shape[2])):  # fmt: skip
+    for axis, size, k, s, got in (
+        ("height", h, kh, strides[0], out_shape[1]),
+        ("width", w, kw, strides[1], out_shape[2]),
+    ):
         valid = conv_transpose_output_sizes(size, k, s, padding)
         if got not in valid:
             raise ValueError(
@@ -94,12 +98,24 @@ def transpose_conv_steps(
     )
     padded = np.pad(zero_inserted, ((0, 0), pads[0], pads[1], (0, 0)))
     # Step 4: a stride-1 VALID convolution (cross-correlation, as in tf.nn.conv2d) with the
-    # flipped kernel; accumulate in float64 so the explicit route is at least as exact as TF's.
-    windows = np.lib.stride_tricks.sliding_window_view(padded, (kh, kw), axis=(1, 2))
-    output = np.einsum("nhwcij,ijcd->nhwd", windows, flipped.astype(np.float64), optimize=True)
-    output = output.astype(np.float32)
+    # flipped kernel. Small problems: NumPy, accumulated in float64, so the explicit route does
+    # not lean on TF at all; large ones (a real model's layer): tf.nn.conv2d, stride 1, VALID.
+    output = _stride1_valid_conv(padded, flipped)
     assert output.shape == (n, oh, ow, c_in), (output.shape, out_shape)
     return TransposeConvSteps(flipped, zero_inserted, pads, padded, output)  # type: ignore[arg-type]
+
+
+NUMPY_CONV_LIMIT = 4_000_000  # multiply-adds per kernel tap above which step 4 uses TF
+
+
+def _stride1_valid_conv(padded: np.ndarray, flipped: np.ndarray) -> np.ndarray:
+    kh, kw, c_out, c_in = flipped.shape
+    n, ph, pw, _ = padded.shape
+    if n * (ph - kh + 1) * (pw - kw + 1) * c_out * c_in > NUMPY_CONV_LIMIT:
+        return tf.nn.conv2d(padded, flipped, strides=1, padding="VALID").numpy()
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (kh, kw), axis=(1, 2))
+    output = np.einsum("nhwcij,ijcd->nhwd", windows, flipped.astype(np.float64), optimize=True)
+    return output.astype(np.float32)
 
 
 def _transpose_pads(size: int, out: int, kernel: int, stride: int, padding: str) -> tuple[int, int]:
