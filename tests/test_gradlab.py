@@ -233,3 +233,10 @@ def test_limits_and_examples_are_exposed():
     assert list(gradlab.EXAMPLES) == ["matmul", "grad_ys", "stop_gradient"]
     with pytest.raises(ValueError, match="choose one of: matmul, grad_ys, stop_gradient"):
         gradlab.run_example("nope")
+
+
+def test_constants_only_and_a_variable_as_y():
+    result = gradlab.run("c = [1.5, -2]\ny = square(c)", {}, "y", "c")
+    assert as_lists(result.grads) == {"c": [3.0, -4.0]}
+    result = gradlab.run("y = W1\nz = W2", {"W1": [[1, 2]], "W2": 0}, ["W1", "z"], ["W1", "W2"])
+    assert as_lists(result.grads) == {"W1": [[1.0, 1.0]], "W2": 1.0}

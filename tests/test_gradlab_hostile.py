@@ -140,6 +140,14 @@ PROGRAMS = [
         ValueError,
         [r"program has \d+ syntax nodes; the limit is 500"],
     ),
+    (
+        "multi-line nesting",
+        "y = " + "(\n" * 45 + "W1" + ")" * 45,
+        ValueError,
+        [r"line 41, col 1: nesting deeper than 40 levels"],
+    ),
+    ("empty", "", ValueError, [r"the program is empty; write lines like 'y = W1 \+ W2'"]),
+    ("only comments", "# y = W1\n\n", ValueError, [r"the program is empty"]),
     ("long name", "y" * 70 + " = W1", ValueError, [r"longer than 64 characters"]),
 ]
 

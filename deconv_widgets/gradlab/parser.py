@@ -165,8 +165,8 @@ def precheck(source: Any) -> str:
     if "\x00" in source:
         line = source[: source.index("\x00")].count("\n") + 1
         raise _fail(line, 1, "the program contains a NUL character", allowed=False)
+    depth = 0  # across lines: brackets may continue an expression on the next line
     for number, text in enumerate(lines, start=1):
-        depth = 0
         for col, char in enumerate(text, start=1):
             if char == "#":
                 break

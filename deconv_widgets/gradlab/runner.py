@@ -162,6 +162,8 @@ def run(
     variables = _check_values(parsed, values)
     ys, xs = _names(ys, "ys"), _names(xs, "xs")
     node_ids = [n.id for n in parsed.nodes if not n.id.startswith("#")]
+    if not node_ids:
+        raise ValueError("the program is empty; write lines like 'y = W1 + W2'")
     for what, names in (("y", ys), ("x", xs)):
         for name in names:
             if name not in node_ids:
