@@ -172,3 +172,17 @@ def test_parts_work_alone(model, images) -> None:
     assert view.proj_shape[0] == 3 and view.method == "saliency"
     view.method = "guided"
     assert view.method == "guided" and view.status == ""
+
+
+def test_top_k_reports_progress_and_sends_hits(explorer) -> None:
+    seen: list[float] = []
+    explorer.observe(lambda change: seen.append(change["new"]), names="progress")
+    explorer._on_message(explorer, {"type": "topk", "k": 3}, [])
+    assert len(explorer.topk_index) == 3, explorer.status
+    values = [hit["value"] for hit in explorer.topk_index]
+    assert values == sorted(values, reverse=True)
+    assert seen and seen[-1] == 1.0
+    last = explorer.topk_index[-1]["projection"]
+    size = int(np.prod(last["shape"]))
+    assert len(explorer.topk) == 4 * (last["offset"] + size)
+    assert all(0 <= hit["image"] < 4 for hit in explorer.topk_index)

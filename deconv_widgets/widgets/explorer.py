@@ -138,9 +138,9 @@ class Explorer(ProjectionWidget):
         inputs = np.stack([self._model_input(image) for image in self._images])
         self.progress = 0.0
 
-        def report(done: int, total: int) -> None:
-            self.progress = done / max(total, 1)
-            self.status = f"top-{k}: {done}/{total} images"
+        def report(done: int, total: int | None) -> None:
+            self.progress = done / total if total else 0.0
+            self.status = f"top-{k}: {done}/{total or '?'} images"
 
         result = self._projector.top_k(
             inputs, self.layer, k=k, channels=[self.channel], progress=report
