@@ -148,6 +148,8 @@ PROGRAMS = [
     ),
     ("empty", "", ValueError, [r"the program is empty; write lines like 'y = W1 \+ W2'"]),
     ("only comments", "# y = W1\n\n", ValueError, [r"the program is empty"]),
+    ("code name", "tape = W1", ValueError, [r"'tape' is a reserved Python/TensorFlow name"]),
+    ("non-ascii column", "ü = W1.T", ValueError, [r"^line 1, col 5: attribute access"]),
     ("long name", "y" * 70 + " = W1", ValueError, [r"longer than 64 characters"]),
 ]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from .examples import EXAMPLES, Example
-from .parser import (
+from .language import (
     ALLOWED,
     FUNCTIONS,
     MAX_ARRAY_SIZE,
@@ -22,10 +22,8 @@ from .parser import (
     MAX_LINES,
     MAX_NODES,
     MAX_PROGRAM_CHARS,
-    Program,
-    ProgramError,
-    parse_program,
 )
+from .parser import Program, ProgramError, parse_program
 from .runner import UNCONNECTED, GradResult, eager_gradients_error, run
 
 

@@ -9,85 +9,28 @@ The result is a flat list of `Node`s in evaluation order; nothing here touches T
 from __future__ import annotations
 
 import ast
-import builtins
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-# function name -> number of positional arguments
-FUNCTIONS: dict[str, int] = {
-    "stop_gradient": 1,
-    "matmul": 2,
-    "square": 1,
-    "exp": 1,
-    "log": 1,
-    "sin": 1,
-    "cos": 1,
-    "tanh": 1,
-    "sigmoid": 1,
-    "relu": 1,
-    "reduce_sum": 1,
-    "reduce_mean": 1,
-    "maximum": 2,
-    "minimum": 2,
-}
-AXIS_FUNCTIONS = ("reduce_sum", "reduce_mean")
-BINARY_OPS = {
-    ast.Add: "add",
-    ast.Sub: "sub",
-    ast.Mult: "mul",
-    ast.Div: "div",
-    ast.MatMult: "matmul",
-}
-SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "matmul": "@", "neg": "-", "pos": "+"}
-
-MAX_PROGRAM_CHARS = 5000
-MAX_LINES = 100
-MAX_NODES = 500
-MAX_DEPTH = 40
-MAX_ARRAY_SIZE = 10_000
-MAX_NAME_LENGTH = 64
-FLOAT32_MAX = float(np.finfo(np.float32).max)
-
-ALLOWED = "allowed: names, numbers, [lists], + - * / @, unary - and +, and calls of " + ", ".join(
-    FUNCTIONS
+from .language import (
+    ALLOWED,
+    AXIS_FUNCTIONS,
+    BINARY_OPS,
+    FLOAT32_MAX,
+    FUNCTIONS,
+    MAX_ARRAY_SIZE,
+    MAX_DEPTH,
+    MAX_LINES,
+    MAX_NAME_LENGTH,
+    MAX_NODES,
+    MAX_PROGRAM_CHARS,
+    REFUSED,
+    REFUSED_STATEMENTS,
+    RESERVED_NAMES,
 )
-RESERVED_NAMES = frozenset({"tf", "np"} | set(dir(builtins)))
-
-_REFUSED = {
-    ast.Attribute: "attribute access (a.b) is not allowed",
-    ast.Subscript: "subscripts (a[i]) are not allowed",
-    ast.Lambda: "lambda is not allowed",
-    ast.ListComp: "comprehensions are not allowed",
-    ast.SetComp: "comprehensions are not allowed",
-    ast.DictComp: "comprehensions are not allowed",
-    ast.GeneratorExp: "generator expressions are not allowed",
-    ast.NamedExpr: "the walrus operator ':=' is not allowed",
-    ast.Starred: "starred expressions (*a) are not allowed",
-    ast.JoinedStr: "f-strings are not allowed",
-    ast.FormattedValue: "f-strings are not allowed",
-    ast.Compare: "comparisons are not allowed",
-    ast.BoolOp: "'and'/'or' are not allowed",
-    ast.IfExp: "conditional expressions are not allowed",
-    ast.Dict: "dicts are not allowed",
-    ast.Set: "sets are not allowed",
-    ast.Tuple: "tuples are not allowed (use [lists])",
-    ast.Await: "await is not allowed",
-    ast.Yield: "yield is not allowed",
-    ast.YieldFrom: "yield is not allowed",
-    ast.Slice: "slices are not allowed",
-}
-_REFUSED_STATEMENTS = {
-    ast.Import: "import is not allowed",
-    ast.ImportFrom: "import is not allowed",
-    ast.AugAssign: "augmented assignment (+= etc.) is not allowed; write 'name = expression'",
-    ast.AnnAssign: "annotated assignment is not allowed; write 'name = expression'",
-    ast.Expr: "each line must be an assignment 'name = expression'",
-    ast.FunctionDef: "function definitions are not allowed",
-    ast.ClassDef: "class definitions are not allowed",
-    ast.Delete: "del is not allowed",
-}
 
 
 @dataclass(frozen=True)
@@ -133,8 +76,12 @@ def _fail(line: int, col: int, message: str, allowed: bool = True) -> ProgramErr
     return ProgramError(f"line {line}, col {col}: {message}{suffix}")
 
 
-def _at(node: ast.AST) -> tuple[int, int]:
-    return getattr(node, "lineno", 1), getattr(node, "col_offset", 0) + 1
+def _at(node: ast.AST, lines: list[bytes] | None = None) -> tuple[int, int]:
+    """1-based (line, column in characters) of a node; ast counts columns in UTF-8 bytes."""
+    line, offset = getattr(node, "lineno", 1), getattr(node, "col_offset", 0)
+    if lines is not None and 0 < line <= len(lines):
+        offset = len(lines[line - 1][:offset].decode("utf-8", errors="replace"))
+    return line, offset + 1
 
 
 def check_name(name: str, line: int, col: int, what: str = "name") -> None:
@@ -215,6 +162,10 @@ class _Builder:
         self.program = Program()
         self.counter = 0
         self.lines_used: dict[int, int] = {}
+        self.byte_lines = [line.encode("utf-8") for line in source.splitlines()]
+
+    def _at(self, node: ast.AST) -> tuple[int, int]:
+        return _at(node, self.byte_lines)
 
     def build(self, tree: ast.Module) -> Program:
         for statement in tree.body:
@@ -222,12 +173,12 @@ class _Builder:
         return self.program
 
     def _statement(self, statement: ast.stmt) -> None:
-        line, col = _at(statement)
+        line, col = self._at(statement)
         if isinstance(statement, ast.Expr):
             # report what is wrong inside a bare expression first (e.g. `eval(...)`)
             _Builder(self.source)._expression(statement.value)
-        if type(statement) in _REFUSED_STATEMENTS:
-            raise _fail(line, col, _REFUSED_STATEMENTS[type(statement)])
+        if type(statement) in REFUSED_STATEMENTS:
+            raise _fail(line, col, REFUSED_STATEMENTS[type(statement)])
         if not isinstance(statement, ast.Assign):
             raise _fail(
                 line,
@@ -267,22 +218,22 @@ class _Builder:
             node = self.program.node(node_id)
         index = self.program.nodes.index(node)
         text = ast.get_source_segment(self.source, statement.value) or ""
-        named = Node(**{**node.__dict__, "id": target, "name": target, "text": text})
+        named = dataclasses.replace(node, id=target, name=target, text=text)
         self.program.nodes[index] = named
         self.program.assigned[target] = target
 
     def _add(self, kind: str, op: str, inputs: tuple[str, ...], at: ast.AST, **extra) -> str:
         self.counter += 1
         node_id = f"#{self.counter}"
-        line, col = _at(at)
+        line, col = self._at(at)
         text = ast.get_source_segment(self.source, at) or ""
         self.program.nodes.append(Node(node_id, kind, op, inputs, line, col, text=text, **extra))
         return node_id
 
     def _expression(self, expr: ast.expr) -> str:
-        line, col = _at(expr)
-        if type(expr) in _REFUSED:
-            raise _fail(line, col, _REFUSED[type(expr)])
+        line, col = self._at(expr)
+        if type(expr) in REFUSED:
+            raise _fail(line, col, REFUSED[type(expr)])
         if isinstance(expr, ast.Name):
             return self._name(expr, line, col)
         if isinstance(expr, ast.Constant | ast.List) or self._is_negative_number(expr):
@@ -329,7 +280,7 @@ class _Builder:
 
     def _literal(self, expr: ast.expr) -> Any:
         """A number or a (nested) list of numbers; sizes checked, floats finite in float32."""
-        line, col = _at(expr)
+        line, col = self._at(expr)
         if self._is_negative_number(expr):
             sign = -1.0 if isinstance(expr.op, ast.USub) else 1.0
             return sign * self._literal(expr.operand)
@@ -365,14 +316,14 @@ class _Builder:
             if np.size(items) > MAX_ARRAY_SIZE:
                 raise _fail(line, col, f"list has more than {MAX_ARRAY_SIZE} numbers", False)
             return items
-        if type(expr) in _REFUSED:
-            raise _fail(line, col, _REFUSED[type(expr)])
+        if type(expr) in REFUSED:
+            raise _fail(line, col, REFUSED[type(expr)])
         raise _fail(line, col, "lists may only hold numbers and lists of numbers", False)
 
     def _call(self, expr: ast.Call, line: int, col: int) -> str:
         if not isinstance(expr.func, ast.Name):
-            if type(expr.func) in _REFUSED:
-                raise _fail(*_at(expr.func), _REFUSED[type(expr.func)])
+            if type(expr.func) in REFUSED:
+                raise _fail(*self._at(expr.func), REFUSED[type(expr.func)])
             raise _fail(line, col, "only calls of the listed functions by name are allowed")
         name = expr.func.id
         if name not in FUNCTIONS:
@@ -384,7 +335,7 @@ class _Builder:
             )
         for arg in expr.args:
             if isinstance(arg, ast.Starred):
-                raise _fail(*_at(arg), _REFUSED[ast.Starred])
+                raise _fail(*self._at(arg), REFUSED[ast.Starred])
         axis = None
         for kw in expr.keywords:
             axis = self._axis(name, kw, line, col)
@@ -401,7 +352,7 @@ class _Builder:
         return self._add("op", name, inputs, expr, axis=axis)
 
     def _axis(self, name: str, kw: ast.keyword, line: int, col: int) -> int:
-        where = _at(kw)
+        where = self._at(kw)
         if kw.arg is None:
             raise _fail(*where, "'**' keyword unpacking is not allowed")
         if kw.arg != "axis" or name not in AXIS_FUNCTIONS:
@@ -421,18 +372,4 @@ class _Builder:
         return -inner.value if negative else inner.value
 
 
-__all__ = [
-    "ALLOWED",
-    "FUNCTIONS",
-    "MAX_ARRAY_SIZE",
-    "MAX_DEPTH",
-    "MAX_LINES",
-    "MAX_NODES",
-    "MAX_PROGRAM_CHARS",
-    "Node",
-    "Program",
-    "ProgramError",
-    "SYMBOLS",
-    "check_name",
-    "parse_program",
-]
+__all__ = ["Node", "Program", "ProgramError", "check_name", "parse_program"]

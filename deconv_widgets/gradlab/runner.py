@@ -12,15 +12,8 @@ import numpy as np
 from deconv_widgets._tf import tf
 
 from .codegen import generate_code
-from .parser import (
-    FLOAT32_MAX,
-    MAX_ARRAY_SIZE,
-    SYMBOLS,
-    Node,
-    Program,
-    check_name,
-    parse_program,
-)
+from .language import FLOAT32_MAX, MAX_ARRAY_SIZE, SYMBOLS
+from .parser import Node, Program, check_name, parse_program
 
 UNCONNECTED = ("none", "zero")
 
