@@ -1,0 +1,133 @@
+"""The explicit ladder (ops-based) equals the engine's deconvnet projection; VGG16 coverage.
+
+Tolerance: max |ladder - engine| <= 1e-5 * max |engine|.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+from test_projection_helpers import SEEDS, assert_close, model_and_twins, tape_projection
+
+from deconv_widgets import zoo
+from deconv_widgets.projection import RUNG_OPS, Projector
+
+
+def _image(model, seed=0):
+    shape = model.inputs[0].shape[1:]
+    return np.random.default_rng(seed).uniform(-1, 1, shape).astype("float32")
+
+
+def _check_ladder_equals_engine(projector, image, layers=None):
+    checked = 0
+    for info in projector.layers:
+        if layers is not None and info.name not in layers:
+            continue
+        for channel in sorted({0, info.output_shape[-1] - 1}):
+            for seed in SEEDS:
+                rungs = projector.ladder(image, info.name, channel, seed=seed)
+                assert rungs and all(r.op in RUNG_OPS for r in rungs)
+                assert rungs[-1].array.shape == image.shape
+                engine = projector.project(image, info.name, channel, seed=seed)
+                assert_close(rungs[-1].array, engine)
+                checked += 1
+    return checked
+
+
+@pytest.mark.parametrize("name", ["fused_chain", "standalone_chain"])
+def test_ladder_equals_engine_on_chain_models(name):
+    model, _ = model_and_twins(name)
+    projector = Projector(model)
+    for image_seed in (0, 1):
+        assert _check_ladder_equals_engine(projector, _image(model, image_seed)) > 0
+
+
+def test_ladder_equals_engine_on_zoo_model():
+    projector = Projector(zoo.shapes_model())
+    images, _ = zoo.shapes_images(2, seed=21)
+    for image in images:
+        _check_ladder_equals_engine(projector, image, layers={"conv1_1", "pool2", "pool3"})
+
+
+def test_ladder_rungs_name_each_step():
+    model, _ = model_and_twins("standalone_chain")
+    rungs = Projector(model).ladder(_image(model), "pool_b", 1)
+    steps = [(r.layer, r.op) for r in rungs]
+    assert steps == [
+        ("pool_b", "unpool"),
+        ("crop_b", "identity"),
+        ("relu_b", "rectify"),
+        ("conv_b", "transpose_conv"),
+        ("drop_a", "identity"),
+        ("avg_a", "unpool"),
+        ("bn_a", "scale"),
+        ("relu_a", "rectify"),
+        ("conv_a", "transpose_conv"),
+        ("pad", "identity"),
+    ]
+    assert "crop" in rungs[-1].note
+    assert rungs[0].array.shape == (5, 5, 4)  # unpooled to crop_b's output size
+    assert all(np.all(r.array >= 0) for r in rungs if r.op == "rectify")
+
+
+def test_fused_relu_conv_gives_rectify_then_transpose_conv():
+    model, _ = model_and_twins("fused_chain")
+    rungs = Projector(model).ladder(_image(model), "conv_b", 0)
+    assert [(r.layer, r.op) for r in rungs] == [
+        ("conv_b", "rectify"),
+        ("conv_b", "transpose_conv"),
+        ("pool_a", "unpool"),
+        ("conv_a", "rectify"),
+        ("conv_a", "transpose_conv"),
+    ]
+
+
+def test_ladder_rejects_branching_paths_and_dilation():
+    model, _ = model_and_twins("residual_dag")
+    projector = Projector(model)
+    image = _image(model)
+    with pytest.raises(ValueError, match=r"chain .*'stem'.*feeds several layers"):
+        projector.ladder(image, "res_add", 0)
+    projector.ladder(image, "stem", 0)  # the stem alone is a chain
+    dilated = keras.Sequential(
+        [keras.Input((9, 9, 1)), keras.layers.Conv2D(2, 3, dilation_rate=2, name="dil")]
+    )
+    with pytest.raises(ValueError, match="'dil'.*dilation"):
+        Projector(dilated).ladder(np.zeros((9, 9, 1), "float32"), "dil", 0)
+    with pytest.raises(ValueError, match="unknown seed"):
+        projector.ladder(image, "stem", 0, seed="nope")
+
+
+@pytest.fixture(scope="module")
+def vgg16():
+    keras.utils.set_random_seed(0)
+    # 32x32x3 input keeps the test fast; the receptive field does not depend on input size.
+    model = keras.applications.VGG16(weights=None, include_top=False, input_shape=(32, 32, 3))
+    return model, Projector(model)
+
+
+def test_vgg16_receptive_field(vgg16):
+    _, projector = vgg16
+    info = projector.layer_info("block5_conv3")
+    assert (info.receptive_field, info.jump) == (196, 16)
+    assert projector.layer_info("block1_pool").receptive_field == 6
+    assert len([i for i in projector.layers if i.kind == "Conv2D"]) == 13
+
+
+def test_vgg16_every_conv_layer_projects(vgg16):
+    model, projector = vgg16
+    image = np.random.default_rng(0).uniform(0, 255, (32, 32, 3)).astype("float32")
+    convs = [info for info in projector.layers if info.kind == "Conv2D"]
+    for info in convs:
+        channel = int(np.argmax(projector.activations(image, info).max(axis=(0, 1))))
+        for method in ("deconvnet", "guided", "saliency"):
+            result = projector.project(image, info, channel, method=method)
+            assert result.shape == image.shape and np.all(np.isfinite(result))
+            assert np.abs(result).max() > 0, (info.name, method)
+    last = convs[-1].name
+    channel = int(np.argmax(projector.activations(image, last).max(axis=(0, 1))))
+    expected = tape_projection(model, image, last, channel, "activation")
+    assert_close(projector.project(image, last, channel, method="saliency"), expected)
+    rungs = projector.ladder(image, last, channel)
+    assert_close(rungs[-1].array, projector.project(image, last, channel))

@@ -1,0 +1,105 @@
+"""top_k against brute force on a small set of zoo images."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+from test_projection_helpers import assert_close
+
+from deconv_widgets import zoo
+from deconv_widgets._tf import tf
+from deconv_widgets.projection import Hit, Projector, TopK
+
+LAYER, K, CHANNELS = "conv2_2", 3, [0, 5, 31]
+
+
+@pytest.fixture(scope="module")
+def data():
+    model = zoo.shapes_model()
+    images, _ = zoo.shapes_images(30, seed=77)
+    sub = keras.Model(model.inputs[0], model.get_layer(LAYER).output)
+    activations = sub(images, training=False).numpy()
+    return model, Projector(model), images, activations
+
+
+def _brute_force(activations, channel, k):
+    n, h, w, _ = activations.shape
+    entries = [
+        (-float(activations[i, y, x, channel]), i, y, x)
+        for i in range(n)
+        for y in range(h)
+        for x in range(w)
+    ]
+    return [(i, y, x, -v) for v, i, y, x in sorted(entries)[:k]]
+
+
+def _batches(images, size):
+    for start in range(0, len(images), size):
+        yield images[start : start + size]
+
+
+def test_top_k_matches_brute_force_over_uneven_batches(data):
+    model, projector, images, activations = data
+    calls = []
+    result = projector.top_k(
+        _batches(images, 7), LAYER, k=K, channels=CHANNELS, progress=lambda *a: calls.append(a)
+    )
+    assert isinstance(result, TopK) and result.layer == LAYER
+    assert sorted(result.hits) == CHANNELS
+    assert calls[-1] == (30, None) and len(calls) == 5
+    rf = projector.layer_info(LAYER).receptive_field
+    for channel in CHANNELS:
+        expected = _brute_force(activations, channel, K)
+        hits = result.hits[channel]
+        assert [(h.image, h.y, h.x) for h in hits] == [e[:3] for e in expected]
+        np.testing.assert_allclose([h.value for h in hits], [e[3] for e in expected], rtol=1e-5)
+        for hit in hits:
+            assert isinstance(hit, Hit)
+            assert hit.patch.shape == hit.projection.shape == (rf, rf, 1)
+            top, left, size = projector.receptive_box(LAYER, hit.y, hit.x)
+            padded = np.pad(images[hit.image], ((size, size), (size, size), (0, 0)))
+            window = padded[top + size : top + 2 * size, left + size : left + 2 * size]
+            np.testing.assert_array_equal(hit.patch, window)
+
+
+def test_top_k_projection_is_the_single_activation_and_fits_the_patch(data):
+    model, projector, images, _ = data
+    result = projector.top_k(images, LAYER, k=2, channels=[5], progress=False, method="saliency")
+    sub = keras.Model(model.inputs[0], model.get_layer(LAYER).output)
+    for hit in result.hits[5]:
+        x = tf.constant(images[hit.image][None])
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            out = sub(x, training=False)
+            target = out[0, hit.y, hit.x, 5] * hit.value
+        full = tape.gradient(target, x).numpy()[0]
+        top, left, size = projector.receptive_box(LAYER, hit.y, hit.x)
+        padded = np.pad(full, ((size, size), (size, size), (0, 0)))
+        window = padded[top + size : top + 2 * size, left + size : left + 2 * size]
+        assert_close(hit.projection, window)
+        # the receptive field holds the whole projection: nothing lies outside the box
+        assert np.isclose(np.abs(window).sum(), np.abs(full).sum(), rtol=1e-5)
+
+
+def test_top_k_deconvnet_default_array_input_and_all_channels(data):
+    _, projector, images, activations = data
+    result = projector.top_k(images[:10], "pool3", k=1, progress=False)
+    assert sorted(result.hits) == list(range(64))
+    for channel, (hit,) in result.hits.items():
+        assert hit.value == pytest.approx(
+            float(projector.forward_batch(images[:10], "pool3")[hit.image, hit.y, hit.x, channel])
+        )
+        assert np.all(np.isfinite(hit.projection))
+
+
+def test_top_k_errors(data):
+    _, projector, images, _ = data
+    with pytest.raises(ValueError, match="k must be a positive int"):
+        projector.top_k(images, LAYER, k=0, progress=False)
+    with pytest.raises(ValueError, match="out of range"):
+        projector.top_k(images, LAYER, channels=[99], progress=False)
+    with pytest.raises(ValueError, match="does not fit the model input"):
+        projector.top_k(np.zeros((2, 8, 8, 1), "float32"), LAYER, progress=False)
+    with pytest.raises(TypeError, match="iterable of batches"):
+        projector.top_k(5, LAYER, progress=False)
