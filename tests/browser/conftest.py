@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -90,6 +90,66 @@ def _artifact_name(nodeid: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid.split("::", 1)[-1]).strip("_")
 
 
+# Every notebook page open right now (function- and module-scoped), for the screenshots.
+LIVE_PAGES: list[NotebookPage] = []
+
+
+def _open(
+    browser: object,
+    tmp_path_factory: pytest.TempPathFactory,
+    cells: list[str],
+    host: str,
+    name: str,
+    run: bool,
+) -> NotebookPage:
+    """Write a notebook into the host's root, open it in a fresh context, run all cells."""
+    server = _server(host, tmp_path_factory)
+    file_name = server.write_notebook(name, cells)
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    notebook = NotebookPage(server, context, file_name)
+    LIVE_PAGES.append(notebook)
+    try:
+        notebook.open()
+        if run:
+            notebook.run_all()
+    except Exception:
+        _screenshot([notebook], f"{name}-failed-to-open")
+        raise
+    return notebook
+
+
+def _screenshot(pages: list[NotebookPage], stem: str) -> None:
+    """Screenshot pages into tests/artifacts/<stem>[-i].png; never raises."""
+    pages = [nb for nb in pages if not nb.page.is_closed()]
+    for i, notebook in enumerate(pages):
+        suffix = f"-{i}" if len(pages) > 1 else ""
+        with contextlib.suppress(Exception):
+            notebook.screenshot(ARTIFACTS / f"{stem}{suffix}.png")
+
+
+def _close(notebook: NotebookPage) -> None:
+    """Shut a page's kernel down and close it."""
+    if notebook in LIVE_PAGES:
+        LIVE_PAGES.remove(notebook)
+    notebook.close()
+
+
+@pytest.fixture(autouse=True)
+def _screenshot_live_pages(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After every test (pass or fail) screenshot each notebook page still open."""
+    yield
+    _screenshot(list(LIVE_PAGES), _artifact_name(request.node.nodeid))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    """A fixture that fails while setting up (e.g. a module's page) still leaves a screenshot."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "setup" and report.failed:
+        _screenshot(list(LIVE_PAGES), f"{_artifact_name(item.nodeid)}-setup")
+
+
 @pytest.fixture
 def open_notebook(
     request: pytest.FixtureRequest,
@@ -98,37 +158,48 @@ def open_notebook(
 ) -> Iterator[Callable[..., NotebookPage]]:
     """Factory: write a notebook, open it in a host, run all its cells, return the page.
 
-    Every page it opened is screenshotted into tests/artifacts/ when the test ends (pass or
-    fail), its kernel shut down and its browser context closed.
+    Pages are screenshotted into tests/artifacts/ when the test ends (pass or fail), then
+    their kernels are shut down and their browser contexts closed.
     """
     opened: list[NotebookPage] = []
+    stem = _artifact_name(request.node.nodeid)
 
-    def factory(
-        cells: list[str], host: str = "lab", name: str | None = None, run: bool = True
-    ) -> NotebookPage:
-        server = _server(host, tmp_path_factory)
-        base = name or _artifact_name(request.node.nodeid)
-        file_name = server.write_notebook(f"{base}-{len(opened)}", cells)
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        notebook = NotebookPage(server, context, file_name)
+    def factory(cells: list[str], host: str = "lab", run: bool = True) -> NotebookPage:
+        notebook = _open(browser, tmp_path_factory, cells, host, f"{stem}-{len(opened)}", run)
         opened.append(notebook)
-        notebook.open()
-        if run:
-            notebook.run_all()
         return notebook
 
     yield factory
-    stem = _artifact_name(request.node.nodeid)
-    for i, notebook in enumerate(opened):
-        suffix = f"-{i}" if len(opened) > 1 else ""
-        notebook.close(screenshot=ARTIFACTS / f"{stem}{suffix}.png")
+    _screenshot(opened, stem)
+    for notebook in opened:
+        _close(notebook)
+
+
+@pytest.fixture(scope="module")
+def module_notebook(
+    request: pytest.FixtureRequest,
+    browser: object,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Callable[..., NotebookPage]]:
+    """Like open_notebook, but the pages live until the module's last test (reuse them)."""
+    opened: list[NotebookPage] = []
+    stem = Path(request.node.nodeid.split("::")[0]).stem
+
+    def factory(cells: list[str], host: str = "lab", run: bool = True) -> NotebookPage:
+        name = f"{stem}-{host}-{len(opened)}"
+        notebook = _open(browser, tmp_path_factory, cells, host, name, run)
+        opened.append(notebook)
+        return notebook
+
+    yield factory
+    for notebook in opened:
+        _close(notebook)
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _fresh_artifacts() -> None:
     """Remove old screenshots so the folder shows this run only."""
     if ARTIFACTS.exists():
-        for png in ARTIFACTS.glob("*.png"):
-            png.unlink()
+        for old in [*ARTIFACTS.glob("*.png"), *ARTIFACTS.glob("latency*.json")]:
+            old.unlink()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    shutil.rmtree(ARTIFACTS / "tmp", ignore_errors=True)

@@ -65,7 +65,7 @@ class JupyterServer:
         """The URL that opens notebook `name` (a file in the root) in this host."""
         if self.kind == "lab":
             # A fresh workspace per notebook: nothing restored from an earlier test's layout.
-            workspace = Path(name).stem
+            workspace = re.sub(r"[^A-Za-z0-9_-]+", "-", Path(name).stem)
             return f"{self.url}/lab/workspaces/{workspace}/tree/{name}"
         return f"{self.url}/notebooks/{name}"
 
@@ -336,14 +336,15 @@ class NotebookPage:
         """The locator of the notebook's `index`-th cell (output widgets live inside it)."""
         return self.page.locator(".jp-Notebook .jp-Cell").nth(index)
 
-    def close(self, screenshot: Path | None = None) -> None:
-        """Screenshot the page (if asked), shut down its kernel, close its browser context."""
-        try:
-            if screenshot is not None:
-                screenshot.parent.mkdir(parents=True, exist_ok=True)
-                self.page.screenshot(path=str(screenshot), full_page=True)
-        finally:
-            # The page may be gone; the server's teardown stops its kernels anyway.
-            with contextlib.suppress(Exception):
-                self.page.evaluate(JS_SHUTDOWN)
+    def screenshot(self, path: Path) -> None:
+        """Save a full-page screenshot."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(path), full_page=True)
+
+    def close(self) -> None:
+        """Shut down the notebook's kernel and close its browser context."""
+        # The page may be gone; the server's teardown stops its kernels anyway.
+        with contextlib.suppress(Exception):
+            self.page.evaluate(JS_SHUTDOWN)
+        with contextlib.suppress(Exception):
             self.context.close()

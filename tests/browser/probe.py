@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+import time
 from typing import Any
 
 # Copy the canvas (2d or WebGL) onto a scratch 2d canvas and summarise its pixels: size,
@@ -99,3 +100,44 @@ def percentiles(samples: list[float]) -> dict[str, float]:
         "max_ms": round(ordered[-1], 2),
         "mean_ms": round(statistics.fmean(ordered), 2),
     }
+
+
+def lattice(box: dict[str, float], n: int = 8) -> list[tuple[float, float]]:
+    """Centres of an n x n subdivision of a bounding box, relative to its top-left corner."""
+    return [
+        ((col + 0.5) * box["width"] / n, (row + 0.5) * box["height"] / n)
+        for row in range(n)
+        for col in range(n)
+    ]
+
+
+def click_and_read(grid: Any, position: tuple[float, float]) -> str | None:
+    """Click the grid at a position; the grid marks its selection during the click itself."""
+    grid.click(position={"x": position[0], "y": position[1]})
+    return grid.get_attribute("data-channel")
+
+
+def watch(projection: Any, grid: Any) -> None:
+    """Install the version observer on the projection and the click stamp on the grid."""
+    projection.evaluate(JS_WATCH_VERSION)
+    grid.evaluate(JS_WATCH_CLICKS)
+
+
+def logs(projection: Any, grid: Any) -> tuple[list[dict[str, Any]], list[float]]:
+    """The version changes and click stamps recorded so far."""
+    versions = projection.evaluate("(el) => el.__versionLog.slice()")
+    clicks = grid.evaluate("(el) => el.__clickLog.slice()")
+    return versions, clicks
+
+
+def wait_drawn(locator: Any, what: str, timeout: float = 90.0) -> dict[str, Any]:
+    """Wait for the canvas to be attached and visible, then for its pixels to vary."""
+    locator.wait_for(state="visible", timeout=timeout * 1000)
+    deadline = time.monotonic() + timeout
+    pixels = canvas_pixels(locator)
+    while time.monotonic() < deadline:
+        pixels = canvas_pixels(locator)
+        if pixels["width"] and pixels["distinct"] >= 3 and pixels["max"] > pixels["min"]:
+            return pixels
+        time.sleep(0.2)
+    raise AssertionError(f"{what} never drew varying pixels in {timeout} s: {pixels}")
