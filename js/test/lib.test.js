@@ -152,6 +152,8 @@ describe("step view", () => {
     expect(cells).toEqual(["1", "0", "2", "0"]);
     expect(small.querySelectorAll("td.dw-mark-zero").length).toBe(1);
     expect(small.querySelectorAll("td.dw-mark-pad").length).toBe(1);
+    const noisy = renderStep({ title: "noise", data: [1.686e-16, 2.5], height: 1, width: 2 });
+    expect([...noisy.querySelectorAll("td")].map((td) => td.textContent)).toEqual(["0", "2.5"]);
     const big = renderStep({ title: "big", data: new Float32Array(81).fill(1), height: 9, width: 9 });
     expect(big.dataset.mode).toBe("heatmap");
     expect(big.querySelector("canvas")).not.toBeNull();

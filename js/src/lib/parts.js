@@ -163,7 +163,7 @@ export function projectionsPart(model) {
       }
       const start = (at * count + b) * per;
       v.update(data.subarray(start, start + per), [height, width, colours], mode);
-      v.setCaption(`${m}${m === primary ? " (primary)" : ""} · ${layer} · channel ${channel}`);
+      v.setCaption(`${m}${m === primary ? " ●" : ""} · ch ${channel}`);
     });
     lastDrawn = signature;
     version += 1;

@@ -1,6 +1,7 @@
-// Step view: one 2-D grid of numbers. Small grids (<= 8 x 8) print their numbers in a table,
-// larger ones draw as a diverging heat map. Cells can be marked (e.g. "zero" for inserted
-// zeros, "pad" for padding) and are then styled (tables) or hatched (heat maps).
+// Step view: one 2-D grid of numbers. Small grids (<= 8 x 8) print their numbers in a table
+// (float noise below 1e-6 of the largest value prints as 0), larger ones draw as a diverging
+// heat map. Cells can be marked (e.g. "zero" for inserted zeros, "pad" for padding) and are
+// then styled (tables) or hatched (heat maps).
 import { h } from "./dom.js";
 import { diverging, signedScale, valueRange } from "./colormaps.js";
 import { formatValue } from "./grid.js";
@@ -34,7 +35,7 @@ export function renderStep({ title, data, height, width, marks, cellSize = 12 })
           class: mark ? `dw-mark-${mark}` : undefined,
           style: { "background-color": `rgba(${r}, ${g}, ${b}, 0.55)` },
           title: mark ? `${mark} cell` : undefined,
-        }, [formatValue(data[i])]));
+        }, [formatValue(Math.abs(data[i]) <= 1e-6 * range.maxAbs ? 0 : data[i])]));
       }
       table.appendChild(row);
     }
