@@ -119,6 +119,7 @@ PROGRAMS = [
         [r"program has 150 lines; the limit is 100"],
     ),
     ("parens 10000", "(" * 10000, ValueError, [r"the limit is 5000"]),
+    ("parens 4000", "(" * 4000, ValueError, [r"line 1, col 41: nesting deeper than 40 levels"]),
     (
         "parens 100",
         "y = " + "(" * 100 + "W1" + ")" * 100,
