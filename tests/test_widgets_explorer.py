@@ -186,3 +186,37 @@ def test_top_k_reports_progress_and_sends_hits(explorer) -> None:
     size = int(np.prod(last["shape"]))
     assert len(explorer.topk) == 4 * (last["offset"] + size)
     assert all(0 <= hit["image"] < 4 for hit in explorer.topk_index)
+
+
+def test_preprocess_maps_the_shown_image_to_the_model_input(model, images) -> None:
+    e = Explorer(model, images, preprocess=lambda image: image * 2.0, layer="conv1_1")
+    act = floats(e.activations, e.act_shape)
+    np.testing.assert_allclose(
+        act, Projector(model).activations(images[0] * 2.0, "conv1_1"), rtol=1e-5, atol=1e-6
+    )
+    shown = floats(e.image, e.image_shape)
+    np.testing.assert_allclose(shown, images[0])  # the page shows the image, not the input
+    with pytest.raises(TypeError, match="preprocess must be a function"):
+        Explorer(model, images, preprocess=3)
+
+
+def test_wrong_images_for_the_model_raise(model) -> None:
+    with pytest.raises(ValueError):
+        Explorer(model, np.zeros((2, 32, 32, 1), np.float32))
+
+
+def test_methods_the_model_cannot_pass_show_in_status_and_saliency_still_works() -> None:
+    import keras
+
+    inputs = keras.Input((12, 12, 1))
+    hidden = keras.layers.Conv2D(4, 3, activation="tanh", name="tanh_conv")(inputs)
+    top = keras.layers.Conv2D(3, 3, activation="relu", name="top")(hidden)
+    small = keras.Model(inputs, top)
+    image = np.random.default_rng(0).uniform(size=(12, 12, 1)).astype(np.float32)
+    e = Explorer(small, image[None], layer="top", channel=1)
+    assert set(e.proj_errors) == {"deconvnet", "guided"}
+    assert "tanh_conv" in e.status
+    proj = floats(e.projections, e.proj_shape)
+    assert np.abs(proj[2]).sum() > 0  # saliency is the plain gradient: any layer passes
+    e.channel = 2  # the widget keeps working
+    assert e.channel == 2
