@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from deconv_widgets._tf import tf
+
+# isort: split
+
 import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -9,8 +13,6 @@ from typing import Any
 
 import keras
 import numpy as np
-
-from deconv_widgets._tf import tf
 
 from . import rules
 from .graph import (

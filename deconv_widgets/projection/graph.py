@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from deconv_widgets._tf import tf  # noqa: F401  (quiet TensorFlow first)
+
+# isort: split
+
 from dataclasses import dataclass
 from typing import Any
 
 import keras
-
-from deconv_widgets._tf import tf  # noqa: F401  (quiet TensorFlow import before keras)
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from deconv_widgets._tf import tf
+
+# isort: split
+
 from typing import Any
 
 import keras
-
-from deconv_widgets._tf import tf
 
 METHODS = ("deconvnet", "guided", "saliency")
 

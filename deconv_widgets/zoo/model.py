@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from deconv_widgets._tf import tf  # noqa: F401  (quiet TensorFlow first)
+
+# isort: split
+
 from functools import lru_cache
 from pathlib import Path
 
 import keras
-
-from deconv_widgets._tf import tf  # noqa: F401  (imports TensorFlow quietly before keras)
 
 from .shapes import SHAPE_CLASSES
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from deconv_widgets._tf import tf
+
+# isort: split
+
 import argparse
 import time
 from pathlib import Path
 
 import keras
-
-from deconv_widgets._tf import tf
 
 from .model import MODEL_FILE, build_shapes_model
 from .shapes import shapes_images

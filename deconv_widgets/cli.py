@@ -1,0 +1,201 @@
+"""The `deconv-widgets` command: `render` a projection to PNG (and `lab`, added by the lead)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+METHOD_CHOICES = ("deconvnet", "guided", "saliency")
+SEED_CHOICES = ("activation", "max", "ones")
+
+
+class CommandError(Exception):
+    """A user error: printed as one line, exit code 2, no traceback."""
+
+
+def _load_model(path: Path | None) -> Any:
+    """The zoo model, or a .keras file loaded with safe_mode=True."""
+    if path is None:
+        from deconv_widgets import zoo
+
+        return zoo.shapes_model()
+    import keras
+
+    if not path.is_file():
+        raise CommandError(f"model file {str(path)!r} does not exist")
+    try:
+        return keras.saving.load_model(path, safe_mode=True, compile=False)
+    except Exception as error:  # noqa: BLE001  (any loading failure is the file's fault)
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise CommandError(
+            f"cannot load model {str(path)!r} as a Keras .keras file (safe_mode=True): "
+            f"{type(error).__name__}: {first_line}"
+        ) from error
+
+
+def _fit_image(pixels: np.ndarray, height: int, width: int, channels: int) -> np.ndarray:
+    """Resize an (h, w, c) uint8 or [0, 1] image to (height, width) and `channels` channels."""
+    from PIL import Image
+
+    if pixels.shape[-1] != channels:
+        if channels == 3 and pixels.shape[-1] == 1:
+            pixels = np.repeat(pixels, 3, axis=-1)
+        elif channels == 1 and pixels.shape[-1] == 3:
+            pixels = pixels.mean(axis=-1, keepdims=True)
+        else:
+            raise CommandError(f"cannot convert a {pixels.shape[-1]}-channel image to {channels}")
+    if pixels.shape[:2] != (height, width):
+        print(
+            f"note: resizing the image from {pixels.shape[1]}x{pixels.shape[0]} to the model's "
+            f"input {width}x{height}",
+            file=sys.stderr,
+        )
+        planes = [
+            np.asarray(
+                Image.fromarray(pixels[..., c].astype(np.float32), mode="F").resize(
+                    (width, height), Image.BILINEAR
+                )
+            )
+            for c in range(channels)
+        ]
+        pixels = np.stack(planes, axis=-1)
+    return pixels.astype(np.float32)
+
+
+def _load_image(args: argparse.Namespace, input_shape: tuple) -> np.ndarray:
+    """The image to project: a PNG (scaled to [0, 1] unless --raw-pixels) or a zoo image."""
+    height, width, channels = input_shape
+    if channels not in (1, 3):
+        raise CommandError(f"render supports models with 1 or 3 input channels, not {channels}")
+    if height is None or width is None:
+        height = height or 64
+        width = width or 64
+    if args.image is None:
+        from deconv_widgets import zoo
+
+        if args.index < 0:
+            raise CommandError(f"--index must be >= 0, got {args.index}")
+        images, _ = zoo.shapes_images(args.index + 1, size=64, seed=0)
+        if args.raw_pixels:
+            images = images * 255.0
+        return _fit_image(images[args.index], height, width, channels)
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(args.image) as opened:
+            mode = "L" if channels == 1 else "RGB"
+            pixels = np.asarray(opened.convert(mode), np.float32)
+    except (OSError, UnidentifiedImageError) as error:
+        raise CommandError(f"cannot read image {str(args.image)!r}: {error}") from error
+    if pixels.ndim == 2:
+        pixels = pixels[..., None]
+    if not args.raw_pixels:
+        pixels = pixels / 255.0
+    return _fit_image(pixels, height, width, channels)
+
+
+def _figure(image, activation, projection, args, layer_name) -> Any:
+    """Input, activation and projection panels with colour bars (matplotlib, Agg)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 3, figsize=(12, 4), constrained_layout=True)
+    if image.shape[-1] == 1:
+        shown = axes[0].imshow(image[..., 0], cmap="gray")
+        figure.colorbar(shown, ax=axes[0], shrink=0.8)
+    else:
+        low, high = float(image.min()), float(image.max())
+        axes[0].imshow((image - low) / (high - low + 1e-12))
+    axes[0].set_title("input")
+    shown = axes[1].imshow(activation, cmap="viridis")
+    figure.colorbar(shown, ax=axes[1], shrink=0.8)
+    axes[1].set_title(f"{layer_name} channel {args.channel}: activation")
+    summed = projection.sum(axis=-1)
+    limit = float(np.abs(summed).max()) or 1.0
+    shown = axes[2].imshow(summed, cmap="RdBu_r", vmin=-limit, vmax=limit)
+    figure.colorbar(shown, ax=axes[2], shrink=0.8)
+    summed_note = "" if projection.shape[-1] == 1 else " (sum over colour channels)"
+    axes[2].set_title(f"{args.method} projection, seed {args.seed}{summed_note}")
+    for axis in axes:
+        axis.set_xticks([])
+        axis.set_yticks([])
+    return figure
+
+
+def _render(args: argparse.Namespace) -> int:
+    """Write the input / activation / projection figure to --out."""
+    from deconv_widgets.projection import Projector
+
+    model = _load_model(args.model)
+    try:
+        projector = Projector(model)
+        image = _load_image(args, projector.input_shape)
+        projection = projector.project(
+            image, args.layer, args.channel, method=args.method, seed=args.seed
+        )
+        activation = projector.activations(image, args.layer)[..., args.channel]
+    except (ValueError, TypeError) as error:
+        raise CommandError(str(error)) from error
+    figure = _figure(image, activation, projection, args, args.layer)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        figure.savefig(args.out, format="png", dpi=100)
+    except OSError as error:
+        raise CommandError(f"cannot write {str(args.out)!r}: {error}") from error
+    print(f"wrote {args.out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with one subparser per command."""
+    parser = argparse.ArgumentParser(
+        prog="deconv-widgets", description="DeconvNet projections of Keras CNNs."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    render = commands.add_parser(
+        "render", help="write input, activation and projection of one channel to a PNG"
+    )
+    render.add_argument("--layer", required=True, help="layer name")
+    render.add_argument("--channel", required=True, type=int, help="channel index")
+    render.add_argument("--method", default="deconvnet", choices=METHOD_CHOICES)
+    render.add_argument("--seed", default="activation", choices=SEED_CHOICES)
+    render.add_argument("--model", type=Path, help=".keras file (default: the zoo model)")
+    render.add_argument(
+        "--image",
+        type=Path,
+        help="image file (PNG, ...); converted to the model's channels and resized to its "
+        "input size if needed (default: a zoo shapes image)",
+    )
+    render.add_argument("--index", type=int, default=0, help="which zoo image (default 0)")
+    render.add_argument(
+        "--raw-pixels",
+        action="store_true",
+        help="feed pixel values 0..255 instead of scaling them to 0..1",
+    )
+    render.add_argument("--out", required=True, type=Path, help="PNG file to write")
+    render.set_defaults(handler=_render)
+
+    # ---- `lab` subcommand: the lead adds its subparser and handler `_lab(args)` here. ----
+
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `deconv-widgets` command."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except CommandError as error:
+        print(f"deconv-widgets {args.command}: error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

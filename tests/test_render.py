@@ -1,0 +1,97 @@
+"""`deconv-widgets render`: writes a real, non-blank PNG; clear errors with exit code 2."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+
+from deconv_widgets.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _assert_nonblank_png(path: Path) -> np.ndarray:
+    assert path.is_file()
+    with Image.open(path) as image:
+        assert image.format == "PNG"
+        pixels = np.asarray(image.convert("RGB"), np.float32)
+    assert pixels.shape[0] > 200 and pixels.shape[1] > 600
+    assert pixels.std() > 10  # not a blank canvas
+    # colour appears (the viridis / RdBu panels), not only grey axes
+    assert np.abs(pixels[..., 0] - pixels[..., 2]).max() > 50
+    return pixels
+
+
+def test_render_zoo_default(tmp_path, capsys):
+    out = tmp_path / "figure.png"
+    assert main(["render", "--layer", "conv3_2", "--channel", "3", "--out", str(out)]) == 0
+    _assert_nonblank_png(out)
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_render_methods_give_different_pictures(tmp_path):
+    pictures = []
+    for method in ("deconvnet", "saliency"):
+        out = tmp_path / f"{method}.png"
+        args = ["render", "--layer", "pool2", "--channel", "7", "--index", "3"]
+        main([*args, "--method", method, "--seed", "max", "--out", str(out)])
+        pictures.append(_assert_nonblank_png(out))
+    assert not np.array_equal(*pictures)
+
+
+def test_render_own_model_and_rgb_image_resized(tmp_path, capsys):
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [
+            keras.Input((32, 32, 3)),
+            keras.layers.Conv2D(4, 3, activation="relu", name="c1"),
+            keras.layers.MaxPooling2D(2, name="p1"),
+        ]
+    )
+    model_file = tmp_path / "tiny.keras"
+    model.save(model_file)
+    image_file = tmp_path / "photo.png"
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (50, 70), dtype=np.uint8)).save(image_file)  # grey
+    out = tmp_path / "own.png"
+    argv = ["render", "--model", str(model_file), "--image", str(image_file)]
+    assert main([*argv, "--layer", "p1", "--channel", "1", "--out", str(out)]) == 0
+    _assert_nonblank_png(out)
+    assert "resizing the image from 70x50 to the model's input 32x32" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--layer", "nope", "--channel", "0"], "unknown layer 'nope'; choose one of: conv1_1"),
+        (["--layer", "pool1", "--channel", "16"], "channel 16 is out of range"),
+        (["--layer", "pool1", "--channel", "0", "--image", "missing.png"], "cannot read image"),
+        (["--layer", "pool1", "--channel", "0", "--model", "missing.keras"], "does not exist"),
+    ],
+)
+def test_render_user_errors_exit_2(tmp_path, capsys, extra, message):
+    with pytest.raises(SystemExit) as stop:
+        main(["render", *extra, "--out", str(tmp_path / "x.png")])
+    assert stop.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_render_broken_model_file_exit_2_without_traceback(tmp_path):
+    broken = tmp_path / "broken.keras"
+    broken.write_bytes(b"this is not a zip archive")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "deconv_widgets.cli", "render", "--model", str(broken)]
+    command += ["--layer", "x", "--channel", "0", "--out", str(tmp_path / "x.png")]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 2
+    assert "cannot load model" in done.stderr and "broken.keras" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "x.png").exists()
