@@ -76,6 +76,26 @@ describe("explorer module", () => {
     el.remove();
   });
 
+  test("arrow keys on the focused grid move the channel; on demand only the last is sent", async () => {
+    const model = makeModel(state({ all: false }));
+    const { el, cleanup } = mount(model);
+    await tick();
+    const grid = el.querySelector('[data-testid="channel-grid"]');
+    expect(grid.getAttribute("tabindex")).toBe("0");
+    // 4 channels in 2 columns: 0 -> 1 -> 2 -> 1 -> (down a row) 3
+    for (const key of ["ArrowRight", "ArrowRight", "ArrowLeft", "ArrowDown"]) {
+      grid.dispatchEvent(new KeyboardEvent("keydown", { key, bubbles: true }));
+    }
+    expect(model.get("channel")).toBe(3);
+    expect(grid.dataset.channel).toBe("3");
+    expect(model.saves.length).toBe(0); // debounced: nothing sent yet
+    await new Promise((r) => setTimeout(r, 150));
+    expect(model.saves.length).toBe(1);
+    expect(model.saves[0].channel).toBe(3);
+    cleanup();
+    el.remove();
+  });
+
   test("Python setting channel and method redraws as a click would", async () => {
     const model = makeModel(state());
     const { el, cleanup } = mount(model);
