@@ -310,14 +310,17 @@ class NotebookPage:
         return cells
 
     def wait_executed(self, start: int, timeout: float) -> None:
-        """Wait until every code cell from `start` on has run and the kernel is idle."""
+        """Wait until the code cells from `start` on have run (or one failed), kernel idle."""
         self.page.wait_for_function(
             """(start) => {
               const panel = window.__testPanel;
               const kernel = panel.sessionContext.session.kernel;
               const cells = panel.content.widgets.slice(start);
-              return kernel.status === 'idle' && cells.every(
-                (c) => c.model.type !== 'code' || c.model.executionCount !== null);
+              const code = cells.filter((c) => c.model.type === 'code');
+              const failed = code.some((c) => c.model.executionCount !== null &&
+                c.model.outputs.toJSON().some((o) => o.output_type === 'error'));
+              return kernel.status === 'idle' &&
+                (failed || code.every((c) => c.model.executionCount !== null));
             }""",
             arg=start,
             timeout=timeout * 1000,
