@@ -131,3 +131,33 @@ def test_vgg16_every_conv_layer_projects(vgg16):
     assert_close(projector.project(image, last, channel, method="saliency"), expected)
     rungs = projector.ladder(image, last, channel)
     assert_close(rungs[-1].array, projector.project(image, last, channel))
+
+
+@pytest.mark.slow
+def test_resnet50_deconvnet_and_guided_equal_custom_gradient_twin():
+    from test_projection_helpers import RuleReLU
+
+    keras.utils.set_random_seed(0)
+    # weights=None, 32x32x3 input: residual Add, BN, ZeroPadding2D, Activation("relu") layers.
+    model = keras.applications.ResNet50(weights=None, include_top=False, input_shape=(32, 32, 3))
+    projector = Projector(model)
+    image = np.random.default_rng(0).uniform(0, 1, (32, 32, 3)).astype("float32")
+    layers = ["conv2_block1_out", "conv3_block4_out"]
+    for method in ("deconvnet", "guided"):
+
+        def swap_relu(layer, method=method):
+            if (
+                isinstance(layer, keras.layers.Activation)
+                and layer.get_config()["activation"] == "relu"
+            ):
+                return RuleReLU(method, name=layer.name)
+            return layer.__class__.from_config(layer.get_config())
+
+        twin = keras.models.clone_model(model, clone_function=swap_relu)
+        twin.set_weights(model.get_weights())
+        for layer in layers:
+            expected = tape_projection(twin, image, layer, 5, "activation")
+            assert np.abs(expected).max() > 0
+            assert_close(projector.project(image, layer, 5, method=method), expected)
+    expected = tape_projection(model, image, layers[-1], 5, "max")
+    assert_close(projector.project(image, layers[-1], 5, method="saliency", seed="max"), expected)

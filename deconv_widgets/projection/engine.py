@@ -7,6 +7,7 @@ from deconv_widgets._tf import tf
 # isort: split
 
 import hashlib
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -70,6 +71,7 @@ class Projector:
         for node in self._nodes:
             self._node_of.setdefault(node.layer.name, node)
         self._plans: dict[str, _LayerPlan] = {}
+        self._lock = threading.RLock()  # widgets may call from a worker thread
         self.trace_count = 0  # graphs traced so far (tests assert no new ones on a switch)
         self.forward_count = 0  # forward passes actually run (cache misses)
 
@@ -142,8 +144,13 @@ class Projector:
     # ---------------------------------------------------------------- compilation
     def _plan(self, info: LayerInfo) -> _LayerPlan:
         """Build (once) the forward and backward functions of a target layer."""
-        if info.name in self._plans:
+        with self._lock:
+            if info.name not in self._plans:
+                self._plans[info.name] = self._build_plan(info)
             return self._plans[info.name]
+
+    def _build_plan(self, info: LayerInfo) -> _LayerPlan:
+        """The forward function and an empty cache for one target layer."""
         node = self._node_of[info.name]
         path = path_to(self._nodes, node)
         input_id = id(self._input)
@@ -175,7 +182,6 @@ class Projector:
             cache=OrderedDict(),
             cached_specs=[tf.TensorSpec(t.shape, t.dtype) for t in cached],
         )
-        self._plans[info.name] = plan
         return plan
 
     def _check_method(self, plan: _LayerPlan, method: str) -> None:
@@ -190,9 +196,14 @@ class Projector:
 
     def _backward_fns(self, plan: _LayerPlan, method: str) -> dict[str, Any]:
         """The two compiled backward functions (channel seeds, explicit seeds) of a method."""
-        if method in plan.backward:
+        with self._lock:
+            if method not in plan.backward:
+                self._check_method(plan, method)
+                plan.backward[method] = self._build_backward(plan, method)
             return plan.backward[method]
-        self._check_method(plan, method)
+
+    def _build_backward(self, plan: _LayerPlan, method: str) -> dict[str, Any]:
+        """Compile the backward functions of one (layer, method)."""
         specs = plan.cached_specs
         target_shape = tuple(plan.node.output.shape[1:])
 
@@ -224,7 +235,6 @@ class Projector:
             ),
             "seed": tf.function(from_seed, input_signature=[specs, seed_spec], autograph=False),
         }
-        plan.backward[method] = fns
         return fns
 
     def _propagate(self, plan: _LayerPlan, method: str, cached: list, seed: tf.Tensor):
@@ -255,15 +265,16 @@ class Projector:
     def _forward(self, plan: _LayerPlan, batch: np.ndarray) -> list[tf.Tensor]:
         """Cached forward pass of one image (1, H, W, C) up to the plan's layer."""
         key = hashlib.blake2b(batch.tobytes(), digest_size=16).hexdigest() + str(batch.shape)
-        if key in plan.cache:
-            plan.cache.move_to_end(key)
-            return plan.cache[key]
-        result = list(plan.forward(tf.constant(batch)))
-        self.forward_count += 1
-        plan.cache[key] = result
-        while len(plan.cache) > CACHE_IMAGES:
-            plan.cache.popitem(last=False)
-        return result
+        with self._lock:
+            if key in plan.cache:
+                plan.cache.move_to_end(key)
+                return plan.cache[key]
+            result = list(plan.forward(tf.constant(batch)))
+            self.forward_count += 1
+            plan.cache[key] = result
+            while len(plan.cache) > CACHE_IMAGES:
+                plan.cache.popitem(last=False)
+            return result
 
     # -------------------------------------------------------------------- public
     def activations(self, image: Any, layer: str | LayerInfo) -> np.ndarray:
