@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from .explorer_view import ExplorerView
-from .gradients_view import GradientsView
+from .jupyter_host import NotebookPage
 
 pytestmark = pytest.mark.browser
+
+CLEAN = {"pwned": None, "img": 0, "bold": 0, "scripts": 0}
 
 # Keras accepts these names (it refuses only "/"), so a model can really carry them.
 IMG_NAME = "<img src=x onerror=window.__pwned=1>"
 POOL_NAME = '<b id="bold">"pool" & <script>window.__pwned=2<\\script>'
-SCRIPT_PROGRAM = "y1 = W1 + W2 <script>window.__pwned=3</script>"
 
-CELLS = [
-    f"""import numpy as np
+MODEL_CELL = f"""import numpy as np
 import keras
-from deconv_widgets import Explorer, GradientsPanel, ModelInspector
+from deconv_widgets import Explorer, ModelInspector
 IMG_NAME = {IMG_NAME!r}
 POOL_NAME = {POOL_NAME!r}
 inputs = keras.Input((24, 24, 1))
@@ -26,12 +28,8 @@ x = keras.layers.MaxPooling2D(name=POOL_NAME)(x)
 x = keras.layers.Conv2D(6, 3, padding="same", activation="relu", name="conv_after")(x)
 model = keras.Model(inputs, x)
 images = np.random.default_rng(0).random((4, 24, 24, 1)).astype("float32")
-ex = Explorer(model, images=images)
-ex.layer = IMG_NAME
-ex""",
-    "ModelInspector(model)",
-    f"panel = GradientsPanel()\npanel.program = {SCRIPT_PROGRAM!r}\npanel",
-]
+print([layer.name for layer in model.layers])"""
+EXPLORER_CELL = "ex = Explorer(model, images=images, layer=IMG_NAME)\nex"
 
 JS_INJECTED = """
 () => ({
@@ -56,18 +54,27 @@ def output_text(nb, cell: int) -> str:
     )
 
 
-def test_html_in_names_and_programs_is_text(open_notebook) -> None:
-    """No element injected, nothing executed, and the names and program shown as text."""
-    nb = open_notebook(CELLS, host="lab")
-    explorer = ExplorerView(nb, cell=0)
-    explorer.wait_ready()
-    nb.cell(1).locator(".jp-OutputArea").get_by_text("conv_after").first.wait_for()
-    GradientsView(nb, 2).run()
-    nb.page.wait_for_timeout(1000)
+@pytest.fixture(scope="module")
+def nasty(module_notebook) -> Iterator[NotebookPage]:
+    """A JupyterLab notebook: the model with HTML layer names (cell 0), its inspector (1)."""
+    nb = module_notebook([MODEL_CELL, "ModelInspector(model)"], host="lab")
+    yield nb
+    nb.close()
 
-    assert nb.page.evaluate(JS_INJECTED) == {"pwned": None, "img": 0, "bold": 0, "scripts": 0}
-    assert explorer.grid.get_attribute("data-layer") == IMG_NAME
-    assert IMG_NAME in output_text(nb, 0), "the Explorer does not show the layer name as text"
-    inspector = output_text(nb, 1)
+
+def test_model_inspector_shows_names_as_text(nasty: NotebookPage) -> None:
+    """ModelInspector: both names appear as text; no element injected, nothing executed."""
+    nasty.cell(1).locator(".jp-OutputArea").get_by_text("conv_after").first.wait_for()
+    assert nasty.page.evaluate(JS_INJECTED) == CLEAN
+    inspector = output_text(nasty, 1)
     assert IMG_NAME in inspector and POOL_NAME in inspector
-    assert "<script>window.__pwned=3</script>" in output_text(nb, 2)
+
+
+def test_explorer_shows_names_as_text(nasty: NotebookPage) -> None:
+    """Explorer on that layer: the name is text and a data attribute; nothing injected."""
+    nasty.run(EXPLORER_CELL)
+    explorer = ExplorerView(nasty, cell=2)
+    explorer.wait_ready()
+    assert nasty.page.evaluate(JS_INJECTED) == CLEAN
+    assert explorer.grid.get_attribute("data-layer") == IMG_NAME
+    assert IMG_NAME in output_text(nasty, 2), "the Explorer does not show the name as text"
