@@ -279,6 +279,8 @@ def test_bad_image_and_model_types(small):
     projector, _ = small
     with pytest.raises(TypeError, match="image must hold numbers"):
         projector.project(np.full((15, 15, 2), "x"), "conv_a", 0)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        projector.project(np.full((15, 15, 2), np.nan, "float32"), "conv_a", 0)
     with pytest.raises(TypeError, match="keras.Model"):
         Projector("not a model")
     with pytest.raises(ValueError, match="has no layer graph"):

@@ -139,7 +139,10 @@ class Projector:
                 f"image shape {tuple(image.shape)} does not fit the model input {want}; "
                 "pass one image (H, W, C) or a batch of one (1, H, W, C)"
             )
-        return np.ascontiguousarray(image[None], dtype=np.float32)
+        batch = np.ascontiguousarray(image[None], dtype=np.float32)
+        if not np.all(np.isfinite(batch)):
+            raise ValueError("image contains NaN or infinite values; pass finite pixel values")
+        return batch
 
     # ---------------------------------------------------------------- compilation
     def _plan(self, info: LayerInfo) -> _LayerPlan:
