@@ -285,3 +285,20 @@ def test_bad_image_and_model_types(small):
         Projector("not a model")
     with pytest.raises(ValueError, match="has no layer graph"):
         Projector(keras.Sequential([keras.layers.Conv2D(2, 3)]))
+
+
+def test_nested_model_layer_deconvnet_error_points_inside_saliency_works():
+    keras.utils.set_random_seed(5)
+    inner_input = keras.Input((10, 10, 1))
+    inner_output = keras.layers.Conv2D(3, 3, activation="relu", name="inner_conv")(inner_input)
+    inner = keras.Model(inner_input, inner_output, name="backbone")
+    model = keras.Sequential(
+        [keras.Input((10, 10, 1)), inner, keras.layers.Conv2D(2, 3, activation="relu", name="top")]
+    )
+    projector = Projector(model)
+    image = _image(model)
+    with pytest.raises(ValueError, match=r"'backbone' \(Functional\) is a nested model"):
+        projector.project(image, "top", 0)
+    expected = tape_projection(model, image, "top", 0, "activation")
+    assert_close(projector.project(image, "top", 0, method="saliency"), expected)
+    Projector(model.get_layer("backbone")).project(image, "inner_conv", 1)

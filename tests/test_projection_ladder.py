@@ -161,3 +161,24 @@ def test_resnet50_deconvnet_and_guided_equal_custom_gradient_twin():
             assert_close(projector.project(image, layer, 5, method=method), expected)
     expected = tape_projection(model, image, layers[-1], 5, "max")
     assert_close(projector.project(image, layers[-1], 5, method="saliency", seed="max"), expected)
+
+
+def test_same_padding_pools_and_strided_valid_conv_on_odd_sizes():
+    keras.utils.set_random_seed(4)
+    model = keras.Sequential(
+        [
+            keras.Input((11, 13, 2)),
+            keras.layers.Conv2D(3, 3, padding="same", activation="relu", name="c1"),
+            keras.layers.AveragePooling2D(3, strides=2, padding="same", name="avg_same"),
+            keras.layers.Conv2D(4, 3, strides=2, padding="valid", activation="relu", name="c2"),
+            keras.layers.MaxPooling2D(2, padding="same", name="max_same"),
+        ]
+    )
+    projector = Projector(model)
+    for image_seed in (0, 1, 2):
+        image = _image(model, image_seed)
+        assert _check_ladder_equals_engine(projector, image) == 4 * 2 * 3
+        for layer in ("avg_same", "max_same"):
+            for seed in SEEDS:
+                expected = tape_projection(model, image, layer, 1, seed)
+                assert_close(projector.project(image, layer, 1, "saliency", seed), expected)

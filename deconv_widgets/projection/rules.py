@@ -94,6 +94,12 @@ def unsupported_reason(layer: Any, method: str) -> str | None:
         return None  # any differentiable layer: explicit rule or a vjp fallback
     rule, activation = classify(layer)
     kind = type(layer).__name__
+    if rule == "other" and isinstance(layer, keras.Model):
+        return (
+            f"layer {layer.name!r} ({kind}) is a nested model, which the DeconvNet rules do not "
+            f"enter; build a Projector on it directly (e.g. Projector(model.get_layer("
+            f"{layer.name!r})))"
+        )
     if rule == "other":
         return f"layer {layer.name!r} ({kind}) has no DeconvNet rule"
     if activation not in ("linear", "relu"):
