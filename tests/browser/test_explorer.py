@@ -41,6 +41,24 @@ def test_canvases_draw(explorer: ExplorerView) -> None:
     assert int(state["version"]) >= 1
     assert not is_flat(canvas_pixels(explorer.grid))
     assert not is_flat(state["pixels"])
+    save_widget_shot(explorer, ARTIFACTS / f"explorer-{explorer.nb.server.kind}.png")
+
+
+def save_widget_shot(explorer: ExplorerView, path) -> None:
+    """The Explorer from its controls down to the projections (docs/screenshot.png's source)."""
+    output = explorer.root.locator(".jp-OutputArea-output").last
+    output.scroll_into_view_if_needed()
+    top = output.bounding_box()
+    bottom = explorer.projection.bounding_box()
+    controls = explorer.root.locator("select, input, button").all()
+    right = max(box["x"] + box["width"] for box in (c.bounding_box() for c in controls) if box)
+    clip = {
+        "x": top["x"],
+        "y": top["y"],
+        "width": min(top["width"], right - top["x"] + 8),
+        "height": bottom["y"] + bottom["height"] + 12 - top["y"],
+    }
+    explorer.nb.page.screenshot(path=str(path), clip=clip)
 
 
 def test_click_redraws_and_latency(explorer: ExplorerView) -> None:
