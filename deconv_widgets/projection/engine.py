@@ -44,6 +44,7 @@ class _LayerPlan:
     backward: dict[str, Any]
     cache: OrderedDict
     cached_specs: list  # TensorSpecs of the cached tensors (batch dimension None)
+    target_forward: Any  # image batch -> the target layer's output only (for streaming)
 
 
 def _is_int(value: Any) -> bool:
@@ -167,12 +168,17 @@ class Projector:
         cached = [self._input, *computed]  # the image itself first, the target output last
         cached_ids = [id(t) for t in cached]
         sub_model = keras.Model(self._input, computed, name=f"to_{info.name}")
+        target_model = keras.Model(self._input, node.output, name=f"only_{info.name}")
         image_spec = tf.TensorSpec((None, *self.input_shape), tf.float32)
 
         def forward(image: tf.Tensor) -> list[tf.Tensor]:
             self.trace_count += 1
             outputs = sub_model(image, training=False)
             return [image, *(outputs if isinstance(outputs, list | tuple) else [outputs])]
+
+        def target_forward(image: tf.Tensor) -> tf.Tensor:
+            self.trace_count += 1
+            return target_model(image, training=False)
 
         plan = _LayerPlan(
             info=info,
@@ -184,6 +190,9 @@ class Projector:
             backward={},
             cache=OrderedDict(),
             cached_specs=[tf.TensorSpec(t.shape, t.dtype) for t in cached],
+            target_forward=tf.function(
+                target_forward, input_signature=[image_spec], autograph=False
+            ),
         )
         return plan
 
@@ -343,7 +352,16 @@ class Projector:
     def forward_batch(self, images: np.ndarray, layer: str | LayerInfo) -> np.ndarray:
         """The layer's activations for a batch of images (N, H, W, C), uncached."""
         plan = self._plan(self.layer_info(layer))
-        return plan.forward(tf.constant(np.asarray(images, np.float32)))[-1].numpy()
+        return plan.target_forward(tf.constant(np.asarray(images, np.float32))).numpy()
+
+    def cached_bytes_per_image(self, layer: str | LayerInfo, image_shape: tuple) -> int:
+        """Bytes the forward cache of one image holds for `layer` (sizes the top-k chunks)."""
+        plan = self._plan(self.layer_info(layer))
+        total = 0
+        for spec in plan.cached_specs:
+            dims = [d if d is not None else image_shape[i] for i, d in enumerate(spec.shape[1:])]
+            total += int(np.prod(dims)) * spec.dtype.size
+        return total
 
     def ladder(self, image: Any, layer: str | LayerInfo, channel: int, seed: str = "activation"):
         """The DeconvNet projection step by step: one Rung per layer on the way down."""

@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .graph import LayerInfo
 
 BATCH = 32  # images per forward pass when `images` is one array
+PROJECTION_BUDGET = 256 * 2**20  # bytes of cached forward tensors per projection chunk
 
 
 @dataclass(frozen=True)
@@ -149,9 +150,13 @@ def _finish(projector: Projector, info: Any, heaps: dict, kept: dict, method: st
         for channel, heap in heaps.items()
         for key in sorted(heap, reverse=True)
     ]
-    projections = []
-    for start in range(0, len(entries), 64):
-        chunk = entries[start : start + 64]
+    projections, step = [], 1
+    if entries:
+        shape = next(iter(kept.values())).shape
+        per_image = max(projector.cached_bytes_per_image(info, shape), 1)
+        step = int(max(1, min(64, PROJECTION_BUDGET // per_image)))
+    for start in range(0, len(entries), step):
+        chunk = entries[start : start + step]
         images = np.stack([kept[e[1]] for e in chunk])
         seeds = np.zeros((len(chunk), *info.output_shape), np.float32)
         for row, (channel, _, y, x, value) in enumerate(chunk):
