@@ -197,6 +197,8 @@ class CellError(AssertionError):
 # JupyterLab and in Notebook 7 alike; the notebook commands below are the ones the menus run.
 JS_FIND_PANEL = """
 (path) => {
+  const dialog = document.querySelector('.jp-Dialog');
+  if (dialog) return {dialog: dialog.innerText};
   const app = window.jupyterapp;
   if (!app || !app.shell) return false;
   const all = [];
@@ -299,7 +301,10 @@ class NotebookPage:
     def open(self, timeout: float = 90.0) -> None:
         """Load the notebook and wait until its kernel is connected and idle."""
         self.page.goto(self.server.notebook_url(self.name), wait_until="domcontentloaded")
-        self.page.wait_for_function(JS_FIND_PANEL, arg=self.name, timeout=timeout * 1000)
+        found = self.page.wait_for_function(JS_FIND_PANEL, arg=self.name, timeout=timeout * 1000)
+        answer = found.json_value()
+        if isinstance(answer, dict):  # e.g. "Path Not Found" or a kernel chooser
+            raise RuntimeError(f"{self.server.kind} showed a dialog: {answer['dialog']!r}")
 
     def run_all(self, timeout: float = 180.0) -> list[dict[str, Any]]:
         """Run every cell as the 'Run All Cells' menu does; raise if any cell fails."""
