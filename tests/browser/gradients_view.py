@@ -24,8 +24,8 @@ class GradientsView:
         self.root = nb.cell(cell).locator(".jp-OutputArea")
         self.table = self.root.get_by_test_id("grad-table")
         self.status = self.root.get_by_test_id("status")
-        self.program = self.root.locator("textarea").first
-        self.run_button = self.root.get_by_role("button", name=re.compile(r"^\W*run\b", re.I))
+        self.program = self.root.get_by_test_id("program")
+        self.run_button = self.root.get_by_test_id("run")
 
     def rows(self) -> dict[str, str]:
         """{x name: its gradient's text} from the grad-table."""
@@ -59,7 +59,7 @@ class GradientsView:
 
     def run(self) -> None:
         """Press the panel's Run button."""
-        self.run_button.first.click()
+        self.run_button.click()
 
     def status_text(self) -> str:
         """The status line's text."""
