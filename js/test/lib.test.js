@@ -195,6 +195,12 @@ describe("graph view", () => {
     const grads = [...root.querySelectorAll("text.dw-grad")].map((t) => t.textContent);
     expect(grads.sort()).toEqual(["∂ = None", "∂ = [4, 6]"]);
   });
+  test("an empty graph draws nothing", () => {
+    const host = document.createElement("div");
+    host.appendChild(document.createElement("span"));
+    expect(renderGraph(host, { nodes: [], edges: [] })).toBeNull();
+    expect(host.childNodes.length).toBe(0);
+  });
   test("node labels with HTML stay text", () => {
     const host = document.createElement("div");
     renderGraph(host, { nodes: [{ id: "a", label: PAYLOAD }], edges: [] });

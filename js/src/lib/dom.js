@@ -71,7 +71,7 @@ export function select(values, current, onChange, attrs = {}) {
 export function setOptions(el, values, current) {
   clear(el);
   for (const v of values) {
-    const opt = h("option", { value: String(v) }, [String(v)]);
+    const opt = h("option", { value: String(v) }, [v === "" ? "(none)" : String(v)]);
     if (String(v) === String(current)) opt.selected = true;
     el.appendChild(opt);
   }

@@ -44,11 +44,12 @@ export function layoutGraph(nodes, edges, options = {}) {
   return { pos, width: 120 + (Math.max(0, ...columns.keys()) ) * colW, height: 40 + maxRows * rowH };
 }
 
-/** Draw a graph into a container (replacing its content); grads maps x names to text. */
+/** Draw a graph into a container (replacing its content; none for no nodes); grads: x -> text. */
 export function renderGraph(container, graph, grads = {}) {
   clear(container);
   const nodes = graph?.nodes ?? [];
   const edges = graph?.edges ?? [];
+  if (!nodes.length) return null;
   const { pos, width, height } = layoutGraph(nodes, edges);
   const root = svg("svg", {
     class: "dw-graph", width, height, viewBox: `0 0 ${width} ${height}`, role: "img",
