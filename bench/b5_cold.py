@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 
 from bench.common import Row, Section, fresh_python, ms, percentiles
 
@@ -23,6 +22,15 @@ ready = len(explorer.projections) > 0 and len(explorer.activations) > 0
 out["first Explorer() until its data is ready"] = [time.perf_counter() - t, heavy()]
 out["ready"] = ready
 print(json.dumps(out))
+"""
+
+# The floor: TensorFlow (and the Keras it loads) imported alone, as the package imports it.
+TF_ALONE = r"""
+import time
+start = time.perf_counter()
+from deconv_widgets._tf import tf
+import keras
+print(time.perf_counter() - start)
 """
 
 # Where the first Explorer's time goes, stage by stage (a fresh interpreter, imports done).
@@ -52,43 +60,48 @@ print(json.dumps(out))
 """
 
 
-HEAVY = ("tensorflow", "keras", "matplotlib", "anywidget", "ipywidgets", "scipy", "PIL")
+HEAVY = ("tensorflow", "keras", "matplotlib", "anywidget", "ipywidgets", "PIL", "scipy")
+
+# Who imports each heavy package first, and how long that import takes (cumulative). An
+# __import__ hook, because `python -X importtime` goes to fd 2, which deconv_widgets._tf
+# silences while TensorFlow loads.
+WHO_IMPORTS = r"""
+import builtins, json, sys, time, traceback
+HEAVY = %r
+found, original = {}, builtins.__import__
+def hook(name, globals=None, locals=None, fromlist=(), level=0):
+    top = name.split(".")[0] if level == 0 else None
+    first = top in HEAVY and top not in sys.modules and top not in found
+    if first:
+        ours = [f"{f.filename.split('/work/main/')[-1]}:{f.lineno}"
+                for f in traceback.extract_stack()[:-1] if "deconv_widgets" in f.filename]
+        importer = (globals or {}).get("__name__", "?")
+        found[top] = {"by": importer, "ours": " -> ".join(ours[:6]) or None}
+        start = time.perf_counter()
+    try:
+        return original(name, globals, locals, fromlist, level)
+    finally:
+        if first:
+            found[top]["seconds"] = time.perf_counter() - start
+builtins.__import__ = hook
+import deconv_widgets.widgets
+print(json.dumps(found))
+"""
 
 
-def import_chains(module: str) -> list[str]:
-    """For each heavy package `import module` loads: its cumulative time and who imported it.
-
-    Parsed from `python -X importtime`: a module's children print before it, deeper indented,
-    so the importer of line i is the next line with a smaller indent.
-    """
-    code = (
-        "import subprocess, sys; r = subprocess.run([sys.executable, '-X', 'importtime', '-c', "
-        f"'import {module}'], capture_output=True, text=True); print(r.stderr)"
-    )
-    entries = []
-    for line in fresh_python(code).splitlines():
-        match = re.match(r"import time:\s+(\d+)\s+\|\s+(\d+)\s+\|( *)(\S+)", line)
-        if match:
-            entries.append((len(match.group(3)), match.group(4), int(match.group(2)) / 1e6))
-    found = []
-    for package in HEAVY:  # only those that cost something are reported below
-        index = next((i for i, e in enumerate(entries) if e[1] == package), None)
-        if index is None:
+def import_chains() -> list[str]:
+    """Each heavy package `import deconv_widgets.widgets` loads: time, importer, our chain."""
+    found = json.loads(fresh_python(WHO_IMPORTS % (HEAVY,)).strip().splitlines()[-1])
+    lines = []
+    for package, info in sorted(found.items(), key=lambda kv: -kv[1].get("seconds", 0)):
+        took = info.get("seconds", 0)
+        if took < 0.02:
             continue
-        depth, _, seconds = entries[index]
-        if seconds < 0.02:
-            continue
-        chain = []
-        for later in entries[index + 1 :]:
-            if later[0] < depth:
-                chain.append(later[1])
-                depth = later[0]
-        ours = [name for name in chain if name.startswith("deconv_widgets")]
-        via = " <- ".join(ours[:3]) if ours else " <- ".join(chain[:3])
-        found.append(
-            f"{package} {ms(seconds)} (imported by {chain[0] if chain else '?'}; via {via})"
-        )
-    return found
+        if info["by"].startswith("deconv_widgets"):
+            lines.append(f"{package} {ms(took)} via `{info['ours']}`")
+        else:
+            lines.append(f"{package} {ms(took)} (imported by {info['by']}, inside the above)")
+    return lines
 
 
 def run(quick: bool = False) -> list[Section]:
@@ -103,6 +116,14 @@ def run(quick: bool = False) -> list[Section]:
             Row(stage, f"{ms(stats['p50'])} (max {ms(stats['max'])})", target="report")
         )
         section.notes.append(f"- after `{stage}`: heavy modules loaded: {loaded}.")
+    floor = [float(fresh_python(TF_ALONE).strip().splitlines()[-1]) for _ in range(repeats)]
+    section.rows.append(
+        Row(
+            "of which unavoidable for an Explorer: TensorFlow + Keras import alone",
+            ms(percentiles(floor)["p50"]),
+            target="report",
+        )
+    )
     if not all(r["ready"] for r in runs):
         section.notes.append("- **the first Explorer had no activations/projections yet**")
     parts = json.loads(fresh_python(EXPLORER_PARTS).strip().splitlines()[-1])
@@ -111,10 +132,11 @@ def run(quick: bool = False) -> list[Section]:
         + "; ".join(f"{k} {ms(v)}" for k, v in parts.items())
         + "."
     )
-    chains = import_chains("deconv_widgets.widgets")
     section.notes.append(
-        "- Heavy packages `import deconv_widgets.widgets` loads (`-X importtime`, cumulative, "
-        "first importer; the chain names our modules): " + "; ".join(chains) + "."
+        "- Heavy packages `import deconv_widgets.widgets` loads (cumulative time of the first "
+        "import, and our import lines on the stack, outermost first): "
+        + "; ".join(import_chains())
+        + "."
     )
     section.notes.append(
         f"- Median of {repeats} fresh interpreters per stage; each stage is timed after the "
