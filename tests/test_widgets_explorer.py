@@ -220,3 +220,21 @@ def test_methods_the_model_cannot_pass_show_in_status_and_saliency_still_works()
     assert np.abs(proj[2]).sum() > 0  # saliency is the plain gradient: any layer passes
     e.channel = 2  # the widget keeps working
     assert e.channel == 2
+
+
+@pytest.mark.parametrize(
+    ("trait", "bad"),
+    [("channel", "3"), ("channel", 2.0), ("channel", True), ("layer", 5), ("image_index", None)],
+)
+def test_wrong_types_go_to_status(explorer, trait, bad) -> None:
+    before = getattr(explorer, trait)
+    setattr(explorer, trait, bad)
+    assert getattr(explorer, trait) == before
+    assert f"{trait} must be" in explorer.status
+    explorer.channel = np.int64(2)  # NumPy integers are fine, and stored as int
+    assert explorer.channel == 2 and type(explorer.channel) is int and explorer.status == ""
+
+
+def test_wrong_types_in_the_constructor_raise(model, images) -> None:
+    with pytest.raises(TypeError, match="channel must be an int"):
+        Explorer(model, images, channel="3")

@@ -101,3 +101,10 @@ def test_field_parsers() -> None:
     assert parse_assignments('{"a": [1]}', "values") == {"a": [1]}
     assert parse_assignments("", "grad_ys") == {}
     assert parse_names("y1, y2 y3", "ys") == ["y1", "y2", "y3"]
+
+
+def test_wrong_types_go_to_status_and_keep_the_text() -> None:
+    panel = GradientsPanel("grad_ys")
+    panel.program = 42
+    assert panel.program.startswith("y1 = W1") and "program must be text" in panel.status
+    assert panel.run() and panel.grads["W3"] == "[4, 6]"

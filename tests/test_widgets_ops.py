@@ -129,3 +129,20 @@ def test_transpose_conv_view_errors_keep_state_and_text() -> None:
     assert view.status == "" and view.result["flipped_kernel"]["height"] == 2
     view.stride = 1  # a new stride snaps the output size to a valid one
     assert view.output_size == [4, 4] and view.status == ""
+
+
+def test_wrong_types_set_later_go_to_status_in_the_constructor_raise() -> None:
+    view = UnpoolView(seed=1)
+    view.pool_size = "3"
+    assert view.pool_size == 2 and "pool_size must be an int, got str" in view.status
+    view.pool_size = np.int64(3)
+    assert view.pool_size == 3 and type(view.pool_size) is int and view.status == ""
+    view.padding = None
+    assert view.padding == "VALID" and "padding must be text" in view.status
+    with pytest.raises(TypeError, match="stride must be an int"):
+        UnpoolView(stride=2.5)
+    conv = TransposeConvView()
+    conv.output_size = "big"
+    assert conv.output_size == [7, 7] and "pair of ints" in conv.status
+    conv.kernel_text = 5
+    assert conv.kernel_text.startswith("1 0 -1") and "kernel_text must be text" in conv.status

@@ -57,10 +57,65 @@ def error_text(err: BaseException) -> str:
     return f"error ({type(err).__name__}): {message}"
 
 
+class Setting(traitlets.TraitType):
+    """A synced, user-settable trait. A value of the wrong type given to a constructor raises
+    TypeError; set later (from Python or the page) it is reported in the widget's `status`
+    and the previous value is kept. Range and choice checks happen in the widget's observers.
+    """
+
+    def coerce(self, value: Any) -> Any:
+        """The value in its canonical type, or TypeError."""
+        return value
+
+    def validate(self, obj: Any, value: Any) -> Any:
+        try:
+            return self.coerce(value)
+        except TypeError as err:
+            if not getattr(obj, "_ready", False):
+                raise
+            obj._report(err)
+            return getattr(obj, self.name)
+
+
+class IntSetting(Setting):
+    """An int setting (NumPy integers accepted; bools, floats and text refused)."""
+
+    default_value = 0
+
+    def coerce(self, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int | np.integer):
+            raise TypeError(f"{self.name} must be an int, got {type(value).__name__} {value!r}")
+        return int(value)
+
+
+class TextSetting(Setting):
+    """A text setting (layer names, choices, typed programs and grids)."""
+
+    default_value = ""
+
+    def coerce(self, value: Any) -> str:
+        if not isinstance(value, str):
+            raise TypeError(f"{self.name} must be text, got {type(value).__name__} {value!r}")
+        return value
+
+
+class SizeSetting(Setting):
+    """A (height, width) pair of ints, kept as a list."""
+
+    default_value: list[int] = [0, 0]
+
+    def coerce(self, value: Any) -> list[int]:
+        ok = isinstance(value, list | tuple) and len(value) == 2
+        if not ok or any(isinstance(v, bool) or not isinstance(v, int | np.integer) for v in value):
+            raise TypeError(f"{self.name} must be a pair of ints [height, width], got {value!r}")
+        return [int(v) for v in value]
+
+
 class BaseWidget(anywidget.AnyWidget):
     """An anywidget with a status line; observers never raise, they report and revert."""
 
     status = traitlets.Unicode("").tag(sync=True)
+    _ready = False  # constructors set True when done: then bad settings report, not raise
 
     def __init__(self, **kwargs: Any) -> None:
         self._reverting = False

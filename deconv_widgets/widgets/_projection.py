@@ -8,7 +8,7 @@ import numpy as np
 import traitlets
 
 from ..projection import METHODS, SEEDS, LayerInfo, Projector
-from ._base import BaseWidget, float32_bytes
+from ._base import BaseWidget, IntSetting, TextSetting, float32_bytes
 
 # All channels x 3 methods x H x W x C float32 up to this size go to the page in one message,
 # so that a click redraws with no kernel round trip; bigger layers are projected on demand.
@@ -51,10 +51,10 @@ class ProjectionWidget(BaseWidget):
     """Layer, channel, method and seed over one image, with activations and projections."""
 
     layers = traitlets.List(traitlets.Dict()).tag(sync=True)
-    layer = traitlets.Unicode("").tag(sync=True)
-    channel = traitlets.Int(0).tag(sync=True)
-    method = traitlets.Unicode("deconvnet").tag(sync=True)
-    seed = traitlets.Unicode("activation").tag(sync=True)
+    layer = TextSetting("").tag(sync=True)
+    channel = IntSetting(0).tag(sync=True)
+    method = TextSetting("deconvnet").tag(sync=True)
+    seed = TextSetting("activation").tag(sync=True)
     image = traitlets.Bytes(b"").tag(sync=True)
     image_shape = traitlets.List(traitlets.Int()).tag(sync=True)
     activations = traitlets.Bytes(b"").tag(sync=True)
@@ -100,6 +100,7 @@ class ProjectionWidget(BaseWidget):
             channel = int(np.argmax(act.reshape(-1, act.shape[-1]).max(axis=0)))
         self._quietly(layer=info.name, channel=channel, method=method, seed=seed)
         self._refresh()
+        self._ready = True
 
     # ------------------------------------------------------------------ checks
     @staticmethod

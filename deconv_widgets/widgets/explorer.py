@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import traitlets
 
-from ._base import esm, pack_arrays
+from ._base import IntSetting, esm, pack_arrays
 from ._projection import ProjectionWidget
 
 TOPK_DEFAULT = 9
@@ -41,7 +41,7 @@ class Explorer(ProjectionWidget):
 
     _esm = esm("explorer")
 
-    image_index = traitlets.Int(0).tag(sync=True)
+    image_index = IntSetting(0).tag(sync=True)
     n_images = traitlets.Int(0).tag(sync=True)
     ladder = traitlets.Bytes(b"").tag(sync=True)
     ladder_index = traitlets.List(traitlets.Dict()).tag(sync=True)

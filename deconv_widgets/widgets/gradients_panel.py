@@ -9,7 +9,7 @@ from typing import Any
 import traitlets
 
 from .. import gradlab
-from ._base import BaseWidget, esm
+from ._base import BaseWidget, TextSetting, esm
 from ._grids import format_array
 
 _ASSIGNMENT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*[=:]\s*(.+?)\s*,?\s*$")
@@ -74,13 +74,13 @@ class GradientsPanel(BaseWidget):
     _esm = esm("gradients_panel")
 
     examples = traitlets.List(traitlets.Unicode()).tag(sync=True)
-    example = traitlets.Unicode("").tag(sync=True)
-    program = traitlets.Unicode("").tag(sync=True)
-    values_text = traitlets.Unicode("").tag(sync=True)
-    ys_text = traitlets.Unicode("").tag(sync=True)
-    xs_text = traitlets.Unicode("").tag(sync=True)
-    grad_ys_text = traitlets.Unicode("").tag(sync=True)
-    unconnected = traitlets.Unicode("none").tag(sync=True)
+    example = TextSetting("").tag(sync=True)
+    program = TextSetting("").tag(sync=True)
+    values_text = TextSetting("").tag(sync=True)
+    ys_text = TextSetting("").tag(sync=True)
+    xs_text = TextSetting("").tag(sync=True)
+    grad_ys_text = TextSetting("").tag(sync=True)
+    unconnected = TextSetting("none").tag(sync=True)
     explanation = traitlets.Unicode("").tag(sync=True)
     graph = traitlets.Dict().tag(sync=True)
     grads = traitlets.Dict().tag(sync=True)
@@ -97,6 +97,7 @@ class GradientsPanel(BaseWidget):
             self._quietly(example=example)
             self._load_example(example)
         self.on_msg(self._on_message)
+        self._ready = True
 
     def _check_example(self, name: Any) -> str:
         if name not in gradlab.EXAMPLES:

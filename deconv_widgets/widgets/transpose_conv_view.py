@@ -9,7 +9,7 @@ import traitlets
 
 from .. import ops
 from .._tf import tf
-from ._base import BaseWidget, esm
+from ._base import BaseWidget, IntSetting, SizeSetting, TextSetting, esm
 from ._grids import grid_payload, grid_text, parse_grid
 
 PADDINGS = ("VALID", "SAME")
@@ -47,11 +47,11 @@ class TransposeConvView(BaseWidget):
 
     _esm = esm("transpose_conv_view")
 
-    input_text = traitlets.Unicode("").tag(sync=True)
-    kernel_text = traitlets.Unicode("").tag(sync=True)
-    stride = traitlets.Int(2).tag(sync=True)
-    padding = traitlets.Unicode("VALID").tag(sync=True)
-    output_size = traitlets.List(traitlets.Int(), [0, 0]).tag(sync=True)
+    input_text = TextSetting("").tag(sync=True)
+    kernel_text = TextSetting("").tag(sync=True)
+    stride = IntSetting(2).tag(sync=True)
+    padding = TextSetting("VALID").tag(sync=True)
+    output_size = SizeSetting([0, 0]).tag(sync=True)
     output_sizes = traitlets.List(traitlets.List(traitlets.Int())).tag(sync=True)
     result = traitlets.Dict().tag(sync=True)
 
@@ -79,6 +79,7 @@ class TransposeConvView(BaseWidget):
             output_size=list(output_size) if output_size is not None else [0, 0],
         )
         self._update(keep_size=output_size is not None)
+        self._ready = True
 
     def _update(self, keep_size: bool = True) -> None:
         """Recompute from the controls; the output size snaps to a valid one unless kept."""

@@ -8,7 +8,7 @@ import numpy as np
 import traitlets
 
 from .. import ops
-from ._base import BaseWidget, esm
+from ._base import BaseWidget, IntSetting, TextSetting, esm
 from ._grids import grid_payload, grid_text, parse_grid
 
 PADDINGS = ("VALID", "SAME")
@@ -29,11 +29,11 @@ class UnpoolView(BaseWidget):
 
     _esm = esm("unpool_view")
 
-    input_text = traitlets.Unicode("").tag(sync=True)
-    pool_size = traitlets.Int(2).tag(sync=True)
-    stride = traitlets.Int(2).tag(sync=True)
-    padding = traitlets.Unicode("VALID").tag(sync=True)
-    random_seed = traitlets.Int(0).tag(sync=True)
+    input_text = TextSetting("").tag(sync=True)
+    pool_size = IntSetting(2).tag(sync=True)
+    stride = IntSetting(2).tag(sync=True)
+    padding = TextSetting("VALID").tag(sync=True)
+    random_seed = IntSetting(0).tag(sync=True)
     result = traitlets.Dict().tag(sync=True)
 
     def __init__(
@@ -58,6 +58,7 @@ class UnpoolView(BaseWidget):
         )
         self._update()
         self.on_msg(self._on_message)
+        self._ready = True
 
     def _update(self) -> None:
         """Recompute everything from the controls (raises ValueError on bad input)."""
