@@ -302,3 +302,40 @@ def test_nested_model_layer_deconvnet_error_points_inside_saliency_works():
     expected = tape_projection(model, image, "top", 0, "activation")
     assert_close(projector.project(image, "top", 0, method="saliency"), expected)
     Projector(model.get_layer("backbone")).project(image, "inner_conv", 1)
+
+
+def test_depthwise_and_separable_convolutions():
+    from test_projection_helpers import RuleReLU
+
+    keras.utils.set_random_seed(6)
+    model = keras.Sequential(
+        [
+            keras.Input((13, 13, 3)),
+            keras.layers.DepthwiseConv2D(3, depth_multiplier=2, padding="same", name="dw"),
+            keras.layers.ReLU(name="r1"),
+            keras.layers.DepthwiseConv2D(3, dilation_rate=2, name="dw_dilated"),
+            keras.layers.Activation("relu", name="r2"),
+            keras.layers.SeparableConv2D(4, 3, strides=2, padding="same", name="sep"),
+            keras.layers.ReLU(name="r3"),
+        ]
+    )
+    projector = Projector(model)
+    image = _image(model)
+    for method in ("deconvnet", "guided"):
+
+        def swap(layer, method=method):
+            if isinstance(layer, keras.layers.ReLU | keras.layers.Activation):
+                return RuleReLU(method, name=layer.name)
+            return layer.__class__.from_config(layer.get_config())
+
+        twin = keras.models.clone_model(model, clone_function=swap)
+        twin.set_weights(model.get_weights())
+        for layer in ("r1", "r2", "r3"):
+            for channel in (0, 3):
+                expected = tape_projection(twin, image, layer, channel, "activation")
+                assert_close(projector.project(image, layer, channel, method=method), expected)
+    for seed in SEEDS:
+        expected = tape_projection(model, image, "r3", 2, seed)
+        assert_close(projector.project(image, "r3", 2, method="saliency", seed=seed), expected)
+    with pytest.raises(ValueError, match=r"no explicit step for layer 'sep' \(SeparableConv2D\)"):
+        projector.ladder(image, "r3", 0)

@@ -148,6 +148,12 @@ def ladder(
             (top, bottom), (left, right) = layer_obj.cropping
             signal = np.pad(signal, ((top, bottom), (left, right), (0, 0)))
             rungs.append(Rung(name, "identity", signal, "pad (undo cropping)"))
-        elif rule == "identity" and activation != "relu":
-            rungs.append(Rung(name, "identity", signal, "identity at inference"))
+        elif rule == "identity":
+            if activation != "relu":
+                rungs.append(Rung(name, "identity", signal, "identity at inference"))
+        else:
+            raise ValueError(
+                f"ladder has no explicit step for layer {name!r} ({type(layer_obj).__name__}); "
+                "use Projector.project for this layer"
+            )
     return rungs

@@ -49,8 +49,9 @@ def activation_kind(function: Any) -> str:
 def classify(layer: Any) -> tuple[str, str]:
     """(rule, activation) of a layer: rule names its linear part, activation its nonlinearity.
 
-    rule is one of conv, maxpool, avgpool, bn, identity, zeropad, crop, add, subtract, concat,
-    rescale, or 'other' (no explicit rule); activation is 'linear', 'relu' or another name.
+    rule is one of conv, depthwise, separable, maxpool, avgpool, bn, identity, zeropad, crop,
+    add, subtract, concat, rescale, or 'other' (no explicit rule); activation is 'linear',
+    'relu' or another name.
     """
     kind = type(layer).__name__
     if kind in IDENTITY_KINDS:
@@ -67,6 +68,10 @@ def classify(layer: Any) -> tuple[str, str]:
         and not getattr(layer, "lora_enabled", False)
     ):
         return "conv", activation_kind(layer.activation)
+    if type(layer) is keras.layers.DepthwiseConv2D and channels_last:
+        return "depthwise", activation_kind(layer.activation)
+    if type(layer) is keras.layers.SeparableConv2D and channels_last:
+        return "separable", activation_kind(layer.activation)
     if type(layer) is keras.layers.MaxPooling2D and channels_last:
         return "maxpool", "linear"
     if type(layer) is keras.layers.AveragePooling2D and channels_last:
@@ -150,6 +155,8 @@ def linear_backward(
             dilations=[1, *layer.dilation_rate, 1],
         )
         return [tf.reshape(result, shape)]
+    if rule in ("depthwise", "separable"):
+        return [_separable_adjoint(layer, rule, grad, inputs[0])]
     if rule == "maxpool":
         ksize, strides, padding = _pool_args(layer)
         return [
@@ -189,6 +196,30 @@ def linear_backward(
     if rule == "rescale":
         return [grad * tf.cast(layer.scale, grad.dtype)]
     raise AssertionError(f"no linear rule {rule!r}")  # pragma: no cover
+
+
+def _separable_adjoint(layer: Any, rule: str, grad: tf.Tensor, layer_input: tf.Tensor):
+    """Transpose of a depthwise (or depthwise-then-pointwise) convolution, bias unused.
+
+    The convolution is linear in its input, so its transpose is its gradient at any point;
+    TensorFlow's own gradient of the bias-free op at zero gives it exactly.
+    """
+    shape = tf.concat([[tf.shape(grad)[0]], tf.shape(layer_input)[1:]], axis=0)
+    zeros = tf.zeros(shape, grad.dtype)
+    strides = [1, *layer.strides, 1]
+    padding, dilations = layer.padding.upper(), list(layer.dilation_rate)
+    with tf.GradientTape() as tape:
+        tape.watch(zeros)
+        if rule == "depthwise":
+            kernel = tf.cast(layer.kernel, grad.dtype)
+            output = tf.nn.depthwise_conv2d(zeros, kernel, strides, padding, dilations=dilations)
+        else:
+            depthwise = tf.cast(layer.depthwise_kernel, grad.dtype)
+            pointwise = tf.cast(layer.pointwise_kernel, grad.dtype)
+            output = tf.nn.separable_conv2d(
+                zeros, depthwise, pointwise, strides, padding, dilations=dilations
+            )
+    return tape.gradient(output, zeros, output_gradients=grad)
 
 
 def bn_scale(layer: Any) -> tf.Tensor:
