@@ -238,3 +238,9 @@ def test_wrong_types_go_to_status(explorer, trait, bad) -> None:
 def test_wrong_types_in_the_constructor_raise(model, images) -> None:
     with pytest.raises(TypeError, match="channel must be an int"):
         Explorer(model, images, channel="3")
+
+
+def test_layer_accepts_a_layer_info(explorer) -> None:
+    info = explorer._projector.layer_info("pool2")
+    explorer.layer = info
+    assert explorer.layer == "pool2" and explorer.act_shape == [16, 16, 32]

@@ -47,11 +47,18 @@ def choice(value: Any, choices: tuple[str, ...], what: str) -> str:
     return value
 
 
+class LayerSetting(TextSetting):
+    """A layer name; a LayerInfo given instead stands for its name."""
+
+    def coerce(self, value: Any) -> str:
+        return super().coerce(value.name if isinstance(value, LayerInfo) else value)
+
+
 class ProjectionWidget(BaseWidget):
     """Layer, channel, method and seed over one image, with activations and projections."""
 
     layers = traitlets.List(traitlets.Dict()).tag(sync=True)
-    layer = TextSetting("").tag(sync=True)
+    layer = LayerSetting("").tag(sync=True)
     channel = IntSetting(0).tag(sync=True)
     method = TextSetting("deconvnet").tag(sync=True)
     seed = TextSetting("activation").tag(sync=True)
