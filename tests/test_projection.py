@@ -131,6 +131,9 @@ def test_forward_cache_is_bounded_lru():
     assert projector.forward_count == count
     projector.activations(images[0], "conv_b")  # evicted long ago
     assert projector.forward_count == count + 1
+    projector.clear_cache()
+    projector.activations(images[0], "conv_b")
+    assert projector.forward_count == count + 2
 
 
 def test_activations_match_keras_and_accept_batch_of_one_and_tensors():

@@ -289,6 +289,12 @@ class Projector:
             return result
 
     # -------------------------------------------------------------------- public
+    def clear_cache(self) -> None:
+        """Forget cached forward passes (call it after changing the model's weights)."""
+        with self._lock:
+            for plan in self._plans.values():
+                plan.cache.clear()
+
     def activations(self, image: Any, layer: str | LayerInfo) -> np.ndarray:
         """The layer's activation (H', W', C') for one image (H, W, C)."""
         plan = self._plan(self.layer_info(layer))
