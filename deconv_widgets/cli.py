@@ -1,4 +1,4 @@
-"""The `deconv-widgets` command: `render` a projection to PNG (and `lab`, added by the lead)."""
+"""The `deconv-widgets` command: `lab` opens the tour in JupyterLab; `render` writes a PNG."""
 
 from __future__ import annotations
 
@@ -152,6 +152,16 @@ def _render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lab(args: argparse.Namespace) -> int:
+    """Open JupyterLab on the tour; returns jupyter lab's exit code."""
+    from deconv_widgets.launch import open_lab
+
+    try:
+        return open_lab(args.dir, args.jupyter_args)
+    except (FileNotFoundError, OSError) as error:
+        raise CommandError(str(error)) from error
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one subparser per command."""
     parser = argparse.ArgumentParser(
@@ -182,14 +192,32 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--out", required=True, type=Path, help="PNG file to write")
     render.set_defaults(handler=_render)
 
-    # ---- `lab` subcommand: the lead adds its subparser and handler `_lab(args)` here. ----
+    lab = commands.add_parser(
+        "lab",
+        help="open JupyterLab on the tour notebook (other options go to jupyter lab)",
+        description="Open JupyterLab on the tour. The notebooks are copied to --dir first when "
+        "the package is installed (never overwriting a notebook already there); options this "
+        "command does not know, e.g. --no-browser or --port=8899, are passed to jupyter lab.",
+    )
+    lab.add_argument(
+        "--dir",
+        type=Path,
+        default=None,
+        help="writable folder for the notebooks (default: the checkout's notebooks/ folder, "
+        "else ~/deconv-widgets-notebooks)",
+    )
+    lab.set_defaults(handler=_lab)
 
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `deconv-widgets` command."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "lab":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.jupyter_args = extra
     try:
         return args.handler(args)
     except CommandError as error:
