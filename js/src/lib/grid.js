@@ -7,7 +7,7 @@ import { diverging, sequential, signedScale, unitScale, valueRange } from "./col
 /** Geometry of a grid of `channels` cells of height x width pixels, scaled and gapped. */
 export function gridLayout(channels, height, width, options = {}) {
   const gap = options.gap ?? 2;
-  const target = options.cellSize ?? 48;
+  const target = options.cellSize ?? 64;
   const scale = options.scale ?? Math.max(1, Math.floor(target / Math.max(height, width)));
   const cols = options.cols ?? Math.max(1, Math.ceil(Math.sqrt(channels)));
   const rows = Math.max(1, Math.ceil(channels / cols));
