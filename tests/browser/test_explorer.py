@@ -45,20 +45,26 @@ def test_canvases_draw(explorer: ExplorerView) -> None:
 
 
 def save_widget_shot(explorer: ExplorerView, path) -> None:
-    """The Explorer from its controls down to the projections (docs/screenshot.png's source)."""
-    output = explorer.root.locator(".jp-OutputArea-output").last
-    output.scroll_into_view_if_needed()
-    top = output.bounding_box()
-    bottom = explorer.projection.bounding_box()
-    controls = explorer.root.locator("select, input, button").all()
-    right = max(box["x"] + box["width"] for box in (c.bounding_box() for c in controls) if box)
-    clip = {
-        "x": top["x"],
-        "y": top["y"],
-        "width": min(top["width"], right - top["x"] + 8),
-        "height": bottom["y"] + bottom["height"] + 12 - top["y"],
-    }
-    explorer.nb.page.screenshot(path=str(path), clip=clip)
+    """The Explorer from its controls down to its layer table (docs/screenshot.png's source)."""
+    page = explorer.nb.page
+    viewport = page.viewport_size
+    page.set_viewport_size({"width": viewport["width"], "height": 1600})
+    try:
+        output = explorer.root.locator(".jp-OutputArea-output").last
+        output.evaluate("(el) => el.scrollIntoView({block: 'start'})")
+        top = output.bounding_box()
+        bottom = explorer.root.get_by_test_id("inspector").bounding_box()
+        controls = explorer.root.locator("select, input, button").all()
+        right = max(b["x"] + b["width"] for b in (c.bounding_box() for c in controls) if b)
+        clip = {
+            "x": top["x"],
+            "y": top["y"],
+            "width": min(top["width"], right - top["x"] + 8),
+            "height": bottom["y"] + bottom["height"] + 8 - top["y"],
+        }
+        page.screenshot(path=str(path), clip=clip)
+    finally:
+        page.set_viewport_size(viewport)
 
 
 def test_click_redraws_and_latency(explorer: ExplorerView) -> None:
