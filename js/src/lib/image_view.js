@@ -67,7 +67,7 @@ export function drawImage(canvas, data, shape, mode, options = {}) {
   image.data.set(imageToRGBA(data, shape, mode, options));
   ctx.putImageData(image, 0, 0);
   const size = options.displaySize ?? 160;
-  const scale = Math.max(1, Math.floor(size / Math.max(height, width)));
+  const scale = Math.max(1, size / Math.max(height, width)); // CSS scales, pixelated
   canvas.style.width = `${width * scale}px`;
   canvas.style.height = `${height * scale}px`;
 }
