@@ -73,11 +73,6 @@ def assert_drawn(locator: Any, what: str) -> dict[str, Any]:
     return pixels
 
 
-def attr(locator: Any, name: str) -> str | None:
-    """An attribute of the element under `locator`."""
-    return locator.get_attribute(name)
-
-
 def wait_attr_change(page: Any, locator: Any, name: str, old: str | None, timeout: float = 30):
     """Wait until the element's attribute `name` differs from `old`; return the new value."""
     page.wait_for_function(

@@ -1,4 +1,4 @@
-"""GradientsPanel in JupyterLab: the classic examples, and a bad program that is survived."""
+"""GradientsPanel in JupyterLab 4 and Notebook 7: the classic examples, a bad program survived."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from .gradients_view import GradientsView
+from .jupyter_host import HOSTS
 
 pytestmark = pytest.mark.browser
 
@@ -25,10 +26,10 @@ CELLS = [
 GRAD_YS = {"W1": [1, 2], "W2": [1, 2], "W3": [4, 6], "W4": [3, 4]}
 
 
-@pytest.fixture(scope="module")
-def panels(module_notebook) -> Iterator[tuple[GradientsView, ...]]:
-    """One JupyterLab notebook: the grad_ys, stop_gradient and markup-program panels."""
-    nb = module_notebook(CELLS, host="lab")
+@pytest.fixture(scope="module", params=HOSTS)
+def panels(request: pytest.FixtureRequest, module_notebook) -> Iterator[tuple[GradientsView, ...]]:
+    """One notebook per host: the grad_ys, stop_gradient and markup-program panels."""
+    nb = module_notebook(CELLS, host=request.param)
     yield GradientsView(nb, 0), GradientsView(nb, 1), GradientsView(nb, 2)
     nb.close()
 
