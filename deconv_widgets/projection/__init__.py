@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+from .checks import MAX_IMAGE_PIXELS
 from .engine import SEEDS, Projector
 from .graph import LayerInfo
 from .ladder import RUNG_OPS, Rung
+from .loading import load_model
 from .rules import METHODS
 from .topk import Hit, TopK
 
-__all__ = ["METHODS", "RUNG_OPS", "SEEDS", "Hit", "LayerInfo", "Projector", "Rung", "TopK"]
+__all__ = [
+    "MAX_IMAGE_PIXELS",
+    "METHODS",
+    "RUNG_OPS",
+    "SEEDS",
+    "Hit",
+    "LayerInfo",
+    "Projector",
+    "Rung",
+    "TopK",
+    "load_model",
+]

@@ -7,6 +7,7 @@ from deconv_widgets._tf import tf
 # isort: split
 
 import hashlib
+import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -15,16 +16,18 @@ from typing import Any
 import keras
 import numpy as np
 
-from . import rules
+from . import checks, rules
 from .graph import (
     GraphNode,
     LayerInfo,
+    check_channels_last,
     forward_nodes,
     functional_of,
     layer_infos,
     path_to,
     receptive_fields,
 )
+from .loading import model_from
 
 SEEDS = ("activation", "max", "ones")
 CHUNK = 64  # channels per batched backward call (bounds memory)
@@ -49,7 +52,7 @@ class _LayerPlan:
 
 def _is_int(value: Any) -> bool:
     """True for Python and NumPy integers (not bools)."""
-    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+    return checks.is_int(value)
 
 
 class Projector:
@@ -58,16 +61,23 @@ class Projector:
     `layers` lists every layer with a 4-D output, the input layer excluded.
     """
 
-    def __init__(self, model: keras.Model) -> None:
-        """Inspect `model` (one image input); nothing is traced until a layer is used."""
+    def __init__(self, model: keras.Model | str | os.PathLike) -> None:
+        """Inspect `model` (one image input, or a .keras path loaded with safe_mode=True)."""
+        model = model_from(model)
         self.model = model
         self._graph = functional_of(model)
         self._nodes = forward_nodes(self._graph)
+        check_channels_last(self._nodes)
         self._input = self._graph.inputs[0]
         self.input_shape: tuple[int | None, ...] = tuple(self._input.shape[1:])
         self.layers: list[LayerInfo] = layer_infos(self._graph, self._nodes)
         self._fields = receptive_fields(self._graph, self._nodes)
         self._by_name = {info.name: info for info in self.layers}
+        self._flat_outputs = {
+            node.layer.name: (type(node.layer).__name__, tuple(node.output.shape))
+            for node in self._nodes
+            if len(node.output.shape) != 4
+        }
         self._node_of = {}
         for node in self._nodes:
             self._node_of.setdefault(node.layer.name, node)
@@ -91,59 +101,35 @@ class Projector:
     def layer_info(self, layer: str | LayerInfo) -> LayerInfo:
         """The LayerInfo of a layer given by name or LayerInfo (ValueError listing the names)."""
         name = layer.name if isinstance(layer, LayerInfo) else layer
+        names = ", ".join(info.name for info in self.layers)
         if not isinstance(name, str):
-            raise TypeError(f"layer must be a name (str) or a LayerInfo, got {layer!r}")
+            raise TypeError(
+                f"layer must be a name (str) or a LayerInfo, got {type(layer).__name__} "
+                f"{layer!r}; choose one of: {names}"
+            )
         if name not in self._by_name:
-            names = ", ".join(info.name for info in self.layers)
+            flat = self._flat_outputs.get(name)
+            if flat is not None:
+                kind, shape = flat
+                raise ValueError(
+                    f"layer {name!r} ({kind}) has output shape {shape}, with no spatial "
+                    f"(H, W, C) channels to project; choose one of: {names}"
+                )
             raise ValueError(f"unknown layer {name!r}; choose one of: {names}")
         return self._by_name[name]
 
     def _check_channel(self, info: LayerInfo, channel: Any) -> int:
         """Validate a channel index against a layer's channel count."""
-        if not _is_int(channel):
-            raise TypeError(f"channel must be an int, got {channel!r}")
-        count = info.output_shape[-1]
-        if not 0 <= int(channel) < count:
-            raise ValueError(
-                f"channel {channel} is out of range for layer {info.name!r} with {count} "
-                f"channels; choose 0..{count - 1}"
-            )
-        return int(channel)
+        return checks.check_channel(channel, int(info.output_shape[-1]), info.name)
 
     @staticmethod
     def _check_choice(value: Any, choices: tuple[str, ...], what: str) -> str:
         """Validate a method or seed name."""
-        if value not in choices:
-            raise ValueError(f"unknown {what} {value!r}; choose one of: {', '.join(choices)}")
-        return value
+        return checks.check_choice(value, choices, what)
 
     def _image_batch(self, image: Any) -> np.ndarray:
         """An image (H, W, C) or (1, H, W, C), array or tensor, as float32 (1, H, W, C)."""
-        if isinstance(image, tf.Tensor):
-            image = image.numpy()
-        if not isinstance(image, np.ndarray):
-            try:
-                image = np.asarray(image)
-            except Exception as error:  # noqa: BLE001
-                raise TypeError(f"image must be an array or tensor, got {type(image)}") from error
-        if image.dtype == object or not np.issubdtype(image.dtype, np.number):
-            raise TypeError(f"image must hold numbers, got dtype {image.dtype}")
-        expected = self.input_shape
-        if image.ndim == 4 and image.shape[0] == 1:
-            image = image[0]
-        if image.ndim != 3 or any(
-            want is not None and want != got
-            for want, got in zip(expected, image.shape, strict=False)
-        ):
-            want = "(" + ", ".join("any" if d is None else str(d) for d in expected) + ")"
-            raise ValueError(
-                f"image shape {tuple(image.shape)} does not fit the model input {want}; "
-                "pass one image (H, W, C) or a batch of one (1, H, W, C)"
-            )
-        batch = np.ascontiguousarray(image[None], dtype=np.float32)
-        if not np.all(np.isfinite(batch)):
-            raise ValueError("image contains NaN or infinite values; pass finite pixel values")
-        return batch
+        return checks.image_batch(image, self.input_shape)
 
     # ---------------------------------------------------------------- compilation
     def _plan(self, info: LayerInfo) -> _LayerPlan:

@@ -46,8 +46,18 @@ class GraphNode:
 def functional_of(model: Any) -> Any:
     """The Functional graph behind a keras Model or Sequential (clear error when there is none)."""
     if not isinstance(model, keras.Model):
-        raise TypeError(f"model must be a keras.Model (Sequential or Functional), got {model!r}")
+        raise TypeError(
+            "model must be a keras.Model (Sequential or Functional) or the path of a .keras "
+            f"file, got {type(model).__name__}"
+        )
     graph = getattr(model, "_functional", None) if isinstance(model, keras.Sequential) else model
+    if not isinstance(model, keras.Sequential) and not hasattr(graph, "_nodes_by_depth"):
+        raise ValueError(
+            f"model {model.name!r} is a subclassed keras.Model ({type(model).__name__}) whose "
+            "call() has no layer graph to read; the Projector takes keras.Sequential models "
+            "and Functional ones (inputs = keras.Input((H, W, C)); outputs = layers applied to "
+            "inputs; keras.Model(inputs, outputs)): rebuild it that way"
+        )
     if graph is None or not hasattr(graph, "_nodes_by_depth"):
         raise ValueError(
             f"model {model.name!r} has no layer graph yet; give it an input shape, e.g. "
@@ -60,6 +70,17 @@ def functional_of(model: Any) -> Any:
             f"it has inputs {shapes}"
         )
     return graph
+
+
+def check_channels_last(nodes: list[GraphNode]) -> None:
+    """Refuse layers with data_format='channels_first' (the Projector reads (H, W, C))."""
+    for node in nodes:
+        if getattr(node.layer, "data_format", None) == "channels_first":
+            raise ValueError(
+                f"layer {node.layer.name!r} ({type(node.layer).__name__}) uses "
+                "data_format='channels_first'; the Projector needs channels_last images "
+                "(H, W, C): rebuild the model with data_format='channels_last' (the default)"
+            )
 
 
 def forward_nodes(graph: Any) -> list[GraphNode]:

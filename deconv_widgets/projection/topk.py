@@ -96,7 +96,7 @@ def top_k(
     method: str = "deconvnet",
 ) -> TopK:
     """Stream `images`, keep the k strongest (value, image, y, x) per channel, then project them."""
-    from . import rules
+    from . import checks, rules
 
     info = projector.layer_info(layer)
     if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
@@ -112,9 +112,7 @@ def top_k(
     done = 0
     try:
         for batch in batches:
-            batch = np.asarray(batch.numpy() if hasattr(batch, "numpy") else batch, np.float32)
-            if batch.ndim == 3:
-                batch = batch[None]
+            batch = checks.image_stack(batch)  # dtype, size and values, before a copy
             for image in batch:
                 projector._image_batch(image)  # validates the shape against the model input
             activation = projector.forward_batch(batch, info)  # (b, H', W', C')
