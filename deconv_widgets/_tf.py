@@ -8,22 +8,39 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
-def _import_quietly():
-    """Import tensorflow with file descriptor 2 sent to /dev/null for the import only."""
+def _descriptors() -> list[int]:
+    """The file descriptors TensorFlow's C++ logging can reach: fd 2, and sys.stderr's own.
+
+    In a Jupyter kernel fd 2 is a pipe that ipykernel forwards to the notebook, while
+    `sys.stderr.fileno()` is a copy of the terminal's stderr: both must be silenced.
+    """
+    fds = [2]
     try:
-        fd = sys.stderr.fileno()
-    except (AttributeError, OSError, ValueError):  # e.g. a notebook's stream without an fd
-        fd = 2
-    saved = os.dup(fd)
+        own = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        own = None
+    if own is not None and own != 2:
+        fds.append(own)
+    return fds
+
+
+def _import_quietly():
+    """Import tensorflow (and run one op) with stderr sent to /dev/null meanwhile."""
+    fds = _descriptors()
+    saved = [os.dup(fd) for fd in fds]
     null = os.open(os.devnull, os.O_WRONLY)
     try:
         sys.stderr.flush()
-        os.dup2(null, fd)
+        for fd in fds:
+            os.dup2(null, fd)
         import tensorflow as tf_module
+
+        tf_module.constant(0.0).numpy()  # some start-up lines come with the first op
     finally:
         sys.stderr.flush()
-        os.dup2(saved, fd)
-        os.close(saved)
+        for fd, copy in zip(fds, saved, strict=True):
+            os.dup2(copy, fd)
+            os.close(copy)
         os.close(null)
     return tf_module
 
