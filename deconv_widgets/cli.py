@@ -23,18 +23,12 @@ def _load_model(path: Path | None) -> Any:
         from deconv_widgets import zoo
 
         return zoo.shapes_model()
-    import keras
+    from deconv_widgets.projection import load_model
 
-    if not path.is_file():
-        raise CommandError(f"model file {str(path)!r} does not exist")
     try:
-        return keras.saving.load_model(path, safe_mode=True, compile=False)
-    except Exception as error:  # noqa: BLE001  (any loading failure is the file's fault)
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        raise CommandError(
-            f"cannot load model {str(path)!r} as a Keras .keras file (safe_mode=True): "
-            f"{type(error).__name__}: {first_line}"
-        ) from error
+        return load_model(path, safe_mode=True)
+    except (ValueError, TypeError) as error:
+        raise CommandError(str(error)) from error
 
 
 def _fit_image(pixels: np.ndarray, height: int, width: int, channels: int) -> np.ndarray:

@@ -37,7 +37,7 @@ def load_model(
     file = Path(path)
     if file.suffix.lower() != SUFFIX:
         raise ValueError(
-            f"cannot load {str(file)!r}: only Keras v3 {SUFFIX} files are loaded (their "
+            f"cannot load model {str(file)!r}: only Keras v3 {SUFFIX} files are loaded (their "
             f"format supports safe_mode); got suffix {file.suffix or '(none)'!r}. If you "
             "trust the file, load it yourself with keras.models.load_model and pass the model"
         )
@@ -48,7 +48,7 @@ def load_model(
         )
     if not zipfile.is_zipfile(file):
         raise ValueError(
-            f"cannot load {str(file)!r}: it is not a {SUFFIX} file (a {SUFFIX} file is a zip "
+            f"cannot load model {str(file)!r}: it is not a {SUFFIX} file (a {SUFFIX} file is a zip "
             f"archive written by model.save('name{SUFFIX}'))"
         )
     try:
