@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import traitlets
 
+from ..projection.checks import image_stack
 from ._base import IntSetting, esm, pack_arrays
 from ._projection import ProjectionWidget
 
@@ -15,20 +16,11 @@ TOPK_DEFAULT = 9
 
 
 def as_image_stack(images: Any) -> np.ndarray:
-    """Images as a float32 (N, H, W, C) stack; one (H, W, C) image becomes N = 1."""
-    if isinstance(images, tuple) and len(images) == 2 and np.ndim(images[1]) == 1:
-        images = images[0]  # (images, labels) as zoo.shapes_images returns them
-    try:
-        stack = np.asarray(images, dtype=np.float32)
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"images must be an array (N, H, W, C) or (H, W, C): {err}") from None
-    if stack.ndim == 3:
-        stack = stack[None]
-    if stack.ndim != 4 or stack.shape[0] == 0:
-        raise ValueError(
-            f"images must have shape (N, H, W, C) with N >= 1 or (H, W, C), got {stack.shape}"
-        )
-    return stack
+    """Images as a float32 (N, H, W, C) stack; one (H, W, C) image becomes N = 1.
+
+    Dtype, size (MAX_IMAGE_PIXELS per image) and values are checked before any copy.
+    """
+    return image_stack(images)
 
 
 class Explorer(ProjectionWidget):
