@@ -344,3 +344,24 @@ def test_depthwise_and_separable_convolutions():
         assert_close(projector.project(image, "r3", 2, method="saliency", seed=seed), expected)
     with pytest.raises(ValueError, match=r"no explicit step for layer 'sep' \(SeparableConv2D\)"):
         projector.ladder(image, "r3", 0)
+
+
+def test_layer_names_with_html_project_and_keep_their_names():
+    """Keras accepts any text as a layer name; graph tracing does not: the engine copes."""
+    inp = keras.Input((12, 12, 1))
+    x = keras.layers.Conv2D(3, 3, activation="relu", name="<img src=x onerror=window.__pwned=1>")(
+        inp
+    )
+    x = keras.layers.MaxPooling2D(name='"><b onclick=alert(1)>')(x)
+    model = keras.Model(inp, x)
+    names = [layer.name for layer in model.layers]
+    projector = Projector(model)
+    image = np.random.default_rng(0).random((12, 12, 1), dtype=np.float32)
+    for method in ("deconvnet", "guided", "saliency"):
+        assert projector.project(image, projector.layers[-1].name, 1, method=method).shape == (
+            12,
+            12,
+            1,
+        )
+    assert [layer.name for layer in model.layers] == names
+    assert [info.name for info in projector.layers] == names[1:]

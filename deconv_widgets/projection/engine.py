@@ -8,8 +8,11 @@ from deconv_widgets._tf import tf
 
 import hashlib
 import os
+import re
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +51,11 @@ class _LayerPlan:
     cache: OrderedDict
     cached_specs: list  # TensorSpecs of the cached tensors (batch dimension None)
     target_forward: Any  # image batch -> the target layer's output only (for streaming)
+
+
+def _scope_name(name: str) -> str:
+    """A layer name made safe for a TensorFlow name scope (layer names may hold any text)."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
 
 
 def _is_int(value: Any) -> bool:
@@ -153,18 +161,21 @@ class Projector:
         computed = list(tensors.values()) + [node.output]
         cached = [self._input, *computed]  # the image itself first, the target output last
         cached_ids = [id(t) for t in cached]
-        sub_model = keras.Model(self._input, computed, name=f"to_{info.name}")
-        target_model = keras.Model(self._input, node.output, name=f"only_{info.name}")
+        scope = _scope_name(info.name)
+        sub_model = keras.Model(self._input, computed, name=f"to_{scope}")
+        target_model = keras.Model(self._input, node.output, name=f"only_{scope}")
         image_spec = tf.TensorSpec((None, *self.input_shape), tf.float32)
 
         def forward(image: tf.Tensor) -> list[tf.Tensor]:
             self.trace_count += 1
-            outputs = sub_model(image, training=False)
+            with self._scope_safe_names():
+                outputs = sub_model(image, training=False)
             return [image, *(outputs if isinstance(outputs, list | tuple) else [outputs])]
 
         def target_forward(image: tf.Tensor) -> tf.Tensor:
             self.trace_count += 1
-            return target_model(image, training=False)
+            with self._scope_safe_names():
+                return target_model(image, training=False)
 
         plan = _LayerPlan(
             info=info,
@@ -181,6 +192,27 @@ class Projector:
             ),
         )
         return plan
+
+    @contextmanager
+    def _scope_safe_names(self) -> Iterator[None]:
+        """While tracing, give layers whose names TensorFlow refuses as scopes a safe name.
+
+        Keras layer names may hold any text (even HTML), but a layer calls itself inside a name
+        scope of its own name, and graph tracing rejects most punctuation. The original names
+        come back as soon as the trace ends; nothing else sees the temporary ones.
+        """
+        renamed = [
+            (layer, layer.name)
+            for layer in self._graph.layers
+            if _scope_name(layer.name) != layer.name
+        ]
+        for layer, name in renamed:
+            layer.name = _scope_name(name)
+        try:
+            yield
+        finally:
+            for layer, name in renamed:
+                layer.name = name
 
     def _check_method(self, plan: _LayerPlan, method: str) -> None:
         """Raise ValueError naming the first layer on the path that `method` cannot handle."""
@@ -218,11 +250,13 @@ class Projector:
             seeds = tf.gather(tf.stack([maps, max_maps, tf.ones_like(maps)]), seed_kind)
             onehot = tf.one_hot(channels, target_shape[-1], dtype=maps.dtype)
             seed = seeds[..., None] * onehot[:, None, None, :]
-            return self._propagate(plan, method, cached, seed)
+            with self._scope_safe_names():
+                return self._propagate(plan, method, cached, seed)
 
         def from_seed(cached, seed):
             self.trace_count += 1
-            return self._propagate(plan, method, cached, seed)
+            with self._scope_safe_names():
+                return self._propagate(plan, method, cached, seed)
 
         channel_spec = tf.TensorSpec((None,), tf.int32)
         kind_spec = tf.TensorSpec((), tf.int32)
