@@ -66,18 +66,6 @@ def _stop_servers() -> Iterator[None]:
         server.stop()
 
 
-@pytest.fixture(scope="session")
-def lab_server(tmp_path_factory: pytest.TempPathFactory) -> JupyterServer:
-    """JupyterLab 4, started by the test session."""
-    return _server("lab", tmp_path_factory)
-
-
-@pytest.fixture(scope="session")
-def notebook_server(tmp_path_factory: pytest.TempPathFactory) -> JupyterServer:
-    """Notebook 7, started by the test session."""
-    return _server("notebook", tmp_path_factory)
-
-
 @pytest.fixture(params=HOSTS)
 def host(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
     """Parametrise a test over JupyterLab 4 and Notebook 7."""
@@ -100,7 +88,6 @@ def _open(
     cells: list[str],
     host: str,
     name: str,
-    run: bool,
 ) -> NotebookPage:
     """Write a notebook into the host's root, open it in a fresh context, run all cells."""
     server = _server(host, tmp_path_factory)
@@ -110,8 +97,7 @@ def _open(
     LIVE_PAGES.append(notebook)
     try:
         notebook.open()
-        if run:
-            notebook.run_all()
+        notebook.run_all()
     except Exception:
         _screenshot([notebook], f"{name}-failed-to-open")
         raise
@@ -164,8 +150,8 @@ def open_notebook(
     opened: list[NotebookPage] = []
     stem = _artifact_name(request.node.nodeid)
 
-    def factory(cells: list[str], host: str = "lab", run: bool = True) -> NotebookPage:
-        notebook = _open(browser, tmp_path_factory, cells, host, f"{stem}-{len(opened)}", run)
+    def factory(cells: list[str], host: str = "lab") -> NotebookPage:
+        notebook = _open(browser, tmp_path_factory, cells, host, f"{stem}-{len(opened)}")
         opened.append(notebook)
         return notebook
 
@@ -185,9 +171,9 @@ def module_notebook(
     opened: list[NotebookPage] = []
     stem = Path(request.node.nodeid.split("::")[0]).stem
 
-    def factory(cells: list[str], host: str = "lab", run: bool = True) -> NotebookPage:
+    def factory(cells: list[str], host: str = "lab") -> NotebookPage:
         name = f"{stem}-{host}-{len(opened)}"
-        notebook = _open(browser, tmp_path_factory, cells, host, name, run)
+        notebook = _open(browser, tmp_path_factory, cells, host, name)
         opened.append(notebook)
         return notebook
 
