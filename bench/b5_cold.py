@@ -18,6 +18,9 @@ out["import deconv_widgets"] = [time.perf_counter() - t, heavy()]
 t = time.perf_counter(); import deconv_widgets.widgets
 out["import deconv_widgets.widgets"] = [time.perf_counter() - t, heavy()]
 t = time.perf_counter(); explorer = deconv_widgets.Explorer()
+deadline = time.perf_counter() + 120  # wait for the data, should it come from a worker thread
+while not (explorer.projections and explorer.activations) and time.perf_counter() < deadline:
+    time.sleep(0.005)
 ready = len(explorer.projections) > 0 and len(explorer.activations) > 0
 out["first Explorer() until its data is ready"] = [time.perf_counter() - t, heavy()]
 out["ready"] = ready

@@ -177,7 +177,7 @@ def versions() -> dict[str, str]:
     ]
     found = {"Python": sys.version.split()[0]}
     found.update({name: _version_of(name) for name in names})
-    found["Chromium"] = chromium_version()
+    found["Chromium"] = chromium_version().removeprefix("Chromium ")
     return found
 
 
