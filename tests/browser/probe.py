@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import statistics
 import time
 from typing import Any
+
+from .jupyter_host import ARTIFACTS
 
 # Copy the canvas (2d or WebGL) onto a scratch 2d canvas and summarise its pixels: size,
 # number of distinct RGBA values, min/max luminance and an FNV-1a hash to compare frames.
@@ -136,3 +139,12 @@ def wait_drawn(locator: Any, what: str, timeout: float = 90.0) -> dict[str, Any]
             return pixels
         time.sleep(0.2)
     raise AssertionError(f"{what} never drew varying pixels in {timeout} s: {pixels}")
+
+
+def record_latency(key: str, record: dict[str, Any]) -> None:
+    """Merge a measurement into tests/artifacts/latency.json under `key`, and print it."""
+    path = ARTIFACTS / "latency.json"
+    results = json.loads(path.read_text()) if path.exists() else {}
+    results[key] = record
+    path.write_text(json.dumps(results, indent=2))
+    print(f"\n{key}: {json.dumps(record)}")

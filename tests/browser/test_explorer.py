@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
 import pytest
 
 from .explorer_view import ExplorerView
 from .jupyter_host import ARTIFACTS, HOSTS
-from .probe import canvas_pixels, logs, percentiles
+from .probe import canvas_pixels, logs, percentiles, record_latency
 
 pytestmark = pytest.mark.browser
 
@@ -109,11 +108,7 @@ def test_click_redraws_and_latency(explorer: ExplorerView) -> None:
         "click_to_data_version": percentiles(samples),
         "click_to_next_frame": percentiles(frame_samples) if frame_samples else None,
     }
-    path = ARTIFACTS / "latency.json"
-    results = json.loads(path.read_text()) if path.exists() else {}
-    results[record["host"]] = record
-    path.write_text(json.dumps(results, indent=2))
-    print(f"\nclick -> redraw latency ({record['host']}): {json.dumps(record)}")
+    record_latency(record["host"], record)
 
 
 def test_python_sets_channel(explorer: ExplorerView) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from .explorer_view import ExplorerView
-from .probe import canvas_pixels
+from .probe import canvas_pixels, record_latency
 
 pytestmark = pytest.mark.browser
 
@@ -89,7 +89,8 @@ def test_fast_clicks(pair: tuple[ExplorerView, ExplorerView]) -> None:
         page.mouse.click(box["x"] + x, box["y"] + y)
         last, last_hash = channel, pixels_hash
     seconds = time.perf_counter() - started
-    print(f"\n{FAST_CLICKS} clicks in {seconds:.2f} s ({FAST_CLICKS / seconds:.0f} clicks/s)")
+    rate = {"clicks": FAST_CLICKS, "seconds": round(seconds, 2)}
+    record_latency("fast_clicks_lab", rate)
     assert a.grid.get_attribute("data-channel") == last
     page.wait_for_function(
         "(a) => a.el.getAttribute('data-channel') === a.channel",
