@@ -191,3 +191,33 @@ def test_op_views_keep_bad_typed_grids(kind, text):
     assert view.result == result  # the last valid result stays on screen
     setattr(view, field, "1 2; 3 4")
     assert view.status == "" and view.result != result
+
+
+# (widget builder, error, problem, choices)
+def _deconv_view(model, image):
+    from deconv_widgets.widgets import DeconvView
+
+    return DeconvView(model, image, "conv1_1", 0)
+
+
+PART_CASES = [
+    (lambda m: _deconv_view(m, np.zeros((64, 64, 1), complex)), TypeError, "complex", "float"),
+    (lambda m: _deconv_view(m, np.zeros((64, 64, 1), bool)), TypeError, "bool", "float or int"),
+    (lambda m: _deconv_view(m, np.full((64, 64, 1), np.inf)), ValueError, "infinite", "finite"),
+    (
+        lambda m: _deconv_view(m, np.broadcast_to(np.float32(0), (4097, 4097, 1))),
+        ValueError,
+        "too large",
+        "MAX_IMAGE_PIXELS",
+    ),
+    (lambda m: TransposeConvView(y=np.zeros((500, 500))), ValueError, "too large", "16x16"),
+    (lambda m: UnpoolView(image=np.zeros((17, 3))), ValueError, r"\(17, 3\) is too large", "16x16"),
+]
+
+
+@pytest.mark.parametrize("case", PART_CASES, ids=[str(i) for i in range(len(PART_CASES))])
+def test_widget_parts_refuse_bad_arrays_in_the_constructor(model, case):
+    build, error, problem, choices = case
+    with pytest.raises(error, match=problem) as info:
+        build(model)
+    assert __import__("re").search(choices, str(info.value)), str(info.value)

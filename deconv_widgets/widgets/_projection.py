@@ -8,6 +8,7 @@ import numpy as np
 import traitlets
 
 from ..projection import METHODS, SEEDS, LayerInfo, Projector
+from ..projection.checks import image_batch
 from ._base import BaseWidget, IntSetting, TextSetting, float32_bytes
 
 # All channels x 3 methods x H x W x C float32 up to this size go to the page in one message,
@@ -131,7 +132,7 @@ class ProjectionWidget(BaseWidget):
 
     def _set_image_now(self, shown: Any) -> None:
         """Make an image (H, W, C) the current one; validated by a forward pass."""
-        shown = np.asarray(shown, np.float32)
+        shown = image_batch(shown, (None, None, None))[0]  # dtype, size, values; then copy
         model_input = self._model_input(shown)
         first = self.layers[0]["name"]
         self._projector.activations(model_input, first)  # validates rank, size, values

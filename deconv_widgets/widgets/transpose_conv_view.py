@@ -10,7 +10,7 @@ import traitlets
 from .. import ops
 from .._tf import tf
 from ._base import BaseWidget, IntSetting, SizeSetting, TextSetting, esm
-from ._grids import grid_payload, grid_text, parse_grid
+from ._grids import MAX_GRID_SIDE, grid_payload, grid_text, parse_grid
 
 PADDINGS = ("VALID", "SAME")
 ROUNDTRIP_SEED = 0
@@ -71,6 +71,11 @@ class TransposeConvView(BaseWidget):
         y, kernel = np.asarray(y, np.float32), np.asarray(kernel, np.float32)
         if y.ndim != 2 or kernel.ndim != 2:
             raise ValueError(f"y and kernel must be 2-D grids, got {y.shape} and {kernel.shape}")
+        if max(y.shape + kernel.shape) > MAX_GRID_SIDE:
+            raise ValueError(
+                f"y {y.shape} or kernel {kernel.shape} is too large to show; the largest "
+                f"allowed is {MAX_GRID_SIDE}x{MAX_GRID_SIDE}"
+            )
         self._quietly(
             input_text=grid_text(y),
             kernel_text=grid_text(kernel),

@@ -9,7 +9,7 @@ import traitlets
 
 from .. import ops
 from ._base import BaseWidget, IntSetting, TextSetting, esm
-from ._grids import grid_payload, grid_text, parse_grid
+from ._grids import MAX_GRID_SIDE, grid_payload, grid_text, parse_grid
 
 PADDINGS = ("VALID", "SAME")
 
@@ -49,6 +49,11 @@ class UnpoolView(BaseWidget):
         grid = random_grid(6, seed) if image is None else np.asarray(image, np.float32)
         if grid.ndim != 2:
             raise ValueError(f"image must be a 2-D map (H, W), got shape {grid.shape}")
+        if max(grid.shape) > MAX_GRID_SIDE:
+            raise ValueError(
+                f"image {grid.shape} is too large to show; the largest allowed is "
+                f"{MAX_GRID_SIDE}x{MAX_GRID_SIDE}"
+            )
         self._quietly(
             input_text=grid_text(grid),
             pool_size=pool_size,
