@@ -339,3 +339,26 @@ def test_layers_without_a_rule_name_themselves_and_saliency_still_works(case, me
     expected = _saliency_by_tape(model, "top", image, 1)
     np.testing.assert_allclose(saliency, expected, rtol=1e-4, atol=1e-5 * np.abs(expected).max())
     assert projector.project(image, "first", 0, method=method).shape == (8, 8, 1)
+
+
+BATCH_CASES = [
+    (np.zeros((2, 12, 12, 3)), ValueError, r"\(12, 12, 3\)", WANT),
+    (np.zeros((2, 12, 12, 1), complex), TypeError, "complex", NUMBERS),
+    (np.full((2, 12, 12, 1), np.nan), ValueError, "NaN", "finite"),
+]
+
+
+@pytest.mark.parametrize("entry", ["forward_batch", "project_seeds", "top_k"])
+@pytest.mark.parametrize("case", BATCH_CASES, ids=["shape", "complex", "nan"])
+def test_batch_entry_points_check_their_images(small, entry, case):
+    projector, image = small
+    images, error, problem, choices = case
+    calls = {
+        "forward_batch": lambda: projector.forward_batch(images, "conv_a"),
+        "project_seeds": lambda: projector.project_seeds(
+            images, "conv_a", np.zeros((2, 10, 10, 4), np.float32)
+        ),
+        "top_k": lambda: projector.top_k(images, "conv_a", k=1, progress=False),
+    }
+    _expect(calls[entry], error, problem, choices)
+    assert projector.forward_batch(np.stack([image, image]), "conv_a").shape == (2, 10, 10, 4)

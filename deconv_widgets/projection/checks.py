@@ -147,3 +147,19 @@ def image_stack(images: Any) -> np.ndarray:
     stack = np.asarray(array, dtype=np.float32)
     check_finite(stack, "images")
     return stack
+
+
+def check_fits(shape: Sequence[int], input_shape: Sequence[int | None], what: str) -> None:
+    """Refuse an image shape (H, W, C) that the model's input (None: any size) does not take."""
+    if any(w is not None and w != g for w, g in zip(input_shape, shape, strict=True)):
+        raise ValueError(
+            f"{what} shape {tuple(shape)} does not fit the model input "
+            f"{_shape_text(input_shape)}; resize the images to it"
+        )
+
+
+def model_stack(images: Any, input_shape: Sequence[int | None]) -> np.ndarray:
+    """A batch (N, H, W, C) checked like image_stack and against the model's (H, W, C)."""
+    stack = image_stack(images)
+    check_fits(stack.shape[1:], input_shape, "image")
+    return stack

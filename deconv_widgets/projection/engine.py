@@ -371,14 +371,15 @@ class Projector:
         self._check_choice(method, rules.METHODS, "method")
         plan = self._plan(info)
         fns = self._backward_fns(plan, method)
-        images = np.asarray(images, np.float32)
+        images = checks.model_stack(images, self.input_shape)
         cached = plan.forward(tf.constant(images))
         return fns["seed"](cached, tf.constant(seeds, tf.float32)).numpy()
 
     def forward_batch(self, images: np.ndarray, layer: str | LayerInfo) -> np.ndarray:
         """The layer's activations for a batch of images (N, H, W, C), uncached."""
         plan = self._plan(self.layer_info(layer))
-        return plan.target_forward(tf.constant(np.asarray(images, np.float32))).numpy()
+        images = checks.model_stack(images, self.input_shape)
+        return plan.target_forward(tf.constant(images)).numpy()
 
     def cached_bytes_per_image(self, layer: str | LayerInfo, image_shape: tuple) -> int:
         """Bytes the forward cache of one image holds for `layer` (sizes the top-k chunks)."""

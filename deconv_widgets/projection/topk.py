@@ -112,9 +112,7 @@ def top_k(
     done = 0
     try:
         for batch in batches:
-            batch = checks.image_stack(batch)  # dtype, size and values, before a copy
-            for image in batch:
-                projector._image_batch(image)  # validates the shape against the model input
+            batch = checks.model_stack(batch, projector.input_shape)  # before any copy
             activation = projector.forward_batch(batch, info)  # (b, H', W', C')
             b, height, width, _ = activation.shape
             for channel in channels:
