@@ -29,10 +29,10 @@ x = keras.layers.Conv2D(6, 3, padding="same", activation="relu", name="conv_afte
 model = keras.Model(inputs, x)
 images = np.random.default_rng(0).random((4, 24, 24, 1)).astype("float32")
 print([layer.name for layer in model.layers])"""
-# Keras accepts these names, but TensorFlow refuses them as name scopes when the model runs
-# in a graph (model.predict fails alike), so Explorer(model) cannot run this model at all.
-# The Explorer is checked on the zoo model instead: markup typed as a layer or a method
-# name comes back in its status line, which must show it as text.
+# TensorFlow refuses such names as graph name scopes (Keras's own model.predict fails on this
+# model); the Projector gives them safe scope names while it traces, so the Explorer works.
+NASTY_EXPLORER_CELL = "nasty_ex = Explorer(model, images)\nnasty_ex.layer = IMG_NAME\nnasty_ex"
+# Markup typed as a layer or a method name comes back in the status line, as text.
 EXPLORER_CELL = "ex = Explorer()\nex"
 METHOD_MARKUP = "<b id=bold>guided</b>"
 
@@ -91,3 +91,22 @@ def test_explorer_status_shows_markup_as_text(nasty: NotebookPage) -> None:
         assert nasty.page.evaluate(JS_INJECTED) == CLEAN, f"ex.{trait} = {value!r} injected"
     assert explorer.grid.get_attribute("data-layer") == layer, "a refused layer was shown"
     assert nasty.run("print(ex.layer, ex.method)").split() == [layer, "deconvnet"]
+
+
+def test_explorer_on_a_model_with_html_layer_names(open_notebook) -> None:
+    """Explorer(model) on the nasty model: names as text, canvases drawn, nothing injected."""
+    nb = open_notebook([MODEL_CELL, NASTY_EXPLORER_CELL], host="lab")
+    explorer = ExplorerView(nb, cell=1, name="nasty_ex")
+    explorer.wait_ready()
+    assert explorer.grid.get_attribute("data-layer") == IMG_NAME
+    assert explorer.projection.get_attribute("data-layer") == IMG_NAME
+    assert nb.page.evaluate(JS_INJECTED) == CLEAN
+    nb.run("nasty_ex.layer = POOL_NAME")
+    nb.page.wait_for_function(
+        "(a) => a.el.getAttribute('data-layer') === a.name",
+        arg={"el": explorer.grid.element_handle(), "name": POOL_NAME},
+        timeout=30_000,
+    )
+    assert nb.page.evaluate(JS_INJECTED) == CLEAN
+    assert IMG_NAME in output_text(nb, 1) and POOL_NAME in output_text(nb, 1)
+    assert nb.run("print(repr(nasty_ex.status))").strip() in ("''", '""')
