@@ -362,3 +362,13 @@ def test_batch_entry_points_check_their_images(small, entry, case):
     }
     _expect(calls[entry], error, problem, choices)
     assert projector.forward_batch(np.stack([image, image]), "conv_a").shape == (2, 10, 10, 4)
+
+
+@pytest.mark.parametrize("field", ["layer", "method", "seed", "channel"])
+def test_long_bad_values_are_cut_in_messages(small, field):
+    projector, image = small
+    kwargs = {"layer": "conv_a", "channel": 0, "method": "deconvnet", "seed": "activation"}
+    kwargs[field] = "<script>" * 10**5
+    with pytest.raises((TypeError, ValueError)) as info:
+        projector.project(image, **kwargs)
+    assert len(str(info.value)) < 400 and "(800002 chars)" in str(info.value)

@@ -221,3 +221,23 @@ def test_widget_parts_refuse_bad_arrays_in_the_constructor(model, case):
     with pytest.raises(error, match=problem) as info:
         build(model)
     assert __import__("re").search(choices, str(info.value)), str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("trait", "pasted"),
+    [("method", "x" * 10**6), ("layer", "conv" * 10**5), ("channel", "7" * 10**5)],
+)
+def test_a_pasted_novel_is_not_echoed_whole(explorer, trait, pasted):
+    explorer.layer, explorer.channel = "conv2_1", 2
+    setattr(explorer, trait, pasted)
+    assert explorer.status.startswith("error") and len(explorer.status) < 600
+    assert getattr(explorer, trait) != pasted
+    explorer.channel = 4
+    assert explorer.status == "" and explorer.channel == 4
+
+
+def test_a_pasted_novel_in_the_values_is_not_echoed_whole():
+    panel = GradientsPanel("grad_ys")
+    panel._on_message(panel, {"type": "run", "values_text": "W1 = " + "[" * 10**5}, [])
+    assert panel.status.startswith("error") and len(panel.status) < 600
+    assert panel.values_text == "W1 = " + "[" * 10**5

@@ -18,6 +18,15 @@ import numpy as np
 MAX_IMAGE_PIXELS = 4096 * 4096
 
 
+MAX_SHOWN = 80  # characters of a bad value repeated in a message (a pasted novel stays out)
+
+
+def shown(value: Any) -> str:
+    """repr(value) cut to MAX_SHOWN characters, for error messages."""
+    text = repr(value)
+    return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 12] + f"... ({len(text)} chars)"
+
+
 def is_int(value: Any) -> bool:
     """True for Python and NumPy integers (bools are not integers here)."""
     return isinstance(value, int | np.integer) and not isinstance(value, bool)
@@ -26,7 +35,7 @@ def is_int(value: Any) -> bool:
 def check_choice(value: Any, choices: Sequence[str], what: str) -> str:
     """`value` if it is one of `choices`, else ValueError naming it and the choices."""
     if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"unknown {what} {value!r}; choose one of: {', '.join(choices)}")
+        raise ValueError(f"unknown {what} {shown(value)}; choose one of: {', '.join(choices)}")
     return value
 
 
@@ -34,7 +43,7 @@ def check_channel(channel: Any, count: int, layer: str) -> int:
     """A channel index 0..count-1 as an int (ints only: no bools, floats or text)."""
     if not is_int(channel):
         raise TypeError(
-            f"channel must be an int, got {type(channel).__name__} {channel!r}; "
+            f"channel must be an int, got {type(channel).__name__} {shown(channel)}; "
             f"choose 0..{count - 1} for layer {layer!r}"
         )
     if not 0 <= int(channel) < count:

@@ -113,7 +113,7 @@ class Projector:
         if not isinstance(name, str):
             raise TypeError(
                 f"layer must be a name (str) or a LayerInfo, got {type(layer).__name__} "
-                f"{layer!r}; choose one of: {names}"
+                f"{checks.shown(layer)}; choose one of: {names}"
             )
         if name not in self._by_name:
             flat = self._flat_outputs.get(name)
@@ -123,7 +123,7 @@ class Projector:
                     f"layer {name!r} ({kind}) has output shape {shape}, with no spatial "
                     f"(H, W, C) channels to project; choose one of: {names}"
                 )
-            raise ValueError(f"unknown layer {name!r}; choose one of: {names}")
+            raise ValueError(f"unknown layer {checks.shown(name)}; choose one of: {names}")
         return self._by_name[name]
 
     def _check_channel(self, info: LayerInfo, channel: Any) -> int:
@@ -348,7 +348,9 @@ class Projector:
         if channels is None:
             channels = range(info.output_shape[-1])
         if _is_int(channels) or isinstance(channels, str):
-            raise TypeError(f"channels must be a sequence of ints or None, got {channels!r}")
+            raise TypeError(
+                f"channels must be a sequence of ints or None, got {checks.shown(channels)}"
+            )
         channels = [self._check_channel(info, c) for c in channels]
         plan = self._plan(info)
         batch = self._image_batch(image)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import reprlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -84,7 +85,9 @@ class IntSetting(Setting):
 
     def coerce(self, value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int | np.integer):
-            raise TypeError(f"{self.name} must be an int, got {type(value).__name__} {value!r}")
+            raise TypeError(
+                f"{self.name} must be an int, got {type(value).__name__} {reprlib.repr(value)}"
+            )
         return int(value)
 
 
@@ -95,7 +98,9 @@ class TextSetting(Setting):
 
     def coerce(self, value: Any) -> str:
         if not isinstance(value, str):
-            raise TypeError(f"{self.name} must be text, got {type(value).__name__} {value!r}")
+            raise TypeError(
+                f"{self.name} must be text, got {type(value).__name__} {reprlib.repr(value)}"
+            )
         return value
 
 
@@ -107,7 +112,9 @@ class SizeSetting(Setting):
     def coerce(self, value: Any) -> list[int]:
         ok = isinstance(value, list | tuple) and len(value) == 2
         if not ok or any(isinstance(v, bool) or not isinstance(v, int | np.integer) for v in value):
-            raise TypeError(f"{self.name} must be a pair of ints [height, width], got {value!r}")
+            raise TypeError(
+                f"{self.name} must be a pair of ints [height, width], got {reprlib.repr(value)}"
+            )
         return [int(v) for v in value]
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import traitlets
 
 from ..projection import METHODS, SEEDS, LayerInfo, Projector
-from ..projection.checks import image_batch
+from ..projection.checks import check_choice, image_batch
 from ._base import BaseWidget, IntSetting, TextSetting, float32_bytes
 
 # All channels x 3 methods x H x W x C float32 up to this size go to the page in one message,
@@ -43,9 +43,7 @@ def display_image(image: np.ndarray) -> np.ndarray:
 
 def choice(value: Any, choices: tuple[str, ...], what: str) -> str:
     """Check a string choice; ValueError naming the value and the valid choices."""
-    if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"unknown {what} {value!r}; choose one of: {', '.join(choices)}")
-    return value
+    return check_choice(value, choices, what)
 
 
 class LayerSetting(TextSetting):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import reprlib
 from typing import Any
 
 import traitlets
@@ -45,7 +46,8 @@ def parse_assignments(text: str, what: str) -> dict[str, Any]:
             result[name] = json.loads(value)
         except json.JSONDecodeError:
             raise ValueError(
-                f"{what}, line {line_no}: {value!r} is not a number or a list like [1, 2]"
+                f"{what}, line {line_no}: {reprlib.repr(value)} is not a number or a list "
+                "like [1, 2]"
             ) from None
     return result
 
