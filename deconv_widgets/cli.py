@@ -60,6 +60,18 @@ def _fit_image(pixels: np.ndarray, height: int, width: int, channels: int) -> np
     return pixels.astype(np.float32)
 
 
+def _check_image_pixels(size: tuple[int, int], path: Path) -> None:
+    """Refuse an image file above MAX_IMAGE_PIXELS before decoding it."""
+    from deconv_widgets.projection import MAX_IMAGE_PIXELS
+
+    width, height = size
+    if width * height > MAX_IMAGE_PIXELS:
+        raise CommandError(
+            f"image {str(path)!r} is {width}x{height} = {width * height} pixels, above the "
+            f"limit MAX_IMAGE_PIXELS = {MAX_IMAGE_PIXELS} (4096 x 4096); resize it first"
+        )
+
+
 def _load_image(args: argparse.Namespace, input_shape: tuple) -> np.ndarray:
     """The image to project: a PNG (scaled to [0, 1] unless --raw-pixels) or a zoo image."""
     height, width, channels = input_shape
@@ -80,10 +92,11 @@ def _load_image(args: argparse.Namespace, input_shape: tuple) -> np.ndarray:
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(args.image) as opened:
+        with Image.open(args.image) as opened:  # reads the header only
+            _check_image_pixels(opened.size, args.image)
             mode = "L" if channels == 1 else "RGB"
             pixels = np.asarray(opened.convert(mode), np.float32)
-    except (OSError, UnidentifiedImageError) as error:
+    except (OSError, UnidentifiedImageError, Image.DecompressionBombError) as error:
         raise CommandError(f"cannot read image {str(args.image)!r}: {error}") from error
     if pixels.ndim == 2:
         pixels = pixels[..., None]

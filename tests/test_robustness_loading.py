@@ -149,3 +149,16 @@ def test_cli_refuses_a_lambda_model_with_the_safe_mode_message(files, tmp_path, 
     err = capsys.readouterr().err
     assert "safe_mode=True refuses" in err and "safe_mode=False" in err
     assert "Traceback" not in err and not out.exists()
+
+
+def test_cli_refuses_an_image_above_the_limit_before_decoding(tmp_path, capsys):
+    from PIL import Image
+
+    big = tmp_path / "big.png"
+    Image.new("L", (4100, 4100)).save(big)  # small on disk, 16.8 M pixels
+    argv = ["render", "--image", str(big), "--layer", "conv1_1", "--channel", "0"]
+    with pytest.raises(SystemExit) as info:
+        cli.main([*argv, "--out", str(tmp_path / "x.png")])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "4100x4100 = 16810000 pixels" in err and "MAX_IMAGE_PIXELS = 16777216" in err
