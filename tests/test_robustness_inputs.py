@@ -372,3 +372,53 @@ def test_long_bad_values_are_cut_in_messages(small, field):
     with pytest.raises((TypeError, ValueError)) as info:
         projector.project(image, **kwargs)
     assert len(str(info.value)) < 400 and "(800002 chars)" in str(info.value)
+
+
+def test_a_layer_behind_a_split_names_the_split_and_the_layers_that_work():
+    inputs = keras.Input((8, 8, 1))
+    x = keras.layers.Conv2D(4, 3, activation="relu", name="c1")(inputs)
+    left, _ = keras.ops.split(x, 2, axis=-1)
+    projector = Projector(keras.Model(inputs, keras.layers.Conv2D(2, 3, name="c2")(left)))
+    for method in ("deconvnet", "saliency"):
+        _expect(
+            lambda: projector.project(np.ones((8, 8, 1)), "c2", 0, method=method),  # noqa: B023
+            ValueError,
+            r"'c2' is reached through 'split' \(Split\), which has several outputs",
+            r"choose one of: c1$",
+        )
+    assert projector.project(np.ones((8, 8, 1)), "c1", 3).shape == (8, 8, 1)
+
+
+def test_keras_ops_in_a_functional_model_work_with_saliency():
+    keras.utils.set_random_seed(4)
+    inputs = keras.Input((8, 8, 1))
+    x = keras.layers.Conv2D(3, 3, activation="relu", name="c1")(inputs)
+    x = keras.ops.tanh(x * 2.0 - 0.5)  # operations, not layers: no count_params, no training
+    model = keras.Model(inputs, keras.layers.Conv2D(2, 3, name="c2")(x))
+    projector = Projector(model)
+    image = np.random.default_rng(5).uniform(0, 1, (8, 8, 1)).astype(np.float32)
+    _expect(
+        lambda: projector.project(image, "c2", 1),
+        ValueError,
+        r"layer 'multiply' \(Multiply\) has no DeconvNet rule",
+        "use method='saliency'",
+    )
+    saliency = projector.project(image, "c2", 1, method="saliency")
+    expected = _saliency_by_tape(model, "c2", image, 1)
+    np.testing.assert_allclose(saliency, expected, rtol=1e-4, atol=1e-5 * np.abs(expected).max())
+
+
+def test_an_integer_input_model_takes_float_images():
+    inputs = keras.Input((8, 8, 1), dtype="uint8")
+    x = keras.layers.Rescaling(1 / 255, name="scale")(inputs)
+    model = keras.Model(inputs, keras.layers.Conv2D(2, 3, name="c")(x))
+    image = np.random.default_rng(6).integers(0, 256, (8, 8, 1)).astype(np.uint8)
+    projection = Projector(model).project(image, "c", 0, method="saliency")
+    x = tf.constant(image[None].astype(np.float32))
+    with tf.GradientTape() as tape:  # the same layers on a float input
+        tape.watch(x)
+        act = model.get_layer("c")(model.get_layer("scale")(x))[..., 0]
+        target = tf.reduce_sum(act * tf.stop_gradient(act))
+    expected = tape.gradient(target, x).numpy()[0]
+    assert np.abs(expected).max() > 0
+    np.testing.assert_allclose(projection, expected, rtol=1e-4, atol=1e-6)

@@ -29,6 +29,7 @@ from .graph import (
     layer_infos,
     path_to,
     receptive_fields,
+    unreachable_input,
 )
 from .loading import model_from
 
@@ -151,6 +152,7 @@ class Projector:
         """The forward function and an empty cache for one target layer."""
         node = self._node_of[info.name]
         path = path_to(self._nodes, node)
+        self._check_reachable(info, path)
         input_id = id(self._input)
         tensors: dict[int, Any] = {}
         for step in path:
@@ -186,7 +188,9 @@ class Projector:
             forward=tf.function(forward, input_signature=[image_spec], autograph=False),
             backward={},
             cache=OrderedDict(),
-            cached_specs=[tf.TensorSpec(t.shape, t.dtype) for t in cached],
+            # the image is fed as float32 whatever the Input's dtype (Keras casts it inside)
+            cached_specs=[tf.TensorSpec(self._input.shape, tf.float32)]
+            + [tf.TensorSpec(t.shape, t.dtype) for t in computed],
             target_forward=tf.function(
                 target_forward, input_signature=[image_spec], autograph=False
             ),
@@ -213,6 +217,27 @@ class Projector:
         finally:
             for layer, name in renamed:
                 layer.name = name
+
+    def _check_reachable(self, info: LayerInfo, path: list[GraphNode]) -> None:
+        """Refuse a layer whose path passes a node with several outputs (a split)."""
+        missing = unreachable_input(path, self._input)
+        if missing is None:
+            return
+        history = getattr(missing, "_keras_history", None)
+        operation = getattr(history, "operation", None)
+        name = getattr(operation, "name", "?")
+        kind = type(operation).__name__
+        valid = [
+            other.name
+            for other in self.layers
+            if unreachable_input(path_to(self._nodes, self._node_of[other.name]), self._input)
+            is None
+        ]
+        raise ValueError(
+            f"layer {info.name!r} is reached through {name!r} ({kind}), which has several "
+            f"outputs; the Projector cannot pass a signal back through it; choose one of: "
+            f"{', '.join(valid) or '(none)'}"
+        )
 
     def _check_method(self, plan: _LayerPlan, method: str) -> None:
         """Raise ValueError naming the first layer on the path that `method` cannot handle."""
@@ -281,7 +306,7 @@ class Projector:
             output = values.get(step.output_id)
             rule, activation = rules.classify(step.layer)
             if method == "saliency" and (rule == "other" or activation not in ("linear", "relu")):
-                input_grads = rules.vjp_backward(step.layer, grad, inputs)
+                input_grads = rules.vjp_backward(step, grad, inputs)
             else:
                 if activation == "relu":
                     grad = rules.relu_backward(grad, output, method)

@@ -28,9 +28,10 @@ class LayerInfo:
 class GraphNode:
     """One call of a layer inside the model: input and output tensor ids, in forward order."""
 
-    layer: Any
+    layer: Any  # a keras Layer, or an Operation (keras.ops called on KerasTensors)
     inputs: tuple[Any, ...]  # KerasTensors
     output: Any  # KerasTensor
+    arguments: Any = None  # how the model called it (keras SymbolicArguments), if known
 
     @property
     def input_ids(self) -> tuple[int, ...]:
@@ -92,7 +93,14 @@ def forward_nodes(graph: Any) -> list[GraphNode]:
                 continue
             if len(node.outputs) != 1:
                 continue  # multi-output layers are never on an image path we can project
-            nodes.append(GraphNode(node.operation, tuple(node.input_tensors), node.outputs[0]))
+            nodes.append(
+                GraphNode(
+                    node.operation,
+                    tuple(node.input_tensors),
+                    node.outputs[0],
+                    getattr(node, "arguments", None),
+                )
+            )
     return nodes
 
 
@@ -166,6 +174,21 @@ def receptive_fields(graph: Any, nodes: list[GraphNode]) -> dict[int, tuple[int,
     return fields
 
 
+def _params(layer: Any) -> int:
+    """Weights of a layer; 0 for a plain operation (keras.ops called in a Functional model)."""
+    return int(layer.count_params()) if hasattr(layer, "count_params") else 0
+
+
+def unreachable_input(path: list[GraphNode], input_tensor: Any) -> Any:
+    """The first tensor the path uses that no node of the path (nor the input) produces."""
+    produced = {id(input_tensor)} | {node.output_id for node in path}
+    for node in path:
+        for tensor in node.inputs:
+            if id(tensor) not in produced:
+                return tensor
+    return None
+
+
 def layer_infos(graph: Any, nodes: list[GraphNode]) -> list[LayerInfo]:
     """A LayerInfo for the first call of every layer whose output is 4-D (the input excluded)."""
     fields = receptive_fields(graph, nodes)
@@ -180,7 +203,7 @@ def layer_infos(graph: Any, nodes: list[GraphNode]) -> list[LayerInfo]:
                 name=node.layer.name,
                 kind=type(node.layer).__name__,
                 output_shape=tuple(node.output.shape[1:]),
-                params=int(node.layer.count_params()),
+                params=_params(node.layer),
                 receptive_field=int(field),
                 jump=int(jump),
             )

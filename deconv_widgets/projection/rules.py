@@ -231,13 +231,26 @@ def bn_scale(layer: Any) -> tf.Tensor:
     return tf.cast(scale, tf.float32)
 
 
-def vjp_backward(layer: Any, grad: tf.Tensor, inputs: list[tf.Tensor]) -> list[tf.Tensor]:
-    """Plain gradient through any differentiable layer, by a GradientTape around its call."""
+def call_as_in_model(node: Any, values: list[tf.Tensor]) -> Any:
+    """Call a node's layer (or keras operation) on new input values, the way the model did."""
+    layer = node.layer
+    if node.arguments is None:
+        return layer(values if len(values) > 1 else values[0], training=False)
+    args, kwargs = node.arguments.fill_in(
+        {id(tensor): value for tensor, value in zip(node.inputs, values, strict=True)}
+    )
+    if isinstance(layer, keras.layers.Layer):
+        kwargs = {**kwargs, "training": False}
+    return layer(*args, **kwargs)
+
+
+def vjp_backward(node: Any, grad: tf.Tensor, inputs: list[tf.Tensor]) -> list[tf.Tensor]:
+    """Plain gradient through any differentiable layer or operation, by a GradientTape."""
     batch = tf.shape(grad)[0]
     tiled = [batch_like(t, batch) for t in inputs]
     with tf.GradientTape() as tape:
         for tensor in tiled:
             tape.watch(tensor)
-        output = layer(tiled if len(tiled) > 1 else tiled[0], training=False)
+        output = call_as_in_model(node, tiled)
     grads = tape.gradient(output, tiled, output_gradients=grad)
     return [tf.zeros_like(t) if g is None else g for t, g in zip(tiled, grads, strict=True)]
