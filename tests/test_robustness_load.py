@@ -19,7 +19,6 @@ from deconv_widgets.widgets import Explorer, _projection
 SWITCHES = 1000
 WARM_UP = 50
 MAX_GROWTH = 50 * 2**20
-GROWTH: dict[str, float] = {}  # MiB per run, printed with -s
 
 
 def _rss() -> int:
@@ -58,7 +57,6 @@ def _run_explorer(explorer: Explorer, name: str, seed: int) -> tuple[int, int]:
     channels = _channels(count, SWITCHES, seed + 1)
     _switch(explorer, channels)
     growth = _rss() - before
-    GROWTH[name] = growth / 2**20
     print(f"{name}: RSS growth over {SWITCHES} switches: {growth / 2**20:.1f} MiB")
     assert growth < MAX_GROWTH
     assert explorer._projector.trace_count == traces
@@ -101,7 +99,6 @@ def test_1000_projections_on_a_cached_image(model, images):
     for channel in channels:
         result = projector.project(images[1], "pool2", channel)
     growth = _rss() - before
-    GROWTH["projector"] = growth / 2**20
     print(f"projector: RSS growth over {SWITCHES} projections: {growth / 2**20:.1f} MiB")
     assert growth < MAX_GROWTH
     assert projector.trace_count == traces and projector.forward_count == forwards == 1
