@@ -7,6 +7,7 @@ warm-up, no graph is traced after it, the final state shows the last request, no
 from __future__ import annotations
 
 import gc
+import weakref
 
 import numpy as np
 import psutil
@@ -134,3 +135,23 @@ def test_two_explorers_on_one_model_do_not_interfere(model, images):
     np.testing.assert_allclose(
         shown, reference.project(images[0], "conv2_1", 7), rtol=1e-5, atol=1e-6
     )
+
+
+def test_top_k_streams_without_pinning_earlier_batches(model, images):
+    """Memory bounded by k * channels images: a kept hit must not keep its whole batch alive."""
+    projector = Projector(model)
+    refs: list[weakref.ref] = []
+    pinned: list[int] = []
+
+    def stream():
+        for scale in (1.0, 0.01, 0.01, 0.01):  # the strongest hits are all in the first batch
+            batch = np.repeat(images[:2], 8, axis=0) * scale
+            refs.append(weakref.ref(batch))
+            yield batch
+            del batch
+            gc.collect()
+            pinned.append(sum(ref() is not None for ref in refs))
+
+    result = projector.top_k(stream(), "pool3", k=2, channels=[0, 1, 2], progress=False)
+    assert {hit.image for hits in result.hits.values() for hit in hits} <= set(range(16))
+    assert pinned == [1, 1, 1, 1]  # only the batch top_k is working on, never the first

@@ -130,7 +130,7 @@ def top_k(
             referenced = {-key[1] for heap in heaps.values() for key in heap}
             for n in range(b):
                 if done + n in referenced:
-                    kept[done + n] = batch[n]
+                    kept[done + n] = batch[n].copy()  # a view would pin its whole batch
             kept = {i: im for i, im in kept.items() if i in referenced}
             done += b
             update(done)
