@@ -6,6 +6,8 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -16,3 +18,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 _pp = os.environ.get("PYTHONPATH", "")
 if str(ROOT) not in _pp.split(os.pathsep):
     os.environ["PYTHONPATH"] = str(ROOT) + (os.pathsep + _pp if _pp else "")
+
+
+@pytest.fixture(scope="session")
+def model():
+    """The zoo's trained shapes CNN, loaded once for the whole session."""
+    from deconv_widgets import zoo
+
+    return zoo.shapes_model()

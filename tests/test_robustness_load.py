@@ -32,11 +32,6 @@ def _channels(count: int, n: int, seed: int) -> list[int]:
 
 
 @pytest.fixture(scope="module")
-def model():
-    return zoo.shapes_model()
-
-
-@pytest.fixture(scope="module")
 def images():
     return zoo.shapes_images(4, seed=11)[0]
 

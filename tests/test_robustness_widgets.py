@@ -15,11 +15,6 @@ ZOO_LAYERS = "choose one of: conv1_1, conv1_2, pool1"
 
 
 @pytest.fixture(scope="module")
-def model():
-    return zoo.shapes_model()
-
-
-@pytest.fixture(scope="module")
 def images():
     return zoo.shapes_images(3, seed=5)[0]
 

@@ -11,11 +11,6 @@ from deconv_widgets.widgets import ChannelPicker, DeconvView, Explorer, ModelIns
 
 
 @pytest.fixture(scope="module")
-def model():
-    return zoo.shapes_model()
-
-
-@pytest.fixture(scope="module")
 def images():
     return zoo.shapes_images(4, seed=3)[0]
 
