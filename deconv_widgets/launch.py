@@ -52,12 +52,14 @@ def prepare_workdir(target: Path | None = None) -> Path:
 
 def lab_command(workdir: Path, extra: list[str]) -> list[str]:
     """The `jupyter lab` command line that opens the tour in `workdir`."""
+    as_root = hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in extra
     return [
         sys.executable,
         "-m",
         "jupyter",
         "lab",
         f"--ServerApp.root_dir={workdir}",
+        *(["--allow-root"] if as_root else []),  # containers often run as root
         *extra,
         str(workdir / "tour.ipynb"),
     ]

@@ -40,6 +40,7 @@ def test_lab_command_opens_the_tour(tmp_path):
     assert cmd[:4] == [sys.executable, "-m", "jupyter", "lab"]
     assert cmd[-1] == str(tmp_path / "tour.ipynb")
     assert "--no-browser" in cmd
+    assert ("--allow-root" in cmd) == (os.geteuid() == 0)
 
 
 def _free_port() -> int:
@@ -64,7 +65,6 @@ def test_cli_lab_serves_the_tour(tmp_path):
             "--ServerApp.ip=127.0.0.1",
             f"--ServerApp.port={port}",
             "--IdentityProvider.token=",
-            "--allow-root",
         ],
         env=env,
         stdout=subprocess.PIPE,
