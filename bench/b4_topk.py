@@ -245,9 +245,8 @@ def run(quick: bool = False) -> list[Section]:
         "`_finish` and changes two things: the per-batch selection is one vectorised `flat > "
         "thresholds` over (b*H*W, C) instead of a strided column copy + `argpartition` per "
         "channel per batch, and the images a heap points at are kept as copies "
-        "(`batch[n].copy()`), not as views that keep their whole 256-image batch alive "
-        "(the shipped `kept[done + n] = batch[n]`). On a 600-image stream it finds the same "
-        "hits as the shipped "
+        "(`batch[n].copy()`: a view would keep its whole 256-image batch alive). On a "
+        "600-image stream it finds the same hits as the shipped "
         f"top_k (values and projections): {'yes' if check['same'] else '**no**'}.",
     ]
     return [section]
