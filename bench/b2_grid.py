@@ -7,17 +7,20 @@ import time
 
 import numpy as np
 
-from bench.browser import chromium, serve_directory
+from bench.browser import chromium, serve_files
 from bench.common import REPO_ROOT, Row, Section, ms, percentiles
 
-LIB = REPO_ROOT / "js" / "src" / "lib"
+MOUNTS = {
+    "lib": REPO_ROOT / "js" / "src" / "lib",
+    "grid_lut.js": REPO_ROOT / "bench" / "js" / "grid_lut.js",
+}
 TARGET = 20.0
 
 # Draw the same (H, W, C) float32 map `repeats` times with the library's drawGrid; each sample
 # ends with a 1-pixel getImageData so the pixels are really written before the clock stops.
 JS_TIME_GRID = """
 async ({height, width, channels, repeats, warmup}) => {
-  const { drawGrid } = await import('./grid.js');
+  const { drawGrid } = await import('./lib/grid.js');
   const n = height * width * channels;
   const data = new Float32Array(n);
   let s = 12345;
@@ -40,8 +43,8 @@ async ({height, width, channels, repeats, warmup}) => {
     for (let i = 0; i < r; i++) { const a = performance.now(); f(); s.push(performance.now() - a); }
     s.sort((x, y) => x - y); return s[r >> 1];
   };
-  const { channelRanges, colourOf } = await import('./grid.js');
-  const { sequential } = await import('./colormaps.js');
+  const { channelRanges, colourOf } = await import('./lib/grid.js');
+  const { sequential } = await import('./lib/colormaps.js');
   const ranges = channelRanges(data, shape);
   const plane = height * width;
   const lut = new Uint8Array(256 * 3);
@@ -75,7 +78,29 @@ async ({height, width, channels, repeats, warmup}) => {
     }, r),
     put: median(() => { ctx.putImageData(image, 0, 0); ctx.getImageData(0, 0, 1, 1); }, r),
   };
-  return { samples, parts, width: canvas.width, height: canvas.height };
+  // The bench prototype with colour tables: timed the same way, and compared pixel by pixel
+  // with drawGrid for both colour maps (largest difference of any RGB value, 0..255).
+  const { drawGridLut } = await import('./grid_lut.js');
+  const lutSamples = [];
+  for (let r = 0; r < warmup + repeats; r++) {
+    const t0 = performance.now();
+    drawGridLut(canvas, data, shape, { selected: r % channels });
+    canvas.getContext('2d').getImageData(0, 0, 1, 1);
+    const t1 = performance.now();
+    if (r >= warmup) lutSamples.push(t1 - t0);
+  }
+  const other = document.createElement('canvas');
+  let maxDiff = 0;
+  for (const colormap of ['sequential', 'diverging']) {
+    const signed = data.map((v) => 2 * v - 1);
+    drawGrid(canvas, signed, shape, { colormap, selected: 3 });
+    drawGridLut(other, signed, shape, { colormap, selected: 3 });
+    const a = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    const b = other.getContext('2d').getImageData(0, 0, other.width, other.height).data;
+    if (a.length !== b.length) { maxDiff = 255; continue; }
+    for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
+  }
+  return { samples, lutSamples, maxDiff, parts, width: canvas.width, height: canvas.height };
 }
 """
 
@@ -85,7 +110,7 @@ def js_grid_ms(shape: tuple[int, int, int], repeats: int) -> dict:
     height, width, channels = shape
     with chromium() as browser:
         page = browser.new_page()
-        url = serve_directory(page, LIB, "<!doctype html><title>grid bench</title><body></body>")
+        url = serve_files(page, MOUNTS, "<!doctype html><title>grid bench</title><body></body>")
         page.goto(url)
         args = {"height": height, "width": width, "channels": channels}
         return page.evaluate(JS_TIME_GRID, {**args, "repeats": repeats, "warmup": 3})
@@ -161,6 +186,15 @@ def run(quick: bool = False) -> list[Section]:
                 ratio >= TARGET,
             )
         )
+        lut = percentiles(js["lutSamples"])
+        section.rows.append(
+            Row(
+                f"{label}: proposed colour-table drawGrid (bench/js/grid_lut.js) vs the same",
+                f"{lut['p50']:.2f} ms (p95 {lut['p95']:.2f})",
+                ms(fresh["p50"]),
+                ratio_text(fresh["p50"] * 1000 / lut["p50"]),
+            )
+        )
         tuned = reused["p50"] * 1000 / ours["p50"]
         section.rows.append(
             Row(
@@ -175,7 +209,9 @@ def run(quick: bool = False) -> list[Section]:
             f"redraws (after 3 warm-ups), matplotlib median of {fresh['n']} (Agg, 72 dpi). "
             f"Where drawGrid's time goes (medians, ms): per-channel ranges {parts['ranges']:.2f}, "
             f"per-pixel `colourOf` {parts['colourOf']:.2f}, putImageData {parts['put']:.2f}; "
-            f"the same colour look-up through a 256-entry table takes {parts['lut']:.2f}."
+            f"the same colour look-up through a 256-entry table takes {parts['lut']:.2f}. "
+            f"The colour-table prototype draws the same pixels up to {js['maxDiff']} of 255 "
+            "per RGB value (both colour maps, selection outline included)."
         )
     section.notes.append(
         "- Ours: `drawGrid` from `js/src/lib/grid.js` loaded as an ES module in a blank "

@@ -31,17 +31,30 @@ def chromium() -> Iterator[Any]:
             browser.close()
 
 
-def serve_directory(page: Any, root: Path, index_html: str) -> str:
-    """Serve `root`'s files and an index page at ORIGIN inside `page`; return the index URL."""
-    root = root.resolve()
+def serve_files(page: Any, mounts: dict[str, Path], index_html: str) -> str:
+    """Serve files at ORIGIN inside `page`: URL prefix -> directory (or file), plus an index.
+
+    Returns the index URL. Anything outside the mounts answers 404.
+    """
+    mounts = {prefix.strip("/"): target.resolve() for prefix, target in mounts.items()}
+
+    def resolve(path: str) -> Path | None:
+        for prefix in sorted(mounts, key=len, reverse=True):
+            target = mounts[prefix]
+            if target.is_file() and path == prefix:
+                return target
+            if target.is_dir() and (prefix == "" or path.startswith(prefix + "/")):
+                file = (target / path[len(prefix) :].lstrip("/")).resolve()
+                return file if target in file.parents and file.is_file() else None
+        return None
 
     def handle(route: Any) -> None:
         path = route.request.url[len(ORIGIN) :].split("?", 1)[0].lstrip("/")
         if path in ("", "index.html"):
             route.fulfill(status=200, content_type="text/html", body=index_html)
             return
-        file = (root / path).resolve()
-        if root not in file.parents or not file.is_file():
+        file = resolve(path)
+        if file is None:
             route.fulfill(status=404, body="not found")
             return
         kind = "text/javascript" if file.suffix in (".js", ".mjs") else None
