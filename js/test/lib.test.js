@@ -1,7 +1,15 @@
 import { describe, expect, test } from "vitest";
 import { asBytes, toFloat32, toFloat32Shaped } from "../src/lib/buffers.js";
 import { diverging, sequential, signedScale, unitScale, valueRange } from "../src/lib/colormaps.js";
-import { channelRanges, drawGrid, formatValue, gridLayout, hitTest, moveSelection } from "../src/lib/grid.js";
+import {
+  channelRanges,
+  colourOf,
+  drawGrid,
+  formatValue,
+  gridLayout,
+  hitTest,
+  moveSelection,
+} from "../src/lib/grid.js";
 import { h, append, setText, showStatus, statusLine } from "../src/lib/dom.js";
 import { imageToRGBA } from "../src/lib/image_view.js";
 import { printsNumbers, renderStep } from "../src/lib/step_view.js";
@@ -86,7 +94,32 @@ describe("grid", () => {
     expect([px[4], px[5], px[6]]).toEqual(sequential(1)); // channel 0's max is its top colour
     drawGrid(canvas, data, [1, 2, 2], { scale: 1, gap: 0, cols: 2, normalise: "shared" });
     const px2 = canvas.getContext("2d").getImageData(0, 0, 4, 1).data;
-    expect([px2[4], px2[5], px2[6]]).toEqual(sequential(0.1));
+    const want = sequential(0.1);
+    [0, 1, 2].forEach((k) => expect(Math.abs(px2[4 + k] - want[k])).toBeLessThanOrEqual(1));
+  });
+  test("table colours match the colour maps within one 8-bit step", () => {
+    // (H=5, W=7, C=3) of signed values, a NaN and a flat channel, both colour maps
+    const [H, W, C] = [5, 7, 3];
+    const data = new Float32Array(H * W * C).map((_, i) => Math.sin(i * 1.7) * (i % 5));
+    data[4] = NaN;
+    for (let i = 2; i < data.length; i += C) data[i] = 3; // channel 2 is flat
+    for (const colormap of ["sequential", "diverging"]) {
+      const canvas = document.createElement("canvas");
+      const layout = drawGrid(canvas, data, [H, W, C], { scale: 1, gap: 0, cols: C, colormap });
+      const px = canvas.getContext("2d").getImageData(0, 0, layout.canvasWidth, H).data;
+      const ranges = channelRanges(data, [H, W, C], "channel");
+      let worst = 0;
+      for (let c = 0; c < C; c++) {
+        for (let y = 0; y < H; y++) {
+          for (let x = 0; x < W; x++) {
+            const want = colourOf(data[(y * W + x) * C + c], ranges[c], colormap);
+            const o = (y * layout.canvasWidth + c * W + x) * 4;
+            for (let k = 0; k < 3; k++) worst = Math.max(worst, Math.abs(px[o + k] - want[k]));
+          }
+        }
+      }
+      expect(worst).toBeLessThanOrEqual(1);
+    }
   });
   test("arrow keys move the selection and stay in range", () => {
     const layout = gridLayout(10, 2, 2, { cols: 4 });

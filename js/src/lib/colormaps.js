@@ -34,6 +34,27 @@ export function diverging(s) {
   return interpolate(DIVERGING, (v + 1) / 2);
 }
 
+/** Number of entries in a colour table (finer than one 8-bit step of any channel). */
+export const TABLE_STEPS = 1024;
+const tables = {};
+
+/**
+ * RGB colour table of a colour map ("sequential" | "diverging"): TABLE_STEPS entries over its
+ * whole domain, built once. Entry i is the colour at t = i / (TABLE_STEPS - 1) (for the
+ * diverging map, s = 2t - 1). Drawing looks colours up here instead of interpolating per pixel.
+ */
+export function colourTable(name) {
+  if (!tables[name]) {
+    const table = new Uint8Array(TABLE_STEPS * 3);
+    for (let i = 0; i < TABLE_STEPS; i++) {
+      const t = i / (TABLE_STEPS - 1);
+      table.set(name === "diverging" ? diverging(2 * t - 1) : sequential(t), i * 3);
+    }
+    tables[name] = table;
+  }
+  return tables[name];
+}
+
 /** Min, max and largest magnitude of data[start .. start + count) (finite values only). */
 export function valueRange(data, start = 0, count = data.length - start, stride = 1) {
   let min = Infinity;

@@ -2,7 +2,15 @@
 // Per-channel or shared normalisation; hover tells channel, position and value; click and
 // arrow keys select (the canvas is focusable); the selected channel is outlined.
 import { h, setText } from "./dom.js";
-import { diverging, sequential, signedScale, unitScale, valueRange } from "./colormaps.js";
+import {
+  TABLE_STEPS,
+  colourTable,
+  diverging,
+  sequential,
+  signedScale,
+  unitScale,
+  valueRange,
+} from "./colormaps.js";
 
 /** Geometry of a grid of `channels` cells of height x width pixels, scaled and gapped. */
 export function gridLayout(channels, height, width, options = {}) {
@@ -75,16 +83,30 @@ export function drawGrid(canvas, data, shape, options = {}) {
   }
   const ranges = channelRanges(data, shape, options.normalise);
   const colormap = options.colormap ?? "sequential";
+  const table = colourTable(colormap);
+  const top = TABLE_STEPS - 1;
   const s = layout.scale;
   for (let c = 0; c < channels; c++) {
     const [ox, oy] = cellOrigin(layout, c);
+    // value -> table index: (v - low) * gain; a flat range shows the map's low end (or centre)
+    const r = ranges[c];
+    const diverging = colormap === "diverging";
+    const low = diverging ? -r.maxAbs : r.min;
+    const span = diverging ? 2 * r.maxAbs : r.max - r.min;
+    const gain = span > 0 ? top / span : 0;
+    const flat = diverging ? Math.round(top / 2) : 0;
     for (let y = 0; y < height; y++) {
       for (let x = 0; x < width; x++) {
-        const rgb = colourOf(data[(y * width + x) * channels + c], ranges[c], colormap);
+        const v = data[(y * width + x) * channels + c];
+        let j = gain && Number.isFinite(v) ? Math.round((v - low) * gain) : flat;
+        j = (j < 0 ? 0 : j > top ? top : j) * 3;
+        const red = table[j];
+        const green = table[j + 1];
+        const blue = table[j + 2];
         for (let dy = 0; dy < s; dy++) {
           let o = ((oy + y * s + dy) * layout.canvasWidth + ox + x * s) * 4;
           for (let dx = 0; dx < s; dx++, o += 4) {
-            px[o] = rgb[0]; px[o + 1] = rgb[1]; px[o + 2] = rgb[2];
+            px[o] = red; px[o + 1] = green; px[o + 2] = blue;
           }
         }
       }
