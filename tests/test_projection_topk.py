@@ -103,3 +103,27 @@ def test_top_k_errors(data):
         projector.top_k(np.zeros((2, 8, 8, 1), "float32"), LAYER, progress=False)
     with pytest.raises(TypeError, match="iterable of batches"):
         projector.top_k(5, LAYER, progress=False)
+
+
+def test_ties_go_to_the_earliest_image_and_position():
+    """A channel that is zero everywhere: its hits are the first positions of the first images."""
+    inp = keras.Input((6, 6, 1))
+    out = keras.layers.Conv2D(2, 3, activation="relu", use_bias=False, name="conv")(inp)
+    model = keras.Model(inp, out)
+    kernel = np.zeros((3, 3, 1, 2), np.float32)
+    kernel[1, 1, 0, 1] = 1.0  # channel 0 stays 0 everywhere; channel 1 copies the image
+    model.get_layer("conv").set_weights([kernel])
+    images = np.random.default_rng(3).random((7, 6, 6, 1)).astype(np.float32)
+    result = Projector(model).top_k(iter([images[:3], images[3:]]), "conv", k=5, progress=False)
+    assert [(h.image, h.y, h.x) for h in result.hits[0]] == [
+        (0, 0, 0),
+        (0, 0, 1),
+        (0, 0, 2),
+        (0, 0, 3),
+        (0, 1, 0),
+    ]
+    assert all(h.value == 0.0 for h in result.hits[0])
+    inner = images[:, 1:5, 1:5, 0]
+    order = np.argsort(-inner.reshape(-1), kind="stable")[:5]
+    expected = [tuple(int(v) for v in np.unravel_index(i, inner.shape)) for i in order]
+    assert [(h.image, h.y, h.x) for h in result.hits[1]] == expected

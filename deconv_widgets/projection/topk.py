@@ -115,14 +115,27 @@ def top_k(
             batch = checks.model_stack(batch, projector.input_shape)  # before any copy
             activation = projector.forward_batch(batch, info)  # (b, H', W', C')
             b, height, width, _ = activation.shape
+            table = activation.reshape(-1, activation.shape[-1])  # rows in (n, y, x) order
+            peaks = table.max(axis=0)
             for channel in channels:
-                flat = activation[..., channel].reshape(-1)
-                count = min(k, flat.size)
-                for index in np.argpartition(-flat, count - 1)[:count]:
+                heap = heaps[channel]
+                # Only values above the k-th best so far can enter (an equal value from a later
+                # image loses the tie), so most channels skip most batches after the first few.
+                floor = heap[0][0] if len(heap) == k else -np.inf
+                if peaks[channel] <= floor:
+                    continue
+                column = table[:, channel]
+                candidates = np.flatnonzero(column > floor)
+                if candidates.size > k:  # the k largest; ties at the k-th go to the earliest
+                    values = column[candidates]
+                    kth = -np.partition(-values, k - 1)[k - 1]
+                    above = candidates[values > kth]
+                    equal = candidates[values == kth][: k - above.size]
+                    candidates = np.concatenate([above, equal])
+                for index in candidates:
                     n, rest = divmod(int(index), height * width)
                     y, x = divmod(rest, width)
-                    key = (float(flat[index]), -(done + n), -y, -x)
-                    heap = heaps[channel]
+                    key = (float(column[index]), -(done + n), -y, -x)
                     if len(heap) < k:
                         heapq.heappush(heap, key)
                     elif key > heap[0]:
