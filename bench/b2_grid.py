@@ -10,10 +10,7 @@ import numpy as np
 from bench.browser import chromium, serve_files
 from bench.common import REPO_ROOT, Row, Section, ms, percentiles
 
-MOUNTS = {
-    "lib": REPO_ROOT / "js" / "src" / "lib",
-    "grid_lut.js": REPO_ROOT / "bench" / "js" / "grid_lut.js",
-}
+MOUNTS = {"lib": REPO_ROOT / "js" / "src" / "lib"}
 TARGET = 20.0
 
 # Draw the same (H, W, C) float32 map `repeats` times with the library's drawGrid; each sample
@@ -78,29 +75,7 @@ async ({height, width, channels, repeats, warmup}) => {
     }, r),
     put: median(() => { ctx.putImageData(image, 0, 0); ctx.getImageData(0, 0, 1, 1); }, r),
   };
-  // The bench prototype with colour tables: timed the same way, and compared pixel by pixel
-  // with drawGrid for both colour maps (largest difference of any RGB value, 0..255).
-  const { drawGridLut } = await import('./grid_lut.js');
-  const lutSamples = [];
-  for (let r = 0; r < warmup + repeats; r++) {
-    const t0 = performance.now();
-    drawGridLut(canvas, data, shape, { selected: r % channels });
-    canvas.getContext('2d').getImageData(0, 0, 1, 1);
-    const t1 = performance.now();
-    if (r >= warmup) lutSamples.push(t1 - t0);
-  }
-  const other = document.createElement('canvas');
-  let maxDiff = 0;
-  for (const colormap of ['sequential', 'diverging']) {
-    const signed = data.map((v) => 2 * v - 1);
-    drawGrid(canvas, signed, shape, { colormap, selected: 3 });
-    drawGridLut(other, signed, shape, { colormap, selected: 3 });
-    const a = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
-    const b = other.getContext('2d').getImageData(0, 0, other.width, other.height).data;
-    if (a.length !== b.length) { maxDiff = 255; continue; }
-    for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
-  }
-  return { samples, lutSamples, maxDiff, parts, width: canvas.width, height: canvas.height };
+  return { samples, parts, width: canvas.width, height: canvas.height };
 }
 """
 
@@ -186,15 +161,6 @@ def run(quick: bool = False) -> list[Section]:
                 ratio >= TARGET,
             )
         )
-        lut = percentiles(js["lutSamples"])
-        section.rows.append(
-            Row(
-                f"{label}: proposed colour-table drawGrid (bench/js/grid_lut.js) vs the same",
-                f"{lut['p50']:.2f} ms (p95 {lut['p95']:.2f})",
-                ms(fresh["p50"]),
-                ratio_text(fresh["p50"] * 1000 / lut["p50"]),
-            )
-        )
         tuned = reused["p50"] * 1000 / ours["p50"]
         section.rows.append(
             Row(
@@ -207,11 +173,10 @@ def run(quick: bool = False) -> list[Section]:
         section.notes.append(
             f"- {label}: canvas {js['width']}x{js['height']} px; drawGrid median of {ours['n']} "
             f"redraws (after 3 warm-ups), matplotlib median of {fresh['n']} (Agg, 72 dpi). "
-            f"Where drawGrid's time goes (medians, ms): per-channel ranges {parts['ranges']:.2f}, "
-            f"per-pixel `colourOf` {parts['colourOf']:.2f}, putImageData {parts['put']:.2f}; "
-            f"the same colour look-up through a 256-entry table takes {parts['lut']:.2f}. "
-            f"The colour-table prototype draws the same pixels up to {js['maxDiff']} of 255 "
-            "per RGB value (both colour maps, selection outline included)."
+            f"Parts of a redraw (medians, ms): per-channel ranges {parts['ranges']:.2f}, "
+            f"putImageData {parts['put']:.2f}; mapping every value to a colour through a "
+            f"256-entry table {parts['lut']:.2f}, through `colourOf` per pixel (drawGrid's way "
+            f"before it got colour tables) {parts['colourOf']:.2f}."
         )
     section.notes.append(
         "- Ours: `drawGrid` from `js/src/lib/grid.js` loaded as an ES module in a blank "
