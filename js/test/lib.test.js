@@ -1,9 +1,10 @@
-import { describe, expect, test } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 import { asBytes, toFloat32, toFloat32Shaped } from "../src/lib/buffers.js";
 import { diverging, sequential, signedScale, unitScale, valueRange } from "../src/lib/colormaps.js";
 import {
   channelRanges,
   colourOf,
+  createChannelGrid,
   drawGrid,
   formatValue,
   gridLayout,
@@ -120,6 +121,23 @@ describe("grid", () => {
       }
       expect(worst).toBeLessThanOrEqual(1);
     }
+  });
+  test("a click draws the grid once; Python's echo of the same channel draws nothing", () => {
+    const picked = [];
+    const grid = createChannelGrid({ onSelect: (c) => picked.push(c), selected: 0 });
+    document.body.append(grid.root);
+    const data = new Float32Array(2 * 2 * 4).map((_, i) => i);
+    grid.update(data, [2, 2, 4], { scale: 4, gap: 1, cols: 4 });
+    const draws = vi.spyOn(grid.canvas, "getContext");
+    grid.canvas.dispatchEvent(new KeyboardEvent("keydown", { key: "ArrowRight" }));
+    expect(picked).toEqual([1]);
+    expect(draws).toHaveBeenCalledTimes(1);
+    grid.select(1); // the trait coming back from Python
+    expect(draws).toHaveBeenCalledTimes(1);
+    grid.select(3); // a different channel set from Python is drawn
+    expect(draws).toHaveBeenCalledTimes(2);
+    expect(grid.canvas.dataset.channel).toBe("3");
+    grid.root.remove();
   });
   test("arrow keys move the selection and stay in range", () => {
     const layout = gridLayout(10, 2, 2, { cols: 4 });

@@ -204,8 +204,10 @@ export function createChannelGrid(options = {}) {
       if (state.selected >= shape[2]) state.selected = 0;
       redraw();
     },
-    /** Select a channel without calling onSelect (state coming from Python). */
+    /** Select a channel without calling onSelect (state coming from Python); a channel that
+     * is already selected and drawn is not drawn again (a click's echo from Python). */
     select(channel) {
+      if (channel === state.selected && canvas.dataset.channel === String(channel)) return;
       state.selected = channel;
       redraw();
     },
