@@ -127,3 +127,34 @@ def test_ties_go_to_the_earliest_image_and_position():
     order = np.argsort(-inner.reshape(-1), kind="stable")[:5]
     expected = [tuple(int(v) for v in np.unravel_index(i, inner.shape)) for i in order]
     assert [(h.image, h.y, h.x) for h in result.hits[1]] == expected
+
+
+def test_projections_are_computed_per_channel_on_first_read():
+    """Streaming finds the hits; a channel's projections cost one batched pass when read."""
+    model = zoo.shapes_model()
+    projector = Projector(model)
+    images = zoo.shapes_images(12, seed=21)[0]
+    result = projector.top_k(images, "conv2_1", k=3, progress=False)
+    assert "projected=[]" in repr(result.hits)
+    first = result.hits[4]
+    assert result.hits[4] is first  # kept, not recomputed
+    assert "projected=[4]" in repr(result.hits)
+    direct = projector.project_seeds(
+        np.stack([images[h.image] for h in first]),
+        "conv2_1",
+        np.stack([_one_hot(projector, "conv2_1", h, 4) for h in first]),
+    )
+    for hit, full in zip(first, direct, strict=True):
+        top, left, size = projector.receptive_box("conv2_1", hit.y, hit.x)
+        window = np.zeros((size, size, 1), np.float32)
+        r0, c0 = max(top, 0), max(left, 0)
+        r1, c1 = min(top + size, 64), min(left + size, 64)
+        window[r0 - top : r1 - top, c0 - left : c1 - left] = full[r0:r1, c0:c1]
+        np.testing.assert_allclose(hit.projection, window, atol=1e-6)
+    assert len(dict(result.hits)) == 32  # reading everything projects every channel
+
+
+def _one_hot(projector, layer, hit, channel):
+    seed = np.zeros(projector.layer_info(layer).output_shape, np.float32)
+    seed[hit.y, hit.x, channel] = hit.value
+    return seed

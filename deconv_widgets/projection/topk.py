@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +38,7 @@ class TopK:
     """Per channel, the k strongest hits over all images, strongest first."""
 
     layer: str
-    hits: dict[int, list[Hit]] = field(default_factory=dict)
+    hits: Mapping[int, list[Hit]] = field(default_factory=dict)
 
 
 def _batches(images: Any) -> tuple[Iterable[np.ndarray], int | None]:
@@ -153,35 +153,64 @@ def top_k(
 
 
 def _finish(projector: Projector, info: Any, heaps: dict, kept: dict, method: str) -> TopK:
-    """Turn the heaps into sorted Hits with patches and single-activation projections."""
-    entries = [
-        (channel, -key[1], -key[2], -key[3], key[0])
+    """Sort each channel's heap into hits; their projections are computed when first read."""
+    entries = {
+        channel: [(-key[1], -key[2], -key[3], key[0]) for key in sorted(heap, reverse=True)]
         for channel, heap in heaps.items()
-        for key in sorted(heap, reverse=True)
-    ]
-    projections, step = [], 1
-    if entries:
-        shape = next(iter(kept.values())).shape
+    }
+    return TopK(layer=info.name, hits=LazyHits(projector, info, entries, kept, method))
+
+
+class LazyHits(Mapping[int, list[Hit]]):
+    """channel -> its hits, strongest first; a channel's projections are computed on first read.
+
+    Streaming the images only finds the hits; projecting every hit of every channel up front
+    would cost k * C backward passes whether or not anyone looks (the Explorer shows one
+    channel). Reading `hits[c]` projects channel c's k hits in one batched pass and keeps them;
+    `dict(hits)` projects them all.
+    """
+
+    def __init__(
+        self, projector: Projector, info: Any, entries: dict, kept: dict, method: str
+    ) -> None:
+        self._projector, self._info, self._method = projector, info, method
+        self._entries = entries  # channel -> [(image, y, x, value)], strongest first
+        self._kept = kept  # image index -> (H, W, C): only the images some hit points at
+        self._done: dict[int, list[Hit]] = {}
+
+    def __getitem__(self, channel: int) -> list[Hit]:
+        if channel not in self._done:
+            self._done[channel] = self._project(channel, self._entries[channel])
+        return self._done[channel]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __repr__(self) -> str:
+        return f"LazyHits(channels={list(self._entries)}, projected={sorted(self._done)})"
+
+    def _project(self, channel: int, entries: list) -> list[Hit]:
+        """Hits of one channel with patches and single-activation projections."""
+        if not entries:
+            return []
+        info, projector = self._info, self._projector
+        shape = self._kept[entries[0][0]].shape
         per_image = max(projector.cached_bytes_per_image(info, shape), 1)
-        step = int(max(1, min(64, PROJECTION_BUDGET // per_image)))
-    for start in range(0, len(entries), step):
-        chunk = entries[start : start + step]
-        images = np.stack([kept[e[1]] for e in chunk])
-        seeds = np.zeros((len(chunk), *info.output_shape), np.float32)
-        for row, (channel, _, y, x, value) in enumerate(chunk):
-            seeds[row, y, x, channel] = value
-        projections.extend(projector.project_seeds(images, info, seeds, method=method))
-    hits: dict[int, list[Hit]] = {channel: [] for channel in heaps}
-    for (channel, image, y, x, value), projection in zip(entries, projections, strict=True):
-        top, left, size = projector.receptive_box(info, y, x)
-        hits[channel].append(
-            Hit(
-                image=image,
-                y=y,
-                x=x,
-                value=value,
-                patch=_crop(kept[image], top, left, size),
-                projection=_crop(projection, top, left, size),
-            )
-        )
-    return TopK(layer=info.name, hits=hits)
+        step = int(max(1, min(64, PROJECTION_BUDGET // per_image)))  # bounds the memory used
+        projections = []
+        for start in range(0, len(entries), step):
+            chunk = entries[start : start + step]
+            images = np.stack([self._kept[image] for image, _, _, _ in chunk])
+            seeds = np.zeros((len(chunk), *info.output_shape), np.float32)
+            for row, (_, y, x, value) in enumerate(chunk):
+                seeds[row, y, x, channel] = value
+            projections.extend(projector.project_seeds(images, info, seeds, method=self._method))
+        hits = []
+        for (image, y, x, value), projection in zip(entries, projections, strict=True):
+            top, left, size = projector.receptive_box(info, y, x)
+            patch = _crop(self._kept[image], top, left, size)
+            hits.append(Hit(image, y, x, value, patch, _crop(projection, top, left, size)))
+        return hits
