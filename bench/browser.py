@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import CHROMIUM
-from tests.browser.conftest import CHROMIUM_ARGS
+from tests.browser.jupyter_host import CHROMIUM_ARGS
 
 ORIGIN = "http://bench.invalid"
 

@@ -10,17 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from .jupyter_host import ARTIFACTS, HOSTS, JupyterServer, NotebookPage
+from .jupyter_host import ARTIFACTS, CHROMIUM_ARGS, HOSTS, JupyterServer, NotebookPage
 
 CHROMIUM = Path(os.environ.get("DECONV_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 
 
 @pytest.fixture(scope="session")

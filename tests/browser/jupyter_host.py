@@ -22,6 +22,15 @@ import nbformat
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "tests" / "artifacts"
 HOSTS = ("lab", "notebook")
+# Debian's Chromium as root, headless, with no calls home (this machine has no network).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
