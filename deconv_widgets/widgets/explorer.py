@@ -15,14 +15,6 @@ from ._projection import ProjectionWidget
 TOPK_DEFAULT = 9
 
 
-def as_image_stack(images: Any) -> np.ndarray:
-    """Images as a float32 (N, H, W, C) stack; one (H, W, C) image becomes N = 1.
-
-    Dtype, size (MAX_IMAGE_PIXELS per image) and values are checked before any copy.
-    """
-    return image_stack(images)
-
-
 class Explorer(ProjectionWidget):
     """Pick a layer and a channel; see activations and projections, ladder and top-k, live.
 
@@ -69,7 +61,7 @@ class Explorer(ProjectionWidget):
             raise ValueError("images are needed with your own model: pass an array (N, H, W, C)")
         if preprocess is not None and not callable(preprocess):
             raise TypeError("preprocess must be a function image -> model input, or None")
-        self._images = as_image_stack(images)
+        self._images = image_stack(images)  # checked (dtype, size, values) before any copy
         self._check_index(image_index)
         self._quietly(n_images=len(self._images), image_index=image_index)
         self._init_projection(
