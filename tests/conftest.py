@@ -26,3 +26,11 @@ def model():
     from deconv_widgets import zoo
 
     return zoo.shapes_model()
+
+
+@pytest.fixture(scope="session")
+def vgg16_32():
+    """The zoo's trained VGG16 at 32 x 32 (the weights do not depend on the input size)."""
+    from deconv_widgets import zoo
+
+    return zoo.vgg16(32)

@@ -13,6 +13,9 @@ from typing import Any
 
 import keras
 
+from .. import zoo
+from . import checks
+
 SUFFIX = ".keras"
 
 
@@ -88,7 +91,15 @@ def _load_failure(file: Path, error: BaseException, safe_mode: bool) -> str:
 
 
 def model_from(model: Any) -> Any:
-    """A path to a .keras file loaded with load_model (safe_mode=True); anything else as is."""
+    """A zoo name ("shapes", "vgg16") or a .keras path (safe_mode=True) loaded; else as is."""
+    if isinstance(model, str) and model in zoo.MODEL_NAMES:
+        return zoo.load(model)
     if isinstance(model, str | os.PathLike):
+        bare = isinstance(model, str) and Path(model).name == model  # no folder in it
+        if bare and not Path(model).suffix and not Path(model).exists():
+            raise ValueError(
+                f"unknown model {checks.shown(model)}: give a zoo name ("
+                f"{', '.join(zoo.MODEL_NAMES)}), the path of a {SUFFIX} file, or a keras.Model"
+            )
         return load_model(model)
     return model

@@ -8,7 +8,9 @@ from typing import Any
 import numpy as np
 import traitlets
 
+from .. import zoo
 from ..projection.checks import image_stack
+from ..projection.loading import model_from
 from ._base import IntSetting, esm, pack_arrays
 from ._projection import ProjectionWidget
 
@@ -45,18 +47,22 @@ class Explorer(ProjectionWidget):
         seed: str = "activation",
         image_index: int = 0,
     ) -> None:
-        """Build the app on a Keras model (default: the zoo model) and images to pick from.
+        """Build the app on a Keras model and images to pick from.
+
+        `model` may be a zoo name: None or "shapes" (the bundled shapes CNN and 16 of its
+        images) or "vgg16" (the trained VGG16, the photos and VGG16's preprocess; needs the
+        `vgg16` extra); `images` and `preprocess` given with a zoo name replace its own.
 
         `layer` defaults to the last 4-D layer and `channel` to the one that responds most to
         the first image shown.
         """
         super().__init__()
-        if model is None:
-            from .. import zoo
-
-            model = zoo.shapes_model()
-            if images is None:
-                images = zoo.shapes_images(16, seed=0)[0]
+        if model is None or (isinstance(model, str) and model in zoo.MODEL_NAMES):
+            preset = zoo.preset(model or "shapes")
+            model = preset.model
+            images = preset.images if images is None else images
+            preprocess = preset.preprocess if preprocess is None else preprocess
+        model = model_from(model)  # a .keras path, or an unknown name: ValueError first
         if images is None:
             raise ValueError("images are needed with your own model: pass an array (N, H, W, C)")
         if preprocess is not None and not callable(preprocess):

