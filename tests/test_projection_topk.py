@@ -136,7 +136,11 @@ def test_projections_are_computed_per_channel_on_first_read():
     images = zoo.shapes_images(12, seed=21)[0]
     result = projector.top_k(images, "conv2_1", k=3, progress=False)
     assert "projected=[]" in repr(result.hits)
+    where = {c: result.found(c) for c in result.hits}  # positions and values, no projection
+    assert "projected=[]" in repr(result.hits)
     first = result.hits[4]
+    assert where[4] == [(h.image, h.y, h.x, h.value) for h in first]
+    assert TopK(result.layer, {4: first}).found(4) == where[4]  # a plain dict of hits too
     assert result.hits[4] is first  # kept, not recomputed
     assert "projected=[4]" in repr(result.hits)
     direct = projector.project_seeds(

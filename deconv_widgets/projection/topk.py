@@ -40,6 +40,12 @@ class TopK:
     layer: str
     hits: Mapping[int, list[Hit]] = field(default_factory=dict)
 
+    def found(self, channel: int) -> list[tuple[int, int, int, float]]:
+        """(image, y, x, value) of a channel's hits, strongest first, without projecting them."""
+        if isinstance(self.hits, LazyHits):
+            return self.hits.found(channel)
+        return [(h.image, h.y, h.x, h.value) for h in self.hits[channel]]
+
 
 def _batches(images: Any) -> tuple[Iterable[np.ndarray], int | None]:
     """An iterable of (b, H, W, C) batches and the total number of images if known."""
@@ -75,7 +81,7 @@ def _progress_reporter(progress: Any, total: int | None) -> tuple[Callable, Call
     return (lambda done: None), (lambda: None)
 
 
-def _crop(image: np.ndarray, top: int, left: int, size: int) -> np.ndarray:
+def crop_square(image: np.ndarray, top: int, left: int, size: int) -> np.ndarray:
     """The size x size square at (top, left) of an (H, W, C) image, zero outside the image."""
     height, width, channels = image.shape
     out = np.zeros((size, size, channels), np.float32)
@@ -186,6 +192,10 @@ class LazyHits(Mapping[int, list[Hit]]):
     def __iter__(self) -> Iterator[int]:
         return iter(self._entries)
 
+    def found(self, channel: int) -> list[tuple[int, int, int, float]]:
+        """(image, y, x, value) of a channel's hits, strongest first; nothing is projected."""
+        return list(self._entries[channel])
+
     def __len__(self) -> int:
         return len(self._entries)
 
@@ -211,6 +221,6 @@ class LazyHits(Mapping[int, list[Hit]]):
         hits = []
         for (image, y, x, value), projection in zip(entries, projections, strict=True):
             top, left, size = projector.receptive_box(info, y, x)
-            patch = _crop(self._kept[image], top, left, size)
-            hits.append(Hit(image, y, x, value, patch, _crop(projection, top, left, size)))
+            patch = crop_square(self._kept[image], top, left, size)
+            hits.append(Hit(image, y, x, value, patch, crop_square(projection, top, left, size)))
         return hits

@@ -9,6 +9,7 @@ import traitlets
 
 from ..projection import METHODS, SEEDS, LayerInfo, Projector
 from ..projection.checks import check_choice, image_batch
+from ..projection.shown_space import affine_matrix, to_shown
 from ._base import BaseWidget, IntSetting, TextSetting, float32_bytes
 
 # All channels x 3 methods x H x W x C float32 up to this size go to the page in one message,
@@ -101,6 +102,8 @@ class ProjectionWidget(BaseWidget):
         choice(method, METHODS, "method")
         choice(seed, SEEDS, "seed")
         self._set_image_now(image)
+        # projections go to the page in the shown image's space (e.g. RGB, not VGG16's BGR)
+        self._shown_matrix = affine_matrix(preprocess, self._shown.shape)
         if channel is None:  # open on the channel that responds most to this image
             act = self._projector.activations(self._input, info)
             channel = int(np.argmax(act.reshape(-1, act.shape[-1]).max(axis=0)))
@@ -178,7 +181,7 @@ class ProjectionWidget(BaseWidget):
                 errors[method] = str(err)
                 count = int(info.output_shape[-1]) if everything else 1
                 arrays.append(np.zeros((count, *self._input.shape), np.float32))
-        stacked = np.stack(arrays)
+        stacked = to_shown(np.stack(arrays), self._shown_matrix)
         self._request += 1
         self.projections = float32_bytes(stacked)
         self.proj_shape = [int(s) for s in stacked.shape]

@@ -1,0 +1,114 @@
+"""Static figures (matplotlib) of projections and top-k hits, for notebooks and image files."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from .projection import Projector, TopK
+from .projection.shown_space import affine_matrix, to_shown
+from .projection.topk import crop_square
+
+
+CONTRAST_PERCENTILE = 99.5  # |values| above this percentile saturate (a few pixels dominate)
+
+
+def signed_rgb(projection: Any) -> np.ndarray:
+    """A projection as an RGB picture in [0, 1]: zero is grey, +-scale white/black per colour.
+
+    scale is the 99.5th percentile of |projection| (its maximum when that is 0).
+    """
+    array = np.asarray(projection, np.float32)
+    if array.shape[-1] == 1:
+        array = np.repeat(array, 3, axis=-1)
+    magnitude = np.abs(array)
+    scale = float(np.percentile(magnitude, CONTRAST_PERCENTILE)) or float(magnitude.max())
+    return np.clip(0.5 + array / (2 * scale), 0, 1) if scale > 0 else np.full_like(array, 0.5)
+
+
+def _shown(image: Any) -> np.ndarray:
+    """An image for imshow: grey images as RGB, values clipped to [0, 1]."""
+    array = np.clip(np.asarray(image, np.float32), 0, 1)
+    return np.repeat(array, 3, axis=-1) if array.shape[-1] == 1 else array
+
+
+def image_grid(rows: Mapping[str, Sequence[tuple]], size: float = 1.8) -> Any:
+    """One row per key; a cell is (title, projection) or (title, image, False) for an image.
+
+    Projections are drawn with `signed_rgb` (zero is grey), images as they are (in [0, 1]).
+    """
+    import matplotlib.pyplot as plt
+
+    columns = max(len(cells) for cells in rows.values())
+    figure, axes = plt.subplots(
+        len(rows), columns, figsize=(size * columns, size * len(rows) + 0.3), squeeze=False
+    )
+    for r, (label, cells) in enumerate(rows.items()):
+        for c in range(columns):
+            axis = axes[r][c]
+            axis.set_xticks([])
+            axis.set_yticks([])
+            if c >= len(cells):
+                axis.axis("off")
+                continue
+            title, array, *image = cells[c]
+            shown = _shown(array) if image == [False] else signed_rgb(array)
+            axis.imshow(shown, interpolation="nearest")
+            axis.set_title(title, fontsize=8)
+        axes[r][0].set_ylabel(label, fontsize=9)
+    figure.tight_layout()
+    return figure
+
+
+def _mosaic(tiles: Sequence[np.ndarray], side: int) -> np.ndarray:
+    """Up to side x side square tiles (same size) in a grid with 2-pixel white gaps."""
+    size = tiles[0].shape[0]
+    step = size + 2
+    out = np.ones((side * step - 2, side * step - 2, 3), np.float32)
+    for i, tile in enumerate(tiles[: side * side]):
+        r, c = divmod(i, side)
+        out[r * step : r * step + size, c * step : c * step + size] = tile
+    return out
+
+
+def top_k_figure(
+    top: TopK,
+    projector: Projector,
+    shown_images: Any,
+    channels: Sequence[int] | None = None,
+    preprocess: Callable[[np.ndarray], Any] | None = None,
+) -> Any:
+    """Zeiler & Fergus Fig. 2: per channel, its top hits' image patches beside their projections.
+
+    `shown_images` are the images as shown (before `preprocess`), indexed by `Hit.image`; patches
+    are cut from them and projections are pulled back to their space when `preprocess` is
+    per-pixel affine (e.g. VGG16's BGR).
+    """
+    import matplotlib.pyplot as plt
+
+    channels = list(top.hits) if channels is None else list(channels)
+    if not channels:
+        raise ValueError("top_k_figure needs at least one channel with hits")
+    shown_images = np.asarray(shown_images)
+    matrix = affine_matrix(preprocess, shown_images.shape[1:])
+    figure, axes = plt.subplots(len(channels), 2, figsize=(6, 3 * len(channels)), squeeze=False)
+    for row, channel in enumerate(channels):
+        hits = top.hits[channel]
+        side = int(np.ceil(np.sqrt(len(hits))))
+        patches, projections = [], []
+        for hit in hits:
+            box = projector.receptive_box(top.layer, hit.y, hit.x)
+            patches.append(_shown(crop_square(shown_images[hit.image], *box)))
+            projections.append(signed_rgb(to_shown(hit.projection, matrix)))
+        for axis, tiles, what in (
+            (axes[row][0], patches, "patches"),
+            (axes[row][1], projections, "projections"),
+        ):
+            axis.imshow(_mosaic(tiles, side), interpolation="nearest")
+            axis.set_xticks([])
+            axis.set_yticks([])
+            axis.set_title(f"{top.layer} channel {channel}: {what}", fontsize=9)
+    figure.tight_layout()
+    return figure
