@@ -11,7 +11,6 @@ from .projection import Projector, TopK
 from .projection.shown_space import affine_matrix, to_shown
 from .projection.topk import crop_square
 
-
 CONTRAST_PERCENTILE = 99.5  # |values| above this percentile saturate (a few pixels dominate)
 
 
