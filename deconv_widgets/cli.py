@@ -11,6 +11,7 @@ import numpy as np
 
 METHOD_CHOICES = ("deconvnet", "guided", "saliency")
 SEED_CHOICES = ("activation", "max", "ones")
+ZOO_MODELS = ("shapes", "vgg16")  # zoo.MODEL_NAMES (the zoo is imported only when needed)
 
 
 class CommandError(Exception):
@@ -28,6 +29,16 @@ def _load_model(path: Path | None) -> Any:
     try:
         return load_model(path, safe_mode=True)
     except (ValueError, TypeError) as error:
+        raise CommandError(str(error)) from error
+
+
+def _zoo_preset(name: str) -> Any:
+    """A zoo preset by name; a missing extra is a user error (the message gives the pip line)."""
+    from deconv_widgets import zoo
+
+    try:
+        return zoo.preset(name)
+    except ModuleNotFoundError as error:
         raise CommandError(str(error)) from error
 
 
@@ -138,15 +149,27 @@ def _figure(image, activation, projection, args, layer_name) -> Any:
 def _render(args: argparse.Namespace) -> int:
     """Write the input / activation / projection figure to --out."""
     from deconv_widgets.projection import Projector
+    from deconv_widgets.projection.shown_space import affine_matrix, to_shown
 
-    model = _load_model(args.model)
+    name = str(args.model) if args.model is not None else "shapes"
+    preset = _zoo_preset(name) if name in ZOO_MODELS and name != "shapes" else None
+    model = preset.model if preset else _load_model(None if name == "shapes" else args.model)
     try:
         projector = Projector(model)
-        image = _load_image(args, projector.input_shape)
+        if preset and args.image is None:
+            if not 0 <= args.index < len(preset.images):
+                raise CommandError(f"--index must be 0..{len(preset.images) - 1}, got {args.index}")
+            image = preset.images[args.index]
+        else:
+            image = _load_image(args, projector.input_shape)
+        model_input = preset.preprocess(image) if preset and preset.preprocess else image
         projection = projector.project(
-            image, args.layer, args.channel, method=args.method, seed=args.seed
+            model_input, args.layer, args.channel, method=args.method, seed=args.seed
         )
-        activation = projector.activations(image, args.layer)[..., args.channel]
+        if preset and preset.preprocess:  # shown in the image's own space (RGB, not BGR)
+            matrix = affine_matrix(preset.preprocess, image.shape)
+            projection = to_shown(projection, matrix)
+        activation = projector.activations(model_input, args.layer)[..., args.channel]
     except (ValueError, TypeError) as error:
         raise CommandError(str(error)) from error
     figure = _figure(image, activation, projection, args, args.layer)
@@ -183,14 +206,19 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--channel", required=True, type=int, help="channel index")
     render.add_argument("--method", default="deconvnet", choices=METHOD_CHOICES)
     render.add_argument("--seed", default="activation", choices=SEED_CHOICES)
-    render.add_argument("--model", type=Path, help=".keras file (default: the zoo model)")
+    render.add_argument(
+        "--model",
+        type=Path,
+        help="a .keras file, or a zoo name: shapes (the default), vgg16 (the trained VGG16 on "
+        "the photos, with its preprocess; needs the vgg16 extra)",
+    )
     render.add_argument(
         "--image",
         type=Path,
         help="image file (PNG, ...); converted to the model's channels and resized to its "
         "input size if needed (default: a zoo shapes image)",
     )
-    render.add_argument("--index", type=int, default=0, help="which zoo image (default 0)")
+    render.add_argument("--index", type=int, default=0, help="which zoo image or photo (default 0)")
     render.add_argument(
         "--raw-pixels",
         action="store_true",

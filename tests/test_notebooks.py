@@ -87,6 +87,18 @@ def test_notebook_runs_top_to_bottom(name, tmp_path):
         assert "W3 [4. 6.]" in text  # the grad_ys example, corrected
         assert "RuntimeError" in text  # tf.gradients in eager mode
         assert "ladder == project(method='deconvnet'): True" in text
+        assert "ladder == project(method='deconvnet') on VGG16: True" in text  # the real network
+        assert "block5_conv3: receptive field 196 px" in text or "block5_conv3: 感受野 196" in text
+    else:
+        assert "18 layers, last: block5_pool | photos: chelsea, astronaut" in text
+    figures = [
+        out
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for out in cell.get("outputs", [])
+        if "image/png" in out.get("data", {})
+    ]
+    assert len(figures) >= (5 if name.startswith("lab") else 4), "the real-network figures"
     widget_views = [
         out
         for cell in nb.cells

@@ -95,3 +95,30 @@ def test_render_broken_model_file_exit_2_without_traceback(tmp_path):
     assert "cannot load model" in done.stderr and "broken.keras" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "x.png").exists()
+
+
+def test_render_the_real_network_on_a_photo(tmp_path, capsys):
+    out = tmp_path / "vgg.png"
+    argv = ["render", "--model", "vgg16", "--layer", "block3_conv3", "--channel", "166"]
+    assert main([*argv, "--method", "guided", "--out", str(out)]) == 0
+    assert out.stat().st_size > 10_000
+    with pytest.raises(SystemExit) as stop:
+        main([*argv, "--index", "14", "--out", str(out)])
+    assert stop.value.code == 2
+    assert "--index must be 0..13, got 14" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "render",
+                "--model",
+                "shapes",
+                "--layer",
+                "conv3_2",
+                "--channel",
+                "1",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )

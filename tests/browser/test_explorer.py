@@ -122,3 +122,27 @@ def test_python_sets_channel(explorer: ExplorerView) -> None:
     assert int(after["version"]) > int(before["version"])
     if not (is_flat(before["pixels"]) and is_flat(after["pixels"])):
         assert after["pixels"]["hash"] != before["pixels"]["hash"]
+
+
+def test_explorer_on_the_real_network(open_notebook) -> None:
+    """Explorer("vgg16") draws the cat's block3_conv3 projections; a new channel computes one.
+
+    Its widget screenshot (tests/artifacts/explorer-vgg16-lab.png) is docs/screenshot_vgg16.png.
+    """
+    nb = open_notebook(
+        [
+            "from deconv_widgets import Explorer\n"
+            "ex = Explorer('vgg16', layer='block3_conv3', channel=166, method='guided')\nex"
+        ]
+    )
+    view = ExplorerView(nb, cell=0)
+    view.wait_ready()
+    state = view.state()
+    assert state["layer"] == state["grid_layer"] == "block3_conv3"
+    assert not is_flat(state["pixels"]) and not is_flat(canvas_pixels(view.grid))
+    save_widget_shot(view, ARTIFACTS / "explorer-vgg16-lab.png")
+    target = "17" if state["channel"] != "17" else "18"
+    nb.run(f"ex.channel = {target}")
+    view.wait_channel(target, state["version"], timeout=60)
+    assert view.state()["pixels"]["hash"] != state["pixels"]["hash"]
+    assert nb.run("print(repr(ex.status))").strip() == "''"
