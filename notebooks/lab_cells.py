@@ -2,6 +2,26 @@
 
 from make_notebooks import code, md
 
+TOPK_BY_LAYER = """
+patches = zoo.photo_patches(192, seed=1)
+inputs = prep(patches)
+
+def best_channel(top):
+    side = patches.shape[1]
+    def score(c):
+        found = top.found(c)
+        boxes = [real.receptive_box(top.layer, y, x) for _, y, x, _ in found]
+        inside = sum(t >= 0 and l >= 0 and t + s <= side and l + s <= side for t, l, s in boxes)
+        return (inside, len({i for i, *_ in found}), found[0][3])
+    return max(top.hits, key=score)
+
+for layer in ("block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3", "block5_conv3"):
+    top = real.top_k(inputs, layer, k=9, progress=False)
+    c = best_channel(top)
+    print(f"{layer}: receptive field {real.layer_info(layer).receptive_field} px, channel {c}")
+    figures.top_k_figure(top, real, patches, [c], preprocess=prep)
+"""
+
 LAB_CELLS = [
     md(
         """
@@ -503,44 +523,8 @@ block 1 中是 5 像素，block 5 中是 196 像素。低层对边缘和颜色�
 """,
     ),
     code(
-        """
-patches = zoo.photo_patches(192, seed=1)
-inputs = prep(patches)
-
-def best_channel(top):
-    side = patches.shape[1]
-    def score(c):
-        found = top.found(c)
-        boxes = [real.receptive_box(top.layer, y, x) for _, y, x, _ in found]
-        inside = sum(t >= 0 and l >= 0 and t + s <= side and l + s <= side for t, l, s in boxes)
-        return (inside, len({i for i, *_ in found}), found[0][3])
-    return max(top.hits, key=score)
-
-for layer in ("block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3", "block5_conv3"):
-    top = real.top_k(inputs, layer, k=9, progress=False)
-    c = best_channel(top)
-    print(f"{layer}: receptive field {real.layer_info(layer).receptive_field} px, channel {c}")
-    figures.top_k_figure(top, real, patches, [c], preprocess=prep)
-""",
-        zh="""
-patches = zoo.photo_patches(192, seed=1)
-inputs = prep(patches)
-
-def best_channel(top):
-    side = patches.shape[1]
-    def score(c):
-        found = top.found(c)
-        boxes = [real.receptive_box(top.layer, y, x) for _, y, x, _ in found]
-        inside = sum(t >= 0 and l >= 0 and t + s <= side and l + s <= side for t, l, s in boxes)
-        return (inside, len({i for i, *_ in found}), found[0][3])
-    return max(top.hits, key=score)
-
-for layer in ("block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3", "block5_conv3"):
-    top = real.top_k(inputs, layer, k=9, progress=False)
-    c = best_channel(top)
-    print(f"{layer}: 感受野 {real.layer_info(layer).receptive_field} 像素, 通道 {c}")
-    figures.top_k_figure(top, real, patches, [c], preprocess=prep)
-""",
+        TOPK_BY_LAYER,
+        zh=TOPK_BY_LAYER.replace("receptive field", "感受野").replace(" px, channel", " 像素, 通道"),
     ),
     md(
         """

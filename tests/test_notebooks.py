@@ -69,20 +69,10 @@ def test_notebook_runs_top_to_bottom(name, tmp_path):
         nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
     )
     client.execute()
-    errors = [
-        out
-        for cell in nb.cells
-        if cell.cell_type == "code"
-        for out in cell.get("outputs", [])
-        if out.get("output_type") == "error"
-    ]
+    outputs = [out for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs]
+    errors = [out for out in outputs if out.get("output_type") == "error"]
     assert not errors, errors
-    text = "".join(
-        out.get("text", "")
-        for cell in nb.cells
-        if cell.cell_type == "code"
-        for out in cell.get("outputs", [])
-    )
+    text = "".join(out.get("text", "") for out in outputs)
     if name.startswith("lab"):
         assert "W3 [4. 6.]" in text  # the grad_ys example, corrected
         assert "RuntimeError" in text  # tf.gradients in eager mode
@@ -91,19 +81,8 @@ def test_notebook_runs_top_to_bottom(name, tmp_path):
         assert "block5_conv3: receptive field 196 px" in text or "block5_conv3: 感受野 196" in text
     else:
         assert "18 layers, last: block5_pool | photos: chelsea, astronaut" in text
-    figures = [
-        out
-        for cell in nb.cells
-        if cell.cell_type == "code"
-        for out in cell.get("outputs", [])
-        if "image/png" in out.get("data", {})
-    ]
+    data = [out.get("data", {}) for out in outputs]
+    figures = [d for d in data if "image/png" in d]
     assert len(figures) >= (5 if name.startswith("lab") else 4), "the real-network figures"
-    widget_views = [
-        out
-        for cell in nb.cells
-        if cell.cell_type == "code"
-        for out in cell.get("outputs", [])
-        if "application/vnd.jupyter.widget-view+json" in out.get("data", {})
-    ]
+    widget_views = [d for d in data if "application/vnd.jupyter.widget-view+json" in d]
     assert widget_views, "the notebook should show at least one widget"

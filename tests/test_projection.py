@@ -286,8 +286,10 @@ def test_bad_image_and_model_types(small):
         projector.project(np.full((15, 15, 2), np.nan, "float32"), "conv_a", 0)
     with pytest.raises(TypeError, match="keras.Model"):
         Projector(42)
+    with pytest.raises(ValueError, match=r"unknown model 'not a model': give a zoo name \(shapes"):
+        Projector("not a model")  # a string is a zoo name or a path to a .keras file
     with pytest.raises(ValueError, match=r"only Keras v3 \.keras files"):
-        Projector("not a model")  # a string is a path to a .keras file
+        Projector("not_a_model.h5")
     with pytest.raises(ValueError, match="has no layer graph"):
         Projector(keras.Sequential([keras.layers.Conv2D(2, 3)]))
 
