@@ -9,9 +9,10 @@ from typing import Any
 
 import numpy as np
 
+from deconv_widgets import zoo  # names and small data only; models load when asked for
+
 METHOD_CHOICES = ("deconvnet", "guided", "saliency")
 SEED_CHOICES = ("activation", "max", "ones")
-ZOO_MODELS = ("shapes", "vgg16")  # zoo.MODEL_NAMES (the zoo is imported only when needed)
 
 
 class CommandError(Exception):
@@ -21,8 +22,6 @@ class CommandError(Exception):
 def _load_model(path: Path | None) -> Any:
     """The zoo model, or a .keras file loaded with safe_mode=True."""
     if path is None:
-        from deconv_widgets import zoo
-
         return zoo.shapes_model()
     from deconv_widgets.projection import load_model
 
@@ -34,8 +33,6 @@ def _load_model(path: Path | None) -> Any:
 
 def _zoo_preset(name: str) -> Any:
     """A zoo preset by name; a missing extra is a user error (the message gives the pip line)."""
-    from deconv_widgets import zoo
-
     try:
         return zoo.preset(name)
     except ModuleNotFoundError as error:
@@ -92,8 +89,6 @@ def _load_image(args: argparse.Namespace, input_shape: tuple) -> np.ndarray:
         height = height or 64
         width = width or 64
     if args.image is None:
-        from deconv_widgets import zoo
-
         if args.index < 0:
             raise CommandError(f"--index must be >= 0, got {args.index}")
         images, _ = zoo.shapes_images(args.index + 1, size=64, seed=0)
@@ -152,7 +147,7 @@ def _render(args: argparse.Namespace) -> int:
     from deconv_widgets.projection.shown_space import affine_matrix, to_shown
 
     name = str(args.model) if args.model is not None else "shapes"
-    preset = _zoo_preset(name) if name in ZOO_MODELS and name != "shapes" else None
+    preset = _zoo_preset(name) if name in zoo.MODEL_NAMES and name != "shapes" else None
     model = preset.model if preset else _load_model(None if name == "shapes" else args.model)
     try:
         projector = Projector(model)
