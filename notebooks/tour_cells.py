@@ -13,8 +13,9 @@ transposed**, layer after layer, down to pixels. This tour runs that DeconvNet l
 CNN that ships with the package (trained on procedural shapes: edges, corners, curves, stripes),
 then on a trained VGG16 and real photographs, then takes each building block apart.
 
-Run the cells from top to bottom (Shift+Enter); the whole tour takes about three minutes on a
-laptop CPU. Nothing is downloaded.
+Run the cells from top to bottom (Shift+Enter); the whole tour takes about a minute and a half
+on a 2-core CPU, most of it in two top-9 searches over 512 photo patches. Nothing is
+downloaded.
 """),
     code("""
 import numpy as np
@@ -109,7 +110,7 @@ print(len(real.layers), "layers, last:", real.layers[-1].name, "| photos:", ", "
 """),
     md("""
 The whole Explorer on it is one line. Its layers have up to 512 channels, so projections are
-computed on demand, a channel at a time (about a second a click on a laptop CPU).
+computed on demand, a channel at a time (about 1.4 s a click on a 2-core CPU).
 """),
     code("""
 dw.Explorer("vgg16", layer="block3_conv3")
@@ -154,8 +155,8 @@ figures.image_grid({f"block5_conv3 ch {channel}": row}, size=2.6);
     md("""
 **Zeiler & Fergus, Figure 2.** For a unit, the 9 image patches that excite it most over a data
 set, beside their deconvnet projections. `zoo.photo_patches(512)` makes 512 random crops,
-flips and scales of the photos; `top_k` streams them (a progress bar; about a minute per layer
-here) and keeps each channel's 9 strongest activations with the patch under the receptive field
+flips and scales of the photos; `top_k` streams them (a progress bar; about 35 s per layer on a
+2-core CPU) and keeps each channel's 9 strongest activations with the patch under the receptive field
 (40 px in block 3, 92 px in block 4). A channel's projections are computed when its hits are
 first read, so `found` (where the hits are, no projection) picks the channels to show: those
 whose hits lie inside their patch and come from the most different patches. The projections are
