@@ -8,8 +8,7 @@ from typing import Any
 import numpy as np
 
 from .projection import Projector, TopK
-from .projection.shown_space import affine_matrix, to_shown
-from .projection.topk import crop_square
+from .projection.shown_space import affine_matrix, shown_hit
 
 CONTRAST_PERCENTILE = 99.5  # |values| above this percentile saturate (a few pixels dominate)
 
@@ -98,9 +97,11 @@ def top_k_figure(
         side = int(np.ceil(np.sqrt(len(hits))))
         patches, projections = [], []
         for hit in hits:
-            box = projector.receptive_box(top.layer, hit.y, hit.x)
-            patches.append(_shown(crop_square(shown_images[hit.image], *box)))
-            projections.append(signed_rgb(to_shown(hit.projection, matrix)))
+            patch, projection = shown_hit(
+                projector, top.layer, hit, shown_images[hit.image], matrix
+            )
+            patches.append(_shown(patch))
+            projections.append(signed_rgb(projection))
         for axis, tiles, what in (
             (axes[row][0], patches, "patches"),
             (axes[row][1], projections, "projections"),

@@ -10,9 +10,14 @@ input space.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from .topk import Hit, crop_square
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .engine import Projector
 
 PROBE_SEED = 0
 TOLERANCE = 1e-4  # relative to the largest preprocessed value
@@ -60,3 +65,11 @@ def to_shown(projection: np.ndarray, matrix: np.ndarray | None) -> np.ndarray:
     if matrix is None:
         return projection
     return np.asarray(projection, np.float32) @ matrix
+
+
+def shown_hit(
+    projector: Projector, layer: str, hit: Hit, shown_image: np.ndarray, matrix: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """A top-k hit's patch, cut from the shown image, and its projection in the shown space."""
+    top, left, size = projector.receptive_box(layer, hit.y, hit.x)
+    return crop_square(shown_image, top, left, size), to_shown(hit.projection, matrix)

@@ -11,8 +11,7 @@ import traitlets
 from .. import zoo
 from ..projection.checks import image_stack
 from ..projection.loading import model_from
-from ..projection.shown_space import to_shown
-from ..projection.topk import crop_square
+from ..projection.shown_space import shown_hit
 from ._base import IntSetting, esm, pack_arrays
 from ._projection import ProjectionWidget
 
@@ -138,11 +137,13 @@ class Explorer(ProjectionWidget):
             inputs, self.layer, k=k, channels=[self.channel], progress=report
         )
         hits = result.hits.get(self.channel, [])
-        arrays = []
-        for hit in hits:  # both in the shown image's space: patch from the shown image
-            top, left, size = self._projector.receptive_box(self.layer, hit.y, hit.x)
-            arrays.append(crop_square(self._images[hit.image], top, left, size))
-            arrays.append(to_shown(hit.projection, self._shown_matrix))
+        arrays = [
+            array
+            for hit in hits
+            for array in shown_hit(
+                self._projector, self.layer, hit, self._images[hit.image], self._shown_matrix
+            )
+        ]
         buffer, index = pack_arrays(arrays)
         entries = [
             {
