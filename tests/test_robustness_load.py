@@ -62,7 +62,7 @@ def _run_explorer(explorer: Explorer, name: str, seed: int) -> tuple[int, int]:
 
 def test_1000_channel_switches_on_an_explorer(model, images):
     explorer = Explorer(model, images, layer="conv3_1")
-    assert explorer.proj_key["all"] is True  # every channel is on the page already
+    assert explorer.proj_channels == list(range(explorer.act_shape[-1]))  # all on the page
     request = explorer.proj_key["request"]
     last, _ = _run_explorer(explorer, "explorer (all channels sent)", seed=0)
     assert explorer.proj_key["request"] == request  # a switch sends nothing new
@@ -75,7 +75,7 @@ def test_1000_channel_switches_on_an_explorer(model, images):
 def test_1000_channel_switches_on_demand(model, images, monkeypatch):
     monkeypatch.setattr(_projection, "ALL_CHANNELS_LIMIT_BYTES", 0)
     explorer = Explorer(model, images, layer="conv1_2", channel=0)
-    assert explorer.proj_key["all"] is False  # each switch projects the channel anew
+    assert explorer.proj_channels == [0]  # each switch projects the channel anew
     request = explorer.proj_key["request"]
     last, _ = _run_explorer(explorer, "explorer (on demand)", seed=2)
     assert explorer.proj_channels == [last]

@@ -34,7 +34,7 @@ def test_default_explorer_uses_the_zoo() -> None:
 
 def test_small_layers_send_every_channel_for_the_three_methods(explorer, model, images) -> None:
     channels = explorer.act_shape[-1]
-    assert explorer.proj_key["all"] is True
+    assert explorer.proj_channels == list(range(channels))
     assert explorer.proj_shape == [3, channels, 64, 64, 1]
     assert explorer.proj_methods == ["deconvnet", "guided", "saliency"]
     proj = floats(explorer.projections, explorer.proj_shape)
@@ -117,7 +117,6 @@ def test_large_layers_project_on_demand(model, images, monkeypatch) -> None:
 
     monkeypatch.setattr(_projection, "ALL_CHANNELS_LIMIT_BYTES", 1024)
     e = Explorer(model, images, layer="conv1_2", channel=2)
-    assert e.proj_key["all"] is False
     assert e.proj_channels == [2]
     assert e.proj_shape == [3, 1, 64, 64, 1]
     request = e.proj_key["request"]

@@ -210,13 +210,17 @@ class Projector:
             for layer in self._graph.layers
             if _scope_name(layer.name) != layer.name
         ]
-        for layer, name in renamed:
-            layer.name = _scope_name(name)
-        try:
+        if not renamed:
             yield
-        finally:
+            return
+        with self._lock:  # a trace on another thread must not see (or restore) these names
             for layer, name in renamed:
-                layer.name = name
+                layer.name = _scope_name(name)
+            try:
+                yield
+            finally:
+                for layer, name in renamed:
+                    layer.name = name
 
     def _check_reachable(self, info: LayerInfo, path: list[GraphNode]) -> None:
         """Refuse a layer whose path passes a node with several outputs (a split)."""

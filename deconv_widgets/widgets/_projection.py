@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import threading
+import time
+from collections import deque
 from typing import Any
 
 import numpy as np
@@ -10,11 +15,33 @@ import traitlets
 from ..projection import METHODS, SEEDS, LayerInfo, Projector
 from ..projection.checks import check_choice, image_batch
 from ..projection.shown_space import affine_matrix, to_shown
-from ._base import BaseWidget, IntSetting, TextSetting, float32_bytes
+from ._base import BaseWidget, IntSetting, TextSetting, error_text, float32_bytes
+from ._live import LOG, Event, Key, Store, Task, Worker
 
 # All channels x 3 methods x H x W x C float32 up to this size go to the page in one message,
 # so that a click redraws with no kernel round trip; bigger layers are projected on demand.
 ALL_CHANNELS_LIMIT_BYTES = 16 * 2**20
+# Projections kept in the kernel (least recently used evicted first) and, separately, the most
+# the page keeps of prefetched ones; prefetch fills at most half of it.
+CACHE_BUDGET_BYTES = 64 * 2**20
+
+
+def channel_count(info: LayerInfo) -> int:
+    """The number of channels of a 4-D layer (its last dimension is always known)."""
+    return int(info.output_shape[-1] or 0)
+
+
+def sends_all_channels(info: LayerInfo, input_shape: tuple[int, ...]) -> bool:
+    """True when every channel's projections for the 3 methods fit ALL_CHANNELS_LIMIT_BYTES."""
+    size = channel_count(info) * len(METHODS) * int(np.prod(input_shape)) * 4
+    return size <= ALL_CHANNELS_LIMIT_BYTES
+
+
+def _what(key: Key | None) -> str:
+    """'channel 41' or 'every channel of conv3' for a status line."""
+    if key is None:
+        return "nothing"
+    return f"every channel of {key[0]}" if key[3] is None else f"channel {key[3]}"
 
 
 def layer_rows(projector: Projector) -> list[dict[str, Any]]:
@@ -72,9 +99,14 @@ class ProjectionWidget(BaseWidget):
     proj_channels = traitlets.List(traitlets.Int()).tag(sync=True)
     proj_key = traitlets.Dict().tag(sync=True)
     proj_errors = traitlets.Dict().tag(sync=True)
+    image_version = traitlets.Int(0).tag(sync=True)
+    strongest = traitlets.List(traitlets.Int()).tag(sync=True)
+    cache_budget = traitlets.Int(CACHE_BUDGET_BYTES).tag(sync=True)
 
     # Subclasses that only show activations (ChannelPicker) turn projections off.
     _with_projections = True
+    # Widgets with a channel grid (Explorer) prefetch the strongest channels while idle.
+    _prefetches = False
 
     def _init_projection(
         self,
@@ -92,7 +124,7 @@ class ProjectionWidget(BaseWidget):
             raise ValueError("the model has no layer with a 4-D (H, W, C) output to show")
         self._preprocess = preprocess
         self._request = 0
-        self._cache_key: tuple | None = None
+        self._init_live()
         self._act_key: tuple | None = None
         self._image_version = 0
         self.layers = layer_rows(self._projector)
@@ -111,13 +143,31 @@ class ProjectionWidget(BaseWidget):
         self._refresh()
         self._ready = True
 
+    def _init_live(self) -> None:
+        """The store, the worker and the route of its results (the owner's event loop)."""
+        try:
+            self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:  # plain Python: picks compute on the calling thread
+            self._loop = None
+        self._owner = threading.get_ident()
+        self._store = Store(CACHE_BUDGET_BYTES)
+        self._events: deque[Event] = deque()
+        self._arrived = threading.Event()
+        self._want: Key | None = None
+        self._published: tuple[Key, tuple[str, ...]] | None = None
+        self._failed: BaseException | None = None
+        self._prefetch_context: tuple | None = None
+        self._closed = False
+        name = f"deconv-widgets {type(self).__name__} {id(self):x}"
+        self._worker = Worker(self._compute, self._post, self._known, name)
+
     # ------------------------------------------------------------------ checks
     @staticmethod
     def _check_channel(info: LayerInfo, channel: Any) -> int:
         """An int channel in range for the layer, else TypeError/ValueError with the range."""
         if isinstance(channel, bool) or not isinstance(channel, int | np.integer):
             raise TypeError(f"channel must be an int, got {type(channel).__name__}")
-        count = int(info.output_shape[-1])
+        count = channel_count(info)
         if not 0 <= channel < count:
             raise ValueError(
                 f"channel {channel} is out of range for layer {info.name!r}; "
@@ -139,14 +189,19 @@ class ProjectionWidget(BaseWidget):
         self._projector.activations(model_input, first)  # validates rank, size, values
         self._shown, self._input = shown, model_input
         self._image_version += 1
+        self.image_version = self._image_version
         self.image = float32_bytes(display_image(shown))
         self.image_shape = [int(s) for s in shown.shape]
 
     # ------------------------------------------------------------------ compute
     def _all_at_once(self, info: LayerInfo) -> bool:
-        """True when every channel's projections for the 3 methods fit the page budget."""
-        size = int(info.output_shape[-1]) * len(METHODS) * int(np.prod(self._input.shape)) * 4
-        return size <= ALL_CHANNELS_LIMIT_BYTES
+        """The one place deciding a layer's path: every channel at once, or the picked one."""
+        return sends_all_channels(info, self._input.shape)
+
+    def _key(self, info: LayerInfo) -> Key:
+        """What the current pick needs: (layer, seed, image version, channel or None = all)."""
+        channel = None if self._all_at_once(info) else int(self.channel)
+        return (info.name, self.seed, self._image_version, channel)
 
     def _refresh(self) -> None:
         """Bring activations and projections up to date with layer/channel/seed/image."""
@@ -158,58 +213,194 @@ class ProjectionWidget(BaseWidget):
             act_key = (info.name, self._image_version)
             if act_key != self._act_key:
                 act = self._projector.activations(self._input, info)
+                peaks = act.reshape(-1, act.shape[-1]).max(axis=0)
                 self.activations = float32_bytes(act)
                 self.act_shape = [int(s) for s in act.shape]
+                self.strongest = [int(c) for c in np.argsort(-peaks, kind="stable")]
                 self._act_key = act_key
             if self._with_projections:
                 self._refresh_projections(info)
 
     def _refresh_projections(self, info: LayerInfo) -> None:
-        """Project all channels (small layers) or only the current one, for every method."""
-        everything = self._all_at_once(info)
-        channels = None if everything else [self.channel]
-        key = (info.name, self.seed, self._image_version, None if everything else self.channel)
-        if key == self._cache_key:
+        """Show what is known for the current pick; queue the rest, the shown method first."""
+        key = self._want = self._key(info)
+        self._failed = None
+        order = (self.method, *(m for m in METHODS if m != self.method))
+        missing = tuple(m for m in order if not self._store.has(key, m))
+        self._publish(key)
+        if missing:
+            self.status = f"{missing[0]} for {_what(key)}…"
+            task = Task(key, missing, self._input)
+            if self._loop is None:  # plain Python: compute here, now
+                self._worker.run_inline(task)
+                self._drain()
+            else:
+                self._worker.submit(task)
+        else:
+            self.status = "; ".join(f"{m}: {e}" for m, e in self.proj_errors.items())
+        self._plan_prefetch(info)
+
+    def _publish(self, key: Key) -> None:
+        """Put the stored projections of `key` into the traits (skipped when already there)."""
+        methods = tuple(m for m in METHODS if self._store.has(key, m))
+        if not methods or (key, methods) == self._published:
             return
-        arrays, errors = [], {}
-        for method in METHODS:
-            try:
-                arrays.append(
-                    self._projector.project_many(self._input, info, channels, method, self.seed)
-                )
-            except ValueError as err:  # e.g. a layer this method cannot pass
-                errors[method] = str(err)
-                count = int(info.output_shape[-1]) if everything else 1
-                arrays.append(np.zeros((count, *self._input.shape), np.float32))
-        stacked = to_shown(np.stack(arrays), self._shown_matrix)
+        values = [self._store.get(key, m) for m in methods]
+        errors = {m: v for m, v in zip(methods, values, strict=True) if isinstance(v, str)}
+        count = channel_count(self._projector.layer_info(key[0])) if key[3] is None else 1
+        blank = np.zeros((count, *self._projection_shape()), np.float32)
+        stacked = np.stack([blank if isinstance(v, str) else v for v in values])
         self._request += 1
-        self.projections = float32_bytes(stacked)
-        self.proj_shape = [int(s) for s in stacked.shape]
-        self.proj_methods = list(METHODS)
-        self.proj_errors = errors
-        self.proj_channels = list(range(stacked.shape[1])) if everything else [self.channel]
-        self.proj_key = {
-            "layer": info.name,
-            "seed": self.seed,
-            "image": self._image_version,
-            "request": self._request,
-            "all": everything,
+        with self.hold_sync():
+            self.projections = float32_bytes(stacked)
+            self.proj_shape = [int(s) for s in stacked.shape]
+            self.proj_methods = list(methods)
+            self.proj_errors = errors
+            self.proj_channels = list(range(count)) if key[3] is None else [key[3]]
+            self.proj_key = {
+                "layer": key[0],
+                "seed": key[1],
+                "image": key[2],
+                "request": self._request,
+            }
+            if len(methods) == len(METHODS):
+                self.status = "; ".join(f"{m}: {e}" for m, e in errors.items())
+        self._published = (key, methods)
+
+    def _projection_shape(self) -> tuple[int, ...]:
+        """(H, W, C) of one projection as sent: the shown image's space when it is affine."""
+        if self._shown_matrix is None:
+            return tuple(self._input.shape)
+        return (*self._input.shape[:-1], int(self._shown_matrix.shape[1]))
+
+    def _plan_prefetch(self, info: LayerInfo) -> None:
+        """While idle: the shown method for the strongest channels, within half the budget."""
+        key = self._want
+        if not self._prefetches or self._loop is None or key is None or key[3] is None:
+            self._worker.prefetch([])
+            self._prefetch_context = None
+            return
+        context = (*key[:3], self.method)
+        if context == self._prefetch_context:
+            return
+        self._prefetch_context = context
+        per_channel = int(np.prod(self._projection_shape())) * 4
+        limit = max(0, self._store.budget // 2 // per_channel)
+        self._worker.prefetch(
+            Task((*key[:3], channel), (self.method,), self._input, pick=False)
+            for channel in self.strongest[:limit]
+            if not self._store.has((*key[:3], channel), self.method)
+        )
+
+    # ------------------------------------------------------------------ worker
+    def _compute(self, task: Task, method: str) -> np.ndarray | str:
+        """On the worker: one method for a task, in the shown space; a method's refusal as text."""
+        layer, seed, _, channel = task.key
+        channels = None if channel is None else [channel]
+        try:
+            array = self._projector.project_many(task.image, layer, channels, method, seed)
+        except ValueError as err:  # e.g. a layer this method cannot pass
+            return str(err)
+        return np.ascontiguousarray(to_shown(array, self._shown_matrix), np.float32)
+
+    def _known(self, task: Task, method: str) -> bool:
+        return self._store.has(task.key, method)
+
+    def _post(self, event: Event) -> None:
+        """From the worker: queue an event and have the owner's event loop apply it."""
+        self._events.append(event)
+        self._arrived.set()
+        if self._loop is not None and threading.get_ident() != self._owner:
+            with contextlib.suppress(RuntimeError):  # the loop has closed (kernel shutdown)
+                self._loop.call_soon_threadsafe(self._drain)
+
+    def _drain(self) -> None:
+        """On the owner thread: apply the worker's events in order, then publish once."""
+        fresh = False
+        while self._events:
+            event = self._events.popleft()
+            if self._closed:
+                continue
+            try:
+                fresh = self._apply(event) or fresh
+            except Exception as err:  # noqa: BLE001 - the event loop must never see it
+                LOG.exception("applying a worker result failed")
+                self._report(err)
+        if fresh and self._want is not None and not self._closed:
+            self._publish(self._want)
+
+    def _apply(self, event: Event) -> bool:
+        """Apply one event; True when it brought data for the current pick."""
+        task, method, current = event.task, event.method, event.task.key == self._want
+        if event.kind == "start" and task.pick and current:
+            self.status = f"{method} for {_what(task.key)}…"
+        elif event.kind == "done":
+            self._store.put(task.key, method, event.value)
+            if current:
+                return True
+            if not task.pick and (*task.key[:3], method) == self._prefetch_context:
+                self._send_prefetched(task.key, method, event.value)
+        elif event.kind == "error" and current:
+            self._failed = event.value
+            self._report(event.value)
+        return False
+
+    def _send_prefetched(self, key: Key, method: str, value: Any) -> None:
+        """Send one prefetched projection to the page's cache (a message with one buffer)."""
+        if not isinstance(value, np.ndarray):
+            return
+        layer, seed, image, channel = key
+        message = {
+            "type": "prefetched",
+            "layer": layer,
+            "seed": seed,
+            "image": image,
+            "method": method,
+            "channel": channel,
+            "shape": [int(s) for s in value.shape[1:]],
         }
-        self._cache_key = key
-        self.status = "; ".join(f"{m}: {e}" for m, e in errors.items())
+        self.send(message, buffers=[float32_bytes(value[0])])
+
+    def wait(self, timeout: float = 60.0) -> None:
+        """Block until the current pick's projections (every method) are in the traits.
+
+        For scripts and tests; works in a kernel and in plain Python. Raises TimeoutError
+        after `timeout` seconds, and RuntimeError when the worker failed on this pick.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            self._arrived.clear()
+            if threading.get_ident() == self._owner:
+                self._drain()
+            if self._failed is not None:
+                raise RuntimeError(f"the projection failed: {error_text(self._failed)}")
+            if not self._with_projections or self._published == (self._want, METHODS):
+                return
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"no projections for {_what(self._want)} after {timeout} s")
+            self._arrived.wait(min(remaining, 0.25))
+
+    def close(self) -> None:
+        """Close the widget and stop its worker (after the computation in flight)."""
+        self._closed = True
+        worker = getattr(self, "_worker", None)
+        if worker is not None:
+            worker.close()
+        super().close()
 
     def _on_pick(self) -> None:
         """Layer/channel/seed/method changed: refresh (errors revert via _guarded)."""
-        self._refresh()
-        if not self.proj_errors:
+        if not self._with_projections:
             self.status = ""
+        self._refresh()
 
     @traitlets.observe("layer")
     def _layer_changed(self, change: dict[str, Any]) -> None:
         def apply() -> None:
             info = self._projector.layer_info(change["new"])
             old_channel = self.channel
-            if not 0 <= old_channel < int(info.output_shape[-1]):
+            if not 0 <= old_channel < channel_count(info):
                 self._quietly(channel=0)
             try:
                 self._on_pick()

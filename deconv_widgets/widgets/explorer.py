@@ -27,6 +27,7 @@ class Explorer(ProjectionWidget):
     """
 
     _esm = esm("explorer")
+    _prefetches = True
 
     image_index = IntSetting(0).tag(sync=True)
     n_images = traitlets.Int(0).tag(sync=True)
