@@ -31,8 +31,9 @@ BENCHMARKS = {
     3: ("bench.b3_project", "project() warm on VGG16 (weights=None, 224x224x3)"),
     4: ("bench.b4_topk", "top_k throughput and peak memory over a stream"),
     5: ("bench.b5_cold", "Cold start"),
+    6: ("bench.b6_live", "Live at any size: the Explorer on VGG16 in JupyterLab (Chromium)"),
 }
-WORKER_TIMEOUT = {1: 600, 2: 300, 3: 600, 4: 600, 5: 300}
+WORKER_TIMEOUT = {1: 600, 2: 300, 3: 600, 4: 600, 5: 300, 6: 900}
 RESULTS = REPO_ROOT / "bench" / "RESULTS.md"
 
 

@@ -157,6 +157,7 @@ class ProjectionWidget(BaseWidget):
         self._published: tuple[Key, tuple[str, ...]] | None = None
         self._failed: BaseException | None = None
         self._prefetch_context: tuple | None = None
+        self._busy = ""  # the worker's last progress text in the status line
         self._closed = False
         name = f"deconv-widgets {type(self).__name__} {id(self):x}"
         self._worker = Worker(self._compute, self._post, self._known, name)
@@ -229,7 +230,7 @@ class ProjectionWidget(BaseWidget):
         missing = tuple(m for m in order if not self._store.has(key, m))
         self._publish(key)
         if missing:
-            self.status = f"{missing[0]} for {_what(key)}…"
+            self.status = self._busy = f"{missing[0]} for {_what(key)}…"
             task = Task(key, missing, self._input)
             if self._loop is None:  # plain Python: compute here, now
                 self._worker.run_inline(task)
@@ -264,7 +265,7 @@ class ProjectionWidget(BaseWidget):
                 "request": self._request,
             }
             if len(methods) == len(METHODS):
-                self.status = "; ".join(f"{m}: {e}" for m, e in errors.items())
+                self._worker_status("; ".join(f"{m}: {e}" for m, e in errors.items()))
         self._published = (key, methods)
 
     def _projection_shape(self) -> tuple[int, ...]:
@@ -333,7 +334,7 @@ class ProjectionWidget(BaseWidget):
         """Apply one event; True when it brought data for the current pick."""
         task, method, current = event.task, event.method, event.task.key == self._want
         if event.kind == "start" and task.pick and current:
-            self.status = f"{method} for {_what(task.key)}…"
+            self._worker_status(f"{method} for {_what(task.key)}…", busy=True)
         elif event.kind == "done":
             self._store.put(task.key, method, event.value)
             if current:
@@ -344,6 +345,12 @@ class ProjectionWidget(BaseWidget):
             self._failed = event.value
             self._report(event.value)
         return False
+
+    def _worker_status(self, text: str, busy: bool = False) -> None:
+        """Progress of the pick in the status line, unless something else was reported since."""
+        if self.status in ("", self._busy):
+            self.status = text
+        self._busy = text if busy else ""
 
     def _send_prefetched(self, key: Key, method: str, value: Any) -> None:
         """Send one prefetched projection to the page's cache (a message with one buffer)."""

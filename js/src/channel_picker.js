@@ -6,11 +6,15 @@ import { gridPart, layerPickerPart, statusPart } from "./lib/parts.js";
 function render({ model, el }) {
   ensureStyle();
   const layer = layerPickerPart(model);
-  const grid = gridPart(model, { onDemand: false });
+  const grid = gridPart(model);
   const status = statusPart(model);
-  el.appendChild(h("div", { class: "dw-root" }, [
-    h("div", { class: "dw-controls" }, [layer.root, grid.normaliseControl]), status.root, grid.root,
-  ]));
+  const root = h("div", { class: "dw-root" }, [
+    h("div", { class: "dw-controls" }, [layer.root, grid.normaliseControl, grid.orderControl,
+      grid.channelControl]),
+    status.root, grid.root,
+  ]);
+  el.appendChild(root);
+  grid.fitTo(root);
   return () => [layer, grid, status].forEach((p) => p.stop());
 }
 

@@ -4,6 +4,8 @@ import { ensureStyle } from "./lib/style.js";
 import { createImageView } from "./lib/image_view.js";
 import { formatValue } from "./lib/grid.js";
 import { push, watch } from "./lib/widget.js";
+import { createProjectionSource } from "./lib/projection_source.js";
+import { keepInView } from "./lib/sticky.js";
 import {
   METHODS, SEEDS, asImage, choicePart, gridPart, inputImagePart, inspectorPart,
   layerPickerPart, projectionsPart, statusPart, unpack,
@@ -78,29 +80,41 @@ function topkPart(model) {
 
 function render({ model, el }) {
   ensureStyle();
+  const source = createProjectionSource(model);
   const status = statusPart(model);
   const inspector = inspectorPart(model, { selectable: true });
   const layer = layerPickerPart(model);
   const method = choicePart(model, "method", "method ", METHODS);
   const seed = choicePart(model, "seed", "seed ", SEEDS);
   const picker = imagePickerPart(model);
-  const grid = gridPart(model, { onDemand: true });
+  const grid = gridPart(model, { source });
   const input = inputImagePart(model);
-  const projections = projectionsPart(model);
+  const projections = projectionsPart(model, { source });
   const ladder = ladderPart(model);
   const topk = topkPart(model);
+  // the selected channel's projections stay on screen however far down the grid one clicks
+  const panel = h("div", { class: "dw-sticky", dataset: { testid: "selection" } }, [
+    status.root, h("div", { class: "dw-row" }, [input.root, projections.root]), grid.grid.readout,
+  ]);
   const root = h("div", { class: "dw-root dw-explorer" }, [
     h("div", { class: "dw-controls" }, [layer.root, method.root, seed.root, picker.root,
-      grid.normaliseControl, projections.modeControl]),
-    status.root,
-    h("div", { class: "dw-row" }, [grid.root, h("div", { class: "dw-row" }, [input.root, projections.root])]),
-    h("details", { open: true }, [h("summary", {}, ["layers"]), inspector.root]),
+      grid.normaliseControl, grid.orderControl, projections.modeControl, grid.channelControl]),
+    panel,
+    grid.root,
+    h("details", { open: true }, [h("summary", {}, ["layers"]),
+      h("div", { class: "dw-scroll-x" }, [inspector.root])]),
     ladder.root,
     topk.root,
   ]);
   el.appendChild(root);
+  grid.fitTo(root);
+  const stopPanel = keepInView(panel, root);
   const parts = [status, inspector, layer, method, seed, picker, grid, input, projections, ladder, topk];
-  return () => parts.forEach((p) => p.stop());
+  return () => {
+    parts.forEach((p) => p.stop());
+    stopPanel();
+    source.stop();
+  };
 }
 
 export default { render };

@@ -1,8 +1,12 @@
 import { describe, expect, test } from "vitest";
 import explorer from "../src/explorer.js";
+import deconvView from "../src/deconv_view.js";
+import channelPicker from "../src/channel_picker.js";
 import { makeModel, tick } from "./model.js";
 
 const PAYLOAD = "<img src=x onerror=window.__pwned=1>";
+const METHODS = ["deconvnet", "guided", "saliency"];
+const H = 4, W = 4;
 
 function bytes(values) {
   const f = new Float32Array(values);
@@ -12,75 +16,104 @@ function bytes(values) {
   return new DataView(backing, 8, f.byteLength);
 }
 
+/** Projection traits for these channels and methods (values differ per method and channel). */
+function projTraits({ layer = "conv", channels = [0], methods = METHODS, image = 1, request = 1, seed = "activation" } = {}) {
+  const proj = [];
+  methods.forEach((m, mi) => channels.forEach((c) => {
+    for (let i = 0; i < H * W; i++) proj.push(Math.sin(i + 10 * c + 100 * mi));
+  }));
+  return {
+    projections: bytes(proj), proj_shape: [methods.length, channels.length, H, W, 1],
+    proj_methods: methods, proj_channels: channels, proj_errors: {},
+    proj_key: { layer, seed, image, request },
+  };
+}
+
 function state({ channels = 4, all = true, layer = "conv" } = {}) {
-  const h = 2, w = 2, H = 4, W = 4;
-  const act = Array.from({ length: h * w * channels }, (_, i) => (i % 7) - 2);
-  const nproj = all ? channels : 1;
-  const proj = Array.from({ length: 3 * nproj * H * W }, (_, i) => Math.sin(i));
+  const h = 2, w = 2;
+  const act = Array.from({ length: h * w * channels }, (_, i) => (i % 7) - 2 + (i % channels) * 0.1);
   return {
     status: "", layer, channel: 0, method: "deconvnet", seed: "activation",
     layers: [{ name: layer, kind: "Conv2D", output_shape: [h, w, channels], params: 10, receptive_field: 3, jump: 1 }],
-    image: bytes(new Array(H * W).fill(0.5)), image_shape: [H, W, 1],
+    image: bytes(new Array(H * W).fill(0.5)), image_shape: [H, W, 1], image_version: 1,
     activations: bytes(act), act_shape: [h, w, channels],
-    projections: bytes(proj), proj_shape: [3, nproj, H, W, 1],
-    proj_methods: ["deconvnet", "guided", "saliency"],
-    proj_channels: all ? [...Array(channels).keys()] : [0],
-    proj_key: { layer, request: 1 }, proj_errors: {},
+    strongest: [...Array(channels).keys()].reverse(), cache_budget: 64 * 2 ** 20,
+    ...projTraits({ layer, channels: all ? [...Array(channels).keys()] : [0] }),
     image_index: 0, n_images: 2, ladder: bytes([]), ladder_index: [], topk: bytes([]),
     topk_index: [], progress: 0,
   };
 }
 
-function mount(model) {
+/** A "prefetched" message of one (H, W, 1) projection, as Python sends it. */
+function prefetch(model, { channel, method = "deconvnet", layer = "conv", seed = "activation", image = 1, value = 1 }) {
+  const data = new Float32Array(H * W).map((_, i) => value * (i - 7));
+  const backing = new ArrayBuffer(data.byteLength + 4); // a DataView at an offset, like anywidget's
+  new Uint8Array(backing, 4).set(new Uint8Array(data.buffer));
+  model.fromPythonMessage({ type: "prefetched", layer, seed, image, method, channel, shape: [H, W, 1] },
+    [new DataView(backing, 4, data.byteLength)]);
+}
+
+function mount(model, module = explorer) {
   const el = document.createElement("div");
   document.body.appendChild(el);
-  const cleanup = explorer.render({ model, el });
-  return { el, cleanup };
+  const cleanup = module.render({ model, el });
+  return { el, done: () => { cleanup(); el.remove(); } };
 }
+
+/** Click the centre of cell `cell` (in displayed order) using the grid's data-* geometry. */
+function clickCell(grid, cell) {
+  const { cols, cellWidth, cellHeight, gap } = grid.dataset;
+  const [cw, ch, g] = [Number(cellWidth), Number(cellHeight), Number(gap)];
+  const col = cell % Number(cols);
+  const row = Math.floor(cell / Number(cols));
+  const rect = grid.getBoundingClientRect();
+  const sx = grid.clientWidth / grid.width;
+  const sy = grid.clientHeight / grid.height;
+  grid.dispatchEvent(new MouseEvent("click", {
+    clientX: rect.left + grid.clientLeft + (g + col * (cw + g) + cw / 2) * sx,
+    clientY: rect.top + grid.clientTop + (g + row * (ch + g) + ch / 2) * sy,
+    bubbles: true,
+  }));
+}
+
+const $ = (el, id) => el.querySelector(`[data-testid="${id}"]`);
 
 describe("explorer module", () => {
   test("draws grid and exactly one primary projection with its data attributes", async () => {
     const model = makeModel(state());
-    const { el, cleanup } = mount(model);
+    const { el, done } = mount(model);
     await tick();
-    const grid = el.querySelector('[data-testid="channel-grid"]');
+    const grid = $(el, "channel-grid");
     expect(grid.dataset.layer).toBe("conv");
     expect(grid.dataset.channel).toBe("0");
     const primaries = el.querySelectorAll('[data-testid="projection"]');
     expect(primaries.length).toBe(1);
     expect(primaries[0].dataset.method).toBe("deconvnet");
     expect(primaries[0].dataset.version).toBe("1");
-    cleanup();
-    el.remove();
+    expect(primaries[0].dataset.pending).toBe("0");
+    expect(grid.dataset.prefetched).toBe("4"); // every channel is in the traits
+    done();
   });
 
-  test("a click on another cell redraws locally and sends the channel at once (all in page)", async () => {
+  test("a click on another cell redraws locally and sends the channel at once", async () => {
     const model = makeModel(state());
-    const { el, cleanup } = mount(model);
+    const { el, done } = mount(model);
     await tick();
-    const grid = el.querySelector('[data-testid="channel-grid"]');
-    const rect = grid.getBoundingClientRect();
-    const sx = rect.width / grid.width;
-    // cell 1 is the second column of the first row: x = gap + cellW + gap + 1
-    const cellW = (grid.width - 2) / 2 - 2;
-    grid.dispatchEvent(new MouseEvent("click", {
-      clientX: rect.left + (2 + cellW + 2 + 1) * sx, clientY: rect.top + 3 * sx, bubbles: true,
-    }));
-    await tick();
+    clickCell($(el, "channel-grid"), 1);
     expect(model.get("channel")).toBe(1);
     expect(model.saves.at(-1).channel).toBe(1);
-    const projection = el.querySelector('[data-testid="projection"]');
+    await tick();
+    const projection = $(el, "projection");
     expect(projection.dataset.channel).toBe("1");
     expect(projection.dataset.version).toBe("2");
-    cleanup();
-    el.remove();
+    done();
   });
 
-  test("arrow keys on the focused grid move the channel; on demand only the last is sent", async () => {
+  test("arrow keys on the focused grid move the channel; every pick is sent at once", async () => {
     const model = makeModel(state({ all: false }));
-    const { el, cleanup } = mount(model);
+    const { el, done } = mount(model);
     await tick();
-    const grid = el.querySelector('[data-testid="channel-grid"]');
+    const grid = $(el, "channel-grid");
     expect(grid.getAttribute("tabindex")).toBe("0");
     // 4 channels in 2 columns: 0 -> 1 -> 2 -> 1 -> (down a row) 3
     for (const key of ["ArrowRight", "ArrowRight", "ArrowLeft", "ArrowDown"]) {
@@ -88,69 +121,315 @@ describe("explorer module", () => {
     }
     expect(model.get("channel")).toBe(3);
     expect(grid.dataset.channel).toBe("3");
-    expect(model.saves.length).toBe(0); // debounced: nothing sent yet
-    await new Promise((r) => setTimeout(r, 150));
-    expect(model.saves.length).toBe(1);
-    expect(model.saves[0].channel).toBe(3);
-    cleanup();
-    el.remove();
+    expect(model.saves.map((s) => s.channel)).toEqual([1, 2, 1, 3]); // no debounce
+    done();
   });
 
   test("Python setting channel and method redraws as a click would", async () => {
     const model = makeModel(state());
-    const { el, cleanup } = mount(model);
+    const { el, done } = mount(model);
     await tick();
     model.fromPython({ channel: 3, method: "guided" });
     await tick();
-    const projection = el.querySelector('[data-testid="projection"]');
+    const projection = $(el, "projection");
     expect(projection.dataset.method).toBe("guided");
     expect(projection.dataset.channel).toBe("3");
     expect(el.querySelectorAll('[data-testid="projection"]').length).toBe(1);
-    expect(el.querySelector('[data-testid="channel-grid"]').dataset.channel).toBe("3");
+    expect($(el, "channel-grid").dataset.channel).toBe("3");
+    done();
+  });
+
+  test("a pick without data is pending and says computing; stale results are not drawn", async () => {
+    const model = makeModel(state({ all: false }));
+    const { el, done } = mount(model);
+    await tick();
+    const projection = () => $(el, "projection");
+    expect(projection().dataset.version).toBe("1");
+    clickCell($(el, "channel-grid"), 2);
+    await tick();
+    expect(projection().dataset.pending).toBe("1");
+    expect(projection().dataset.version).toBe("1");
+    expect(projection().closest("figure").textContent).toContain("deconvnet · channel 2 · computing…");
+    // an old result (for channel 1) arrives late: it must not be drawn
+    model.fromPython(projTraits({ channels: [1], request: 2 }));
+    await tick();
+    expect(projection().dataset.version).toBe("1");
+    expect(projection().dataset.pending).toBe("1");
+    model.fromPython(projTraits({ channels: [2], request: 3 }));
+    await tick();
+    expect(projection().dataset.channel).toBe("2");
+    expect(projection().dataset.version).toBe("2");
+    expect(projection().dataset.pending).toBe("0");
+    done();
+  });
+
+  test("traits for another image (proj_key.image != image_version) are not drawn", async () => {
+    const model = makeModel({ ...state({ all: false }), ...projTraits({ channels: [0], image: 1 }), image_version: 2 });
+    const { el, done } = mount(model);
+    await tick();
+    expect($(el, "projection").dataset.pending).toBe("1");
+    expect($(el, "projection").dataset.version).toBeUndefined();
+    model.fromPython(projTraits({ channels: [0], image: 2, request: 2 }));
+    await tick();
+    expect($(el, "projection").dataset.pending).toBe("0");
+    expect($(el, "projection").dataset.version).toBe("1");
+    model.fromPython(projTraits({ channels: [0], seed: "ones", image: 2, request: 3 })); // another seed
+    await tick();
+    expect($(el, "projection").dataset.version).toBe("1");
+    done();
+  });
+
+  test("a subset of methods: the present one is drawn, the others say computing", async () => {
+    const model = makeModel({ ...state({ all: false }), method: "guided",
+      ...projTraits({ channels: [0], methods: ["guided"] }) });
+    const { el, done } = mount(model);
+    await tick();
+    const primary = $(el, "projection");
+    expect(primary.dataset.method).toBe("guided");
+    expect(primary.dataset.pending).toBe("0");
+    expect(primary.dataset.version).toBe("1");
+    for (const m of ["deconvnet", "saliency"]) {
+      const other = $(el, `projection-${m}`);
+      expect(other.dataset.pending).toBe("1");
+      expect(other.closest("figure").textContent).toContain(`${m} · channel 0 · computing…`);
+    }
+    model.fromPython(projTraits({ channels: [0], request: 2 })); // the other two arrive
+    await tick();
+    expect($(el, "projection-saliency").dataset.pending).toBe("0");
+    expect($(el, "projection").dataset.version).toBe("1"); // the primary was already drawn
+    done();
+  });
+
+  test("an error for a method is its caption; the other methods still draw", async () => {
+    const model = makeModel({ ...state(), proj_errors: { saliency: `cannot pass ${PAYLOAD}` } });
+    const { el, done } = mount(model);
+    await tick();
+    const figure = $(el, "projection-saliency").closest("figure");
+    expect(figure.textContent).toContain(`saliency: cannot pass ${PAYLOAD}`);
+    expect(figure.querySelector("img")).toBeNull();
+    expect($(el, "projection").dataset.pending).toBe("0");
+    done();
+  });
+
+  test("a prefetched projection draws at once on click, with no request needed", async () => {
+    const model = makeModel(state({ channels: 16, all: false }));
+    const { el, done } = mount(model);
+    await tick();
+    const grid = $(el, "channel-grid");
+    expect(grid.dataset.prefetched).toBe("1");
+    prefetch(model, { channel: 5 });
+    prefetch(model, { channel: 7, method: "guided" }); // another method: not counted
+    prefetch(model, { channel: 9, image: 0 }); // another image: not counted
+    await tick();
+    expect(grid.dataset.prefetched).toBe("2");
+    const saves = model.saves.length;
+    clickCell(grid, 5);
+    expect(model.saves.length).toBe(saves + 1); // the pick itself is still sent
+    const projection = $(el, "projection");
+    expect(projection.dataset.pending).toBe("0"); // drawn synchronously, within the click
+    expect(projection.dataset.channel).toBe("5");
+    await tick();
+    expect(projection.dataset.channel).toBe("5");
+    expect(projection.dataset.pending).toBe("0");
+    expect(projection.dataset.version).toBe("2");
+    expect($(el, "projection-guided").dataset.pending).toBe("1");
+    expect(model.sent).toEqual([]); // nothing else asked of Python
+    // the projections of earlier picks stay in the page: back to 0 draws at once too
+    $(el, "channel-input").value = "0";
+    $(el, "channel-input").dispatchEvent(new KeyboardEvent("keydown", { key: "Enter" }));
+    await tick();
+    expect(projection.dataset.channel).toBe("0");
+    expect(projection.dataset.pending).toBe("0");
+    done();
+  });
+
+  test("hook attributes are written only when they change (observers see real changes)", async () => {
+    const model = makeModel(state({ channels: 16, all: false }));
+    const { el, done } = mount(model);
+    await tick();
+    const projection = $(el, "projection");
+    const records = [];
+    new MutationObserver((r) => records.push(...r.map((m) => m.attributeName)))
+      .observe(projection, { attributes: true, attributeFilter: ["data-version", "data-pending", "data-channel"] });
+    prefetch(model, { channel: 9 }); // not the current channel: nothing to redraw
+    model.fromPython({ status: "guided for channel 9…", proj_key: { ...model.get("proj_key"), request: 7 } });
+    await tick();
+    await tick();
+    expect(records).toEqual([]);
+    model.fromPython({ channel: 9 });
+    await tick();
+    expect(records.sort()).toEqual(["data-channel", "data-version"]);
+    done();
+  });
+
+  test("the prefetch cache keeps within cache_budget (least recently used go first)", async () => {
+    const model = makeModel({ ...state({ channels: 16, all: false }), cache_budget: 3 * H * W * 4 });
+    const { el, done } = mount(model);
+    await tick();
+    for (const channel of [3, 4, 5, 6]) prefetch(model, { channel });
+    await tick();
+    const grid = $(el, "channel-grid");
+    expect(grid.dataset.prefetched).toBe("4"); // 4, 5, 6 cached + 0 in the traits
+    model.fromPython({ channel: 3 });
+    await tick();
+    expect($(el, "projection").dataset.pending).toBe("1"); // 3 was evicted
+    done();
+  });
+
+  test("channel-input: Enter picks like a click; out of range and NaN are ignored", async () => {
+    const model = makeModel(state());
+    const { el, done } = mount(model);
+    await tick();
+    const box = $(el, "channel-input");
+    expect(box.value).toBe("0");
+    expect(box.max).toBe("3");
+    box.value = "2";
+    box.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter" }));
+    box.dispatchEvent(new Event("change")); // Enter's change event: no second send
+    expect(model.saves.map((s) => s.channel)).toEqual([2]);
+    expect($(el, "channel-grid").dataset.channel).toBe("2");
+    for (const bad of ["4", "-1", "", "1.5", "x"]) {
+      box.value = bad;
+      box.dispatchEvent(new Event("change"));
+    }
+    expect(model.saves.length).toBe(1);
+    expect(model.get("channel")).toBe(2);
+    model.fromPython({ channel: 3 });
+    box.blur();
+    model.fromPython({ channel: 1 });
+    expect(box.value).toBe("1");
+    done();
+  });
+
+  test("order-select strongest: cell i shows strongest[i]; a click on the first cell picks it", async () => {
+    const model = makeModel({ ...state(), strongest: [2, 0, 3, 1] });
+    const { el, done } = mount(model);
+    await tick();
+    const grid = $(el, "channel-grid");
+    const order = $(el, "order-select");
+    expect(order.value).toBe("index");
+    order.value = "strongest";
+    order.dispatchEvent(new Event("change"));
+    expect(grid.dataset.order).toBe("strongest");
+    clickCell(grid, 0);
+    expect(model.get("channel")).toBe(2);
+    expect(model.saves.at(-1).channel).toBe(2);
+    grid.dispatchEvent(new KeyboardEvent("keydown", { key: "ArrowRight", bubbles: true }));
+    expect(model.get("channel")).toBe(0); // the neighbouring cell on screen
+    model.fromPython({ activations: bytes(new Array(16).fill(1)) }); // a redraw keeps the order
+    expect(grid.dataset.order).toBe("strongest");
+    clickCell(grid, 3);
+    expect(model.get("channel")).toBe(1);
+    done();
+  });
+
+  test("the grid fits the Explorer's width; the projections panel is sticky above it", async () => {
+    const model = makeModel({ ...state({ channels: 512, all: false }),
+      activations: bytes(new Array(14 * 14 * 512).fill(0).map((_, i) => i % 13)), act_shape: [14, 14, 512],
+      strongest: [...Array(512).keys()] });
+    const el = document.createElement("div");
+    el.style.width = "360px";
+    document.body.appendChild(el);
+    const cleanup = explorer.render({ model, el });
+    await tick();
+    const grid = $(el, "channel-grid");
+    const root = el.firstElementChild;
+    expect(grid.width).toBeLessThanOrEqual(360);
+    expect(grid.getBoundingClientRect().right).toBeLessThanOrEqual(root.getBoundingClientRect().right + 0.5);
+    expect(root.scrollWidth).toBeLessThanOrEqual(root.clientWidth);
+    const panel = $(el, "selection");
+    expect(getComputedStyle(panel).position).toBe("sticky");
+    expect(panel.contains($(el, "projection"))).toBe(true);
+    expect(panel.compareDocumentPosition(grid) & Node.DOCUMENT_POSITION_FOLLOWING).toBeTruthy();
+    clickCell(grid, 511);
+    expect(model.get("channel")).toBe(511);
     cleanup();
     el.remove();
   });
 
-  test("on demand: stale results are dropped, the latest request is drawn", async () => {
-    const model = makeModel(state({ all: false }));
-    const { el, cleanup } = mount(model);
+  test("the projections stay on screen after scrolling to the end of a 2048-tile grid", async () => {
+    // JupyterLab-like: the notebook scrolls; the output area has overflow:auto (CSS sticky
+    // alone would stick to it, and it never scrolls)
+    const scroller = document.createElement("div");
+    Object.assign(scroller.style, { height: "500px", width: "700px", overflowY: "auto" });
+    const output = document.createElement("div");
+    output.style.overflow = "auto";
+    const el = document.createElement("div");
+    output.appendChild(el);
+    scroller.append(output);
+    document.body.appendChild(scroller);
+    const model = makeModel({ ...state({ channels: 2048, all: false }),
+      activations: bytes(new Array(7 * 7 * 2048).fill(0).map((_, i) => i % 5)), act_shape: [7, 7, 2048],
+      strongest: [...Array(2048).keys()] });
+    const cleanup = explorer.render({ model, el });
     await tick();
-    const projection = () => el.querySelector('[data-testid="projection"]');
-    expect(projection().dataset.version).toBe("1");
-    model.set("channel", 2); // the user moved on: channel 2 is wanted
-    await tick();
-    // an old result (for channel 1) arrives late: it must not be drawn
-    model.fromPython({ proj_channels: [1], proj_key: { layer: "conv", request: 2 } });
-    await tick();
-    expect(projection().dataset.version).toBe("1");
-    model.fromPython({ proj_channels: [2], proj_key: { layer: "conv", request: 3 } });
-    await tick();
-    expect(projection().dataset.channel).toBe("2");
-    expect(projection().dataset.version).toBe("2");
+    const grid = $(el, "channel-grid");
+    expect(grid.getBoundingClientRect().height).toBeGreaterThan(500);
+    scroller.scrollTop = scroller.scrollHeight; // the grid's last rows (and what follows)
+    grid.scrollIntoView({ block: "end" });
+    await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+    const top = scroller.getBoundingClientRect().top;
+    clickCell(grid, 2047);
+    expect(model.get("channel")).toBe(2047);
+    await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+    const box = $(el, "projection").getBoundingClientRect();
+    expect(box.top).toBeGreaterThanOrEqual(top - 1);
+    expect(box.top + box.height / 2).toBeLessThanOrEqual(scroller.getBoundingClientRect().bottom);
+    scroller.scrollTop = 0; // back at the top: the panel is in its place again
+    await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+    expect($(el, "selection").style.transform).toBe("");
     cleanup();
-    el.remove();
+    scroller.remove();
   });
 
   test("hostile layer names and errors stay text", async () => {
     window.__pwned = undefined;
     const model = makeModel(state({ layer: PAYLOAD }));
-    const { el, cleanup } = mount(model);
+    const { el, done } = mount(model);
     model.fromPython({ status: `error: unknown layer ${PAYLOAD}` });
     await new Promise((r) => setTimeout(r, 50));
     expect(el.querySelector("img")).toBeNull();
-    expect(el.querySelector('[data-testid="status"]').textContent).toContain(PAYLOAD);
+    expect($(el, "status").textContent).toContain(PAYLOAD);
     expect(el.textContent).toContain(PAYLOAD);
     expect(window.__pwned).toBeUndefined();
-    cleanup();
-    el.remove();
+    done();
   });
 
   test("ladder and top-k buttons send requests to Python", async () => {
     const model = makeModel(state());
-    const { el, cleanup } = mount(model);
+    const { el, done } = mount(model);
     for (const b of el.querySelectorAll("button")) if (/ladder|top 9/.test(b.textContent)) b.click();
     expect(model.sent).toEqual([{ type: "ladder" }, { type: "topk", k: 9 }]);
-    cleanup();
-    el.remove();
+    done();
+  });
+});
+
+describe("deconv view and channel picker", () => {
+  test("deconv view draws one channel by the same rules (traits, else pending)", async () => {
+    const model = makeModel(state({ all: false }));
+    const { el, done } = mount(model, deconvView);
+    await tick();
+    expect($(el, "projection").dataset.pending).toBe("0");
+    model.fromPython({ channel: 2 });
+    await tick();
+    expect($(el, "projection").dataset.pending).toBe("1");
+    model.fromPython(projTraits({ channels: [2], request: 2 }));
+    await tick();
+    expect($(el, "projection").dataset.channel).toBe("2");
+    expect($(el, "projection").dataset.version).toBe("2");
+    done();
+  });
+
+  test("channel picker: fitted grid, order select, a click sends the channel", async () => {
+    const model = makeModel({ ...state(), strongest: [3, 2, 1, 0] });
+    const { el, done } = mount(model, channelPicker);
+    const grid = $(el, "channel-grid");
+    const order = $(el, "order-select");
+    order.value = "strongest";
+    order.dispatchEvent(new Event("change"));
+    clickCell(grid, 0);
+    expect(model.saves.at(-1).channel).toBe(3);
+    expect(grid.dataset.prefetched).toBeUndefined();
+    done();
   });
 });

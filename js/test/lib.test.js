@@ -2,6 +2,7 @@ import { describe, expect, test, vi } from "vitest";
 import { asBytes, toFloat32, toFloat32Shaped } from "../src/lib/buffers.js";
 import { diverging, sequential, signedScale, unitScale, valueRange } from "../src/lib/colormaps.js";
 import {
+  cellOrigin,
   channelRanges,
   colourOf,
   createChannelGrid,
@@ -9,8 +10,10 @@ import {
   formatValue,
   gridLayout,
   hitTest,
+  markerRect,
   moveSelection,
 } from "../src/lib/grid.js";
+import { createLRU } from "../src/lib/cache.js";
 import { h, append, setText, showStatus, statusLine } from "../src/lib/dom.js";
 import { imageToRGBA } from "../src/lib/image_view.js";
 import { printsNumbers, renderStep } from "../src/lib/step_view.js";
@@ -40,6 +43,43 @@ describe("buffers", () => {
   test("missing buffers are empty and wrong types are a TypeError", () => {
     expect(asBytes(null).length).toBe(0);
     expect(() => asBytes("abc")).toThrow(TypeError);
+  });
+});
+
+describe("LRU cache", () => {
+  test("the budget holds: least recently used entries go first, get() refreshes", () => {
+    const evicted = [];
+    const cache = createLRU(100, { onEvict: (key) => evicted.push(key) });
+    expect(cache.put("a", 1, 40)).toBe(true);
+    cache.put("b", 2, 40);
+    expect(cache.bytes).toBe(80);
+    expect(cache.get("a")).toBe(1); // a is now the most recently used
+    cache.put("c", 3, 40); // 120 > 100: b (oldest) goes
+    expect(evicted).toEqual(["b"]);
+    expect(cache.has("b")).toBe(false);
+    expect(cache.keys()).toEqual(["a", "c"]);
+    expect(cache.bytes).toBe(80);
+    cache.put("d", 4, 60); // 140: a (older) goes, then c (120 > 100 still... 100 fits)
+    expect(evicted).toEqual(["b", "a"]);
+    expect(cache.keys()).toEqual(["c", "d"]);
+    cache.put("e", 5, 10); // 110: c goes
+    expect(evicted).toEqual(["b", "a", "c"]);
+    expect(cache.keys()).toEqual(["d", "e"]);
+    expect(cache.bytes).toBeLessThanOrEqual(100);
+  });
+  test("replacing a key keeps one entry; too big is refused; a smaller budget evicts", () => {
+    const cache = createLRU(100);
+    cache.put("a", 1, 30);
+    cache.put("a", 2, 50);
+    expect(cache.size).toBe(1);
+    expect(cache.bytes).toBe(50);
+    expect(cache.get("a")).toBe(2);
+    expect(cache.put("huge", 0, 101)).toBe(false);
+    expect(cache.has("huge")).toBe(false);
+    cache.put("b", 3, 40);
+    cache.setBudget(45);
+    expect(cache.keys()).toEqual(["b"]);
+    expect(cache.get("missing")).toBeUndefined();
   });
 });
 
@@ -122,21 +162,61 @@ describe("grid", () => {
       expect(worst).toBeLessThanOrEqual(1);
     }
   });
-  test("a click draws the grid once; Python's echo of the same channel draws nothing", () => {
+  test("a selection change moves the outline only: no recolour, the old outline is gone", () => {
     const picked = [];
     const grid = createChannelGrid({ onSelect: (c) => picked.push(c), selected: 0 });
     document.body.append(grid.root);
     const data = new Float32Array(2 * 2 * 4).map((_, i) => i);
-    grid.update(data, [2, 2, 4], { scale: 4, gap: 1, cols: 4 });
-    const draws = vi.spyOn(grid.canvas, "getContext");
+    grid.update(data, [2, 2, 4], { scale: 4, gap: 2, cols: 4 });
+    expect(grid.draws).toBe(1);
+    const clean = document.createElement("canvas");
+    drawGrid(clean, data, [2, 2, 4], { scale: 4, gap: 2, cols: 4 }); // no outline
+    const region = (c, x, w) => Array.from(c.getContext("2d").getImageData(x, 0, w, c.height).data);
+    expect(region(grid.canvas, 0, 12)).not.toEqual(region(clean, 0, 12)); // cell 0 is outlined
     grid.canvas.dispatchEvent(new KeyboardEvent("keydown", { key: "ArrowRight" }));
     expect(picked).toEqual([1]);
-    expect(draws).toHaveBeenCalledTimes(1);
+    expect(grid.draws).toBe(1);
     grid.select(1); // the trait coming back from Python
-    expect(draws).toHaveBeenCalledTimes(1);
-    grid.select(3); // a different channel set from Python is drawn
-    expect(draws).toHaveBeenCalledTimes(2);
+    grid.select(3); // a different channel set from Python
+    expect(grid.draws).toBe(1);
+    expect(picked).toEqual([1]);
     expect(grid.canvas.dataset.channel).toBe("3");
+    // only cell 3's outline differs from the clean grid: cells 0 and 1 were restored
+    const [ox] = cellOrigin(grid.layout, 3);
+    expect(region(grid.canvas, 0, ox - 2)).toEqual(region(clean, 0, ox - 2));
+    expect(region(grid.canvas, ox - 2, 1)).not.toEqual(region(clean, ox - 2, 1));
+    grid.root.remove();
+  });
+  test("ready markers are painted into and cleared from single cells", () => {
+    const grid = createChannelGrid({ selected: 0 });
+    const data = new Float32Array(8 * 8 * 3).fill(0);
+    grid.update(data, [8, 8, 3], { scale: 4, gap: 2, cols: 3 });
+    const at = (c) => {
+      const [x, y, size] = markerRect(grid.layout, c);
+      return Array.from(grid.canvas.getContext("2d").getImageData(x + (size >> 1), y + (size >> 1), 1, 1).data);
+    };
+    const before = at(2);
+    grid.setMarks([2]);
+    expect(at(2)).toEqual([255, 255, 255, 255]);
+    expect(at(1)).toEqual(before);
+    grid.select(2); // the outline does not wipe the marker
+    expect(at(2)).toEqual([255, 255, 255, 255]);
+    grid.setMarks([]);
+    expect(at(2)).toEqual(before);
+    expect(grid.draws).toBe(1);
+  });
+  test("hover read-out names the channel, its peak, the position and the value", () => {
+    const grid = createChannelGrid({ selected: 0 });
+    document.body.append(grid.root);
+    // (H=2, W=2, C=2): channel 1 = [10, 20, 30, 40]
+    const data = new Float32Array([0, 10, 1, 20, 2, 30, 3, 40]);
+    grid.update(data, [2, 2, 2], { scale: 10, gap: 2, cols: 2 });
+    const rect = grid.canvas.getBoundingClientRect();
+    const [ox, oy] = cellOrigin(grid.layout, 1);
+    grid.canvas.dispatchEvent(new MouseEvent("mousemove", {
+      clientX: rect.left + grid.canvas.clientLeft + ox + 15, clientY: rect.top + grid.canvas.clientTop + oy + 5,
+    }));
+    expect(grid.readout.textContent).toBe("channel 1 · peak 40 · y 0, x 1 · 20");
     grid.root.remove();
   });
   test("arrow keys move the selection and stay in range", () => {
@@ -147,6 +227,68 @@ describe("grid", () => {
     expect(moveSelection(layout, 8, "ArrowDown")).toBe(8);
     expect(moveSelection(layout, 5, "ArrowUp")).toBe(1);
     expect(moveSelection(layout, 5, "Enter")).toBeNull();
+  });
+  test("an order permutation: cell i shows order[i]; hit test, origins and keys follow it", () => {
+    const order = [3, 0, 4, 1, 2];
+    const layout = gridLayout(5, 4, 3, { scale: 2, gap: 2, cols: 3, order });
+    expect(hitTest(layout, 2, 2)).toEqual({ channel: 3, y: 0, x: 0 });
+    expect(hitTest(layout, 2 + 6 + 2, 2)).toEqual({ channel: 0, y: 0, x: 0 });
+    expect(hitTest(layout, 2 + 6 + 2 + 3, 2 + 8 + 2 + 5)).toEqual({ channel: 2, y: 2, x: 1 });
+    expect(cellOrigin(layout, 3)).toEqual([2, 2]);
+    expect(cellOrigin(layout, 2)).toEqual([2 + 8, 2 + 10]); // cell 4: row 1, column 1
+    expect(moveSelection(layout, 3, "ArrowRight")).toBe(0);
+    expect(moveSelection(layout, 3, "ArrowDown")).toBe(1);
+    expect(moveSelection(layout, 2, "ArrowUp")).toBe(0);
+    expect(moveSelection(layout, 2, "ArrowRight")).toBe(2); // the last cell: stays
+    // not a permutation of 0..4 (e.g. another layer's): index order
+    const fallback = gridLayout(5, 4, 3, { scale: 2, gap: 2, cols: 3, order: [0, 1, 1, 2, 3] });
+    expect(fallback.order).toBeNull();
+    expect(hitTest(fallback, 2, 2).channel).toBe(0);
+  });
+  test("the grid fits a width for any channel count and map size", () => {
+    const cases = [[512, 14, 14], [2048, 7, 7], [64, 224, 224], [4, 2, 2], [96, 55, 27], [1, 1, 1]];
+    for (const [channels, height, width] of cases) {
+      for (const maxWidth of [200, 390, 800, 1400]) {
+        const layout = gridLayout(channels, height, width, { maxWidth });
+        const what = `${channels} x ${height}x${width} in ${maxWidth}`;
+        expect(layout.canvasWidth, what).toBeLessThanOrEqual(maxWidth);
+        expect(layout.cols * layout.rows, what).toBeGreaterThanOrEqual(channels);
+        const side = Math.max(layout.cellW, layout.cellH);
+        expect(side, what).toBeGreaterThanOrEqual(6);
+        expect(side, what).toBeLessThanOrEqual(64);
+      }
+    }
+    const vgg = gridLayout(64, 224, 224, { maxWidth: 800 });
+    expect(vgg.scale).toBeLessThan(1); // down-sampled
+    expect(vgg.cellW).toBe(64);
+    const small = gridLayout(4, 2, 2, { maxWidth: 800 });
+    expect(small.scale).toBe(32); // integer up-scaling to 64 px cells
+    expect(gridLayout(512, 14, 14, { maxWidth: 800 }).scale).toBe(2); // integer while it fits
+    expect(gridLayout(2048, 7, 7, { maxWidth: 800 }).canvasWidth).toBeGreaterThan(600); // uses the room
+    expect(gridLayout(2048, 7, 7, { maxWidth: 200 }).cellW).toBe(6); // the smallest cell, more columns
+  });
+  test("a down-sampled grid shows nearest map pixels, and costs canvas pixels not map pixels", () => {
+    // one channel of 224 x 224: value = its column, in a 64 px cell
+    const [H, W] = [224, 224];
+    const data = new Float32Array(H * W).map((_, i) => i % W);
+    const canvas = document.createElement("canvas");
+    const layout = drawGrid(canvas, data, [H, W, 1], { maxWidth: 800 });
+    expect(layout.cellW).toBe(64);
+    expect(canvas.width).toBe(68);
+    const px = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+    const range = { min: 0, max: W - 1, maxAbs: W - 1 };
+    for (const dx of [0, 13, 63]) {
+      const x = Math.floor(((dx + 0.5) * W) / 64);
+      const want = colourOf(x, range, "sequential");
+      const o = (2 * canvas.width + 2 + dx) * 4;
+      [0, 1, 2].forEach((k) => expect(Math.abs(px[o + k] - want[k])).toBeLessThanOrEqual(1));
+    }
+    expect(hitTest(layout, 2 + 13, 2 + 63)).toEqual({ channel: 0, y: 222, x: 47 });
+    // 64 channels of 224 x 224 (VGG16 block1): ~3.2M map values onto a ~530 px canvas
+    const many = new Float32Array(224 * 224 * 64).map((_, i) => (i * 7919) % 101);
+    const start = performance.now();
+    drawGrid(canvas, many, [224, 224, 64], { maxWidth: 800 });
+    expect(performance.now() - start).toBeLessThan(500);
   });
   test("values format without trailing zeros", () => {
     expect(formatValue(4)).toBe("4");

@@ -1,5 +1,5 @@
-// A minimal in-page stand-in for anywidget's model API (get/set/on/off/save_changes/send),
-// enough to render a widget module and watch what it sends back to Python.
+// A minimal in-page stand-in for anywidget's model API (get/set/on/off/save_changes/send and
+// custom messages from Python), enough to render a widget module and watch what it sends back.
 export function makeModel(initial) {
   const state = { ...initial };
   const handlers = new Map();
@@ -24,6 +24,10 @@ export function makeModel(initial) {
     },
     send(msg) {
       model.sent.push(msg);
+    },
+    /** Python's side: a custom message (anywidget's "msg:custom": handler(msg, buffers)). */
+    fromPythonMessage(msg, buffers = []) {
+      for (const fn of handlers.get("msg:custom") || []) fn(msg, buffers);
     },
     /** Python's side: set several traits as one message would. */
     fromPython(values) {

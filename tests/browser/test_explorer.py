@@ -145,4 +145,4 @@ def test_explorer_on_the_real_network(open_notebook) -> None:
     nb.run(f"ex.channel = {target}")
     view.wait_channel(target, state["version"], timeout=60)
     assert view.state()["pixels"]["hash"] != state["pixels"]["hash"]
-    assert nb.run("print(repr(ex.status))").strip() == "''"
+    assert nb.run("ex.wait(120); print(repr(ex.status))").strip() == "''"

@@ -53,6 +53,15 @@ export function setText(el, text) {
   return el;
 }
 
+/** Set a data-* attribute only when it changes (observers of data-version etc. see real changes). */
+export function setData(el, name, value) {
+  if (value === undefined || value === null) {
+    if (name in el.dataset) delete el.dataset[name];
+  } else if (el.dataset[name] !== String(value)) {
+    el.dataset[name] = String(value);
+  }
+}
+
 /** Remove every child of an element. */
 export function clear(el) {
   while (el.firstChild) el.removeChild(el.firstChild);
@@ -65,6 +74,12 @@ export function select(values, current, onChange, attrs = {}) {
   setOptions(el, values, current);
   el.addEventListener("change", () => onChange(el.value));
   return el;
+}
+
+/** A labelled <select> not bound to a trait (display options that live in the page). */
+export function localChoice(label, values, current, onChange, attrs = {}) {
+  const el = select(values, current, onChange, attrs);
+  return h("label", {}, [label, el]);
 }
 
 /** Replace the options of a <select>, keeping `current` selected. */

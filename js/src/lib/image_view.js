@@ -57,7 +57,7 @@ export function imageToRGBA(data, shape, mode = "raw", options = {}) {
   return out;
 }
 
-/** Draw an image into a canvas at its native size (CSS scales it up, pixelated). */
+/** Draw an image into a canvas at its native size (CSS scales it to displaySize). */
 export function drawImage(canvas, data, shape, mode, options = {}) {
   const [height, width] = shape;
   canvas.width = width;
@@ -67,9 +67,11 @@ export function drawImage(canvas, data, shape, mode, options = {}) {
   image.data.set(imageToRGBA(data, shape, mode, options));
   ctx.putImageData(image, 0, 0);
   const size = options.displaySize ?? 160;
-  const scale = Math.max(1, size / Math.max(height, width)); // CSS scales, pixelated
-  canvas.style.width = `${width * scale}px`;
-  canvas.style.height = `${height * scale}px`;
+  // CSS scales: up, pixelated; with `fit` also down (smoothly) so that big images keep the size
+  const scale = options.fit ? size / Math.max(height, width) : Math.max(1, size / Math.max(height, width));
+  canvas.style.width = `${Math.round(width * scale)}px`;
+  canvas.style.height = `${Math.round(height * scale)}px`;
+  canvas.style.imageRendering = scale < 1 ? "auto" : "";
 }
 
 /** A captioned image canvas with a hover read-out; update(data, shape, mode) redraws it. */
@@ -77,6 +79,11 @@ export function createImageView(options = {}) {
   const attrs = { class: "dw-image" };
   if (options.testid) attrs.dataset = { testid: options.testid };
   const canvas = h("canvas", attrs);
+  if (options.fit) { // an empty placeholder of the display size until the first draw
+    const size = `${options.displaySize ?? 160}px`;
+    Object.assign(canvas, { width: 0, height: 0 });
+    Object.assign(canvas.style, { width: size, height: size });
+  }
   const caption = h("div", { class: "dw-caption" }, [options.caption ?? ""]);
   const readout = h("div", { class: "dw-readout" }, [" "]);
   const root = h("figure", { class: "dw-figure" }, [caption, canvas, readout]);
@@ -99,9 +106,9 @@ export function createImageView(options = {}) {
       state.data = data;
       state.shape = shape;
       state.mode = mode;
-      drawImage(canvas, data, shape, mode, { displaySize: options.displaySize, ...opts });
+      drawImage(canvas, data, shape, mode, { displaySize: options.displaySize, fit: options.fit, ...opts });
     },
-    setCaption(text) { setText(caption, text); },
+    setCaption(text) { if (caption.textContent !== text) setText(caption, text); },
     clear() {
       state.data = null;
       canvas.width = 0;

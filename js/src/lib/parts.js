@@ -3,12 +3,11 @@
 // stays the source of truth and setting a trait from Python redraws exactly like a click.
 import { clear, h, select, setOptions, setText, showStatus, statusLine } from "./dom.js";
 import { toFloat32, toFloat32Shaped } from "./buffers.js";
-import { createChannelGrid } from "./grid.js";
 import { createImageView } from "./image_view.js";
 import { debounce, push, watch } from "./widget.js";
 
-export const METHODS = ["deconvnet", "guided", "saliency"];
-export const SEEDS = ["activation", "max", "ones"];
+export { METHODS, SEEDS, gridPart, pickChannel, projectionsPart } from "./channel_parts.js";
+export { localChoice } from "./dom.js";
 
 /** The status line (data-testid="status") showing the `status` trait. */
 export function statusPart(model) {
@@ -53,139 +52,14 @@ export function layerPickerPart(model) {
   return choicePart(model, "layer", "layer ", () => (model.get("layers") || []).map((l) => l.name), ["layers"]);
 }
 
-/** A labelled <select> not bound to a trait (display options that live in the page). */
-export function localChoice(label, values, current, onChange) {
-  const el = select(values, current, onChange);
-  return h("label", {}, [label, el]);
-}
-
-/** True when the projections buffer holds this channel of the current layer. */
-export function hasProjection(model, channel) {
-  const key = model.get("proj_key") || {};
-  return key.layer === model.get("layer") && (model.get("proj_channels") || []).includes(channel);
-}
-
-/**
- * A channel setter: the page redraws at once (local set); Python hears about it immediately
- * when the result is already in the page, else debounced so that fast clicks or held arrow
- * keys ask for the latest channel only.
- */
-export function channelSetter(model, { ms = 80, onDemand = true } = {}) {
-  const save = debounce(() => model.save_changes(), ms);
-  return (channel) => {
-    model.set("channel", channel);
-    if (!onDemand || hasProjection(model, channel)) {
-      save.cancel();
-      model.save_changes();
-    } else {
-      save();
-    }
-  };
-}
-
-/** The channel grid of the current layer's activations (sequential map, click/keys select). */
-export function gridPart(model, { onDemand = true } = {}) {
-  const setChannel = channelSetter(model, { onDemand });
-  let normalise = "channel";
-  const grid = createChannelGrid({ onSelect: setChannel, selected: model.get("channel") });
-  const redraw = () => {
-    const shape = model.get("act_shape") || [];
-    if (shape.length !== 3) return;
-    grid.canvas.dataset.layer = model.get("layer");
-    grid.update(toFloat32Shaped(model.get("activations"), shape), shape, { normalise, colormap: "sequential" });
-    grid.select(model.get("channel"));
-  };
-  const norm = localChoice("normalise ", ["channel", "shared"], normalise, (v) => {
-    normalise = v;
-    redraw();
-  });
-  const stops = [
-    watch(model, ["activations", "act_shape", "layer"], redraw),
-    watch(model, ["channel"], () => {
-      grid.select(model.get("channel"));
-    }, { now: false }),
-  ];
-  return { root: grid.root, grid, normaliseControl: norm, stop: () => stops.forEach((s) => s()) };
-}
-
 /** The shown input image (values in [0, 1]). */
 export function inputImagePart(model, caption = "input") {
-  const view = createImageView({ caption, mode: "image", testid: "input-image" });
+  const view = createImageView({ caption, mode: "image", testid: "input-image", fit: true });
   const stop = watch(model, ["image", "image_shape"], () => {
     const shape = model.get("image_shape") || [];
     if (shape.length === 3) view.update(toFloat32Shaped(model.get("image"), shape), shape, "image");
   });
   return { root: view.root, view, stop };
-}
-
-/**
- * The three projections side by side. Exactly one canvas carries data-testid="projection"
- * (the primary method's); the others are projection-<method>. data-version counts drawn results.
- */
-export function projectionsPart(model) {
-  const views = METHODS.map((m) => createImageView({ caption: m, testid: `projection-${m}` }));
-  const root = h("div", { class: "dw-row" }, views.map((v) => v.root));
-  let mode = "signed";
-  let version = 0;
-  let lastDrawn = "";
-  let scheduled = false;
-  const draw = () => {
-    scheduled = false;
-    const primary = model.get("method");
-    views.forEach((v, i) => {
-      const isPrimary = METHODS[i] === primary;
-      v.canvas.dataset.testid = isPrimary ? "projection" : `projection-${METHODS[i]}`;
-      v.root.classList.toggle("dw-primary", isPrimary);
-    });
-    const layer = model.get("layer");
-    const channel = model.get("channel");
-    const shape = model.get("proj_shape") || [];
-    const key = model.get("proj_key") || {};
-    const b = (model.get("proj_channels") || []).indexOf(channel);
-    if (shape.length !== 5 || key.layer !== layer || b < 0) {
-      views.forEach((v, i) => v.setCaption(`${METHODS[i]} · channel ${channel} · computing…`));
-      return;
-    }
-    const signature = JSON.stringify([layer, channel, primary, key.request, mode]);
-    if (signature === lastDrawn) return;
-    const [, count, height, width, colours] = shape;
-    const data = toFloat32Shaped(model.get("projections"), shape);
-    const per = height * width * colours;
-    const methods = model.get("proj_methods") || [];
-    const errors = model.get("proj_errors") || {};
-    views.forEach((v, i) => {
-      const m = METHODS[i];
-      const at = methods.indexOf(m);
-      if (errors[m] || at < 0) {
-        v.clear();
-        v.setCaption(`${m}: ${errors[m] || "not computed"}`);
-        return;
-      }
-      const start = (at * count + b) * per;
-      v.update(data.subarray(start, start + per), [height, width, colours], mode);
-      v.setCaption(`${m}${m === primary ? " ●" : ""} · ch ${channel}`);
-    });
-    lastDrawn = signature;
-    version += 1;
-    const canvas = views[METHODS.indexOf(primary)]?.canvas ?? views[0].canvas;
-    Object.assign(canvas.dataset, { layer, channel: String(channel), method: primary, version: String(version) });
-  };
-  const schedule = () => {
-    if (scheduled) return;
-    scheduled = true;
-    queueMicrotask(draw);
-  };
-  const modeControl = localChoice("display ", ["signed", "raw", "abs", "norm", "gamma"], mode, (v) => {
-    mode = v;
-    schedule();
-  });
-  const stop = watch(model, ["projections", "proj_shape", "proj_channels", "proj_key", "proj_errors",
-    "proj_methods", "channel", "layer", "method"], schedule);
-  views.forEach((v, i) => {
-    v.canvas.addEventListener("click", () => push(model, { method: METHODS[i] }));
-    v.canvas.title = `click: make ${METHODS[i]} the primary method`;
-  });
-  return { root, views, modeControl, stop, get version() { return version; } };
 }
 
 /** Decode a packed buffer + index ([{shape, offset}]) into [{data, shape}] entries. */

@@ -20,10 +20,17 @@ const CSS = `
 .dw-status.dw-error { color: var(--jp-error-color1, #c62828); }
 .dw-grid, .dw-image { image-rendering: pixelated; display: block;
   border: 1px solid var(--jp-border-color2, #ddd); }
+.dw-grid { max-width: 100%; height: auto; box-sizing: border-box; }
+.dw-grid-wrap { max-width: 100%; }
+.dw-sticky { position: sticky; top: 0; z-index: 5; display: flex; flex-direction: column; gap: 4px;
+  background: var(--jp-layout-color1, #fff); padding: 4px 0;
+  border-bottom: 1px solid var(--jp-border-color2, #ddd); }
+.dw-figure.dw-pending canvas { opacity: 0.35; }
+.dw-scroll-x { overflow-x: auto; max-width: 100%; }
 .dw-grid:focus { outline: 2px solid var(--jp-brand-color1, #1976d2); outline-offset: 1px; }
 .dw-readout { font-family: var(--jp-code-font-family, monospace); font-size: 11px; min-height: 1.3em;
   color: var(--jp-ui-font-color2, #555); }
-.dw-figure { margin: 0; display: flex; flex-direction: column; gap: 2px; }
+.dw-figure { margin: 0; display: flex; flex-direction: column; gap: 2px; width: min-content; }
 .dw-caption { font-weight: 600; }
 .dw-figure.dw-primary .dw-caption { color: var(--jp-brand-color1, #1976d2); }
 .dw-figure.dw-primary canvas { border-color: var(--jp-brand-color1, #1976d2); }

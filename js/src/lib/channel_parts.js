@@ -1,0 +1,198 @@
+// The channel grid and the three projections, bound to a model. A pick (click, arrow key,
+// channel box) sets `channel` and sends it at once; what is drawn comes from a projection
+// source (traits, else the prefetch cache, else "computing…").
+import { h, localChoice, setData } from "./dom.js";
+import { toFloat32Shaped } from "./buffers.js";
+import { createChannelGrid } from "./grid.js";
+import { createImageView } from "./image_view.js";
+import { createProjectionSource } from "./projection_source.js";
+import { push, watch } from "./widget.js";
+
+export const METHODS = ["deconvnet", "guided", "saliency"];
+export const SEEDS = ["activation", "max", "ones"];
+
+/** Pick a channel: set it and tell Python at once; an invalid channel (NaN, < 0, >= count) is ignored. */
+export function pickChannel(model, channel, count = Infinity) {
+  if (!Number.isInteger(channel) || channel < 0 || channel >= count) return false;
+  model.set("channel", channel);
+  model.save_changes();
+  return true;
+}
+
+/** Run fn once in a microtask however often this is called before it runs. */
+function coalesced(fn) {
+  let queued = false;
+  return () => {
+    if (queued) return;
+    queued = true;
+    queueMicrotask(() => {
+      queued = false;
+      try {
+        fn();
+      } catch (err) {
+        console.error("deconv-widgets: redraw failed", err);
+      }
+    });
+  };
+}
+
+/** The channel number box (data-testid="channel-input"): Enter or change picks the channel. */
+function channelBox(model, count, pick) {
+  const box = h("input", { type: "number", min: "0", step: "1", style: { width: "5em" },
+    dataset: { testid: "channel-input" }, "aria-label": "channel" });
+  const commit = () => {
+    const text = box.value.trim();
+    const channel = text === "" ? NaN : Number(text);
+    if (channel !== model.get("channel")) pick(channel);
+  };
+  box.addEventListener("change", commit);
+  box.addEventListener("keydown", (event) => { if (event.key === "Enter") commit(); });
+  const show = () => {
+    box.max = String(Math.max(0, count() - 1));
+    if (document.activeElement !== box) box.value = String(model.get("channel"));
+  };
+  return { root: h("label", {}, ["channel ", box]), box, show };
+}
+
+/**
+ * The channel grid of the current layer's activations (sequential map; click, arrow keys and
+ * the channel box pick), ordered by index or by `strongest`. With a projection source, cells
+ * whose shown projection is ready get a marker and the canvas carries data-prefetched.
+ */
+export function gridPart(model, { source = null } = {}) {
+  let normalise = "channel";
+  let order = "index";
+  const count = () => (model.get("act_shape") || [])[2] ?? 0;
+  const pick = (channel) => pickChannel(model, channel, count());
+  const grid = createChannelGrid({ onSelect: pick, selected: model.get("channel") });
+  const channel = channelBox(model, count, pick);
+  const marks = coalesced(() => {
+    if (!source) return;
+    const n = count();
+    const ready = [...source.ready(model.get("method"))].filter((c) => c < n);
+    setData(grid.canvas, "prefetched", ready.length);
+    grid.setMarks(ready.length < n ? ready : null); // every cell ready: no markers needed
+  });
+  const redraw = () => {
+    const shape = model.get("act_shape") || [];
+    if (shape.length !== 3) return;
+    setData(grid.canvas, "layer", model.get("layer"));
+    grid.update(toFloat32Shaped(model.get("activations"), shape), shape, {
+      normalise, colormap: "sequential", order: order === "strongest" ? model.get("strongest") : null,
+    });
+    grid.select(model.get("channel"));
+    channel.show();
+    marks();
+  };
+  const normaliseControl = localChoice("normalise ", ["channel", "shared"], normalise, (v) => {
+    normalise = v;
+    redraw();
+  }, { dataset: { testid: "normalise-select" } });
+  const orderControl = localChoice("order ", ["index", "strongest"], order, (v) => {
+    order = v;
+    redraw();
+  }, { dataset: { testid: "order-select" } });
+  const stops = [
+    watch(model, ["activations", "act_shape", "layer", "strongest"], redraw),
+    watch(model, ["channel"], () => {
+      grid.select(model.get("channel"));
+      channel.show();
+    }, { now: false }),
+  ];
+  if (source) {
+    stops.push(source.onChange(marks), watch(model, ["proj_key", "proj_channels", "proj_methods",
+      "proj_errors", "method", "seed", "image_version"], marks, { now: false }));
+  }
+  return {
+    root: grid.root, grid, normaliseControl, orderControl, channelControl: channel.root,
+    /** Keep the grid fitted to an element's width. */
+    fitTo(el) { stops.push(grid.fitTo(el)); },
+    stop: () => stops.forEach((s) => s()),
+  };
+}
+
+/**
+ * The three projections side by side. Exactly one canvas carries data-testid="projection"
+ * (the primary method's); the others are projection-<method>. data-version counts new draws
+ * of the primary canvas; data-pending is "1" while the current pick's method has no data.
+ */
+export function projectionsPart(model, { source = null } = {}) {
+  const own = !source;
+  const projections = source ?? createProjectionSource(model);
+  const views = METHODS.map((m) => createImageView({ caption: m, testid: `projection-${m}`, fit: true }));
+  const root = h("div", { class: "dw-row" }, views.map((v) => v.root));
+  const shown = METHODS.map(() => ""); // what each canvas shows (its pick, method, mode)
+  const drawn = METHODS.map(() => false); // ... and whether that is data (not an error)
+  let mode = "signed";
+  let version = 0;
+  let lastPrimary = "";
+  const draw = () => {
+    const primary = model.get("method");
+    const layer = model.get("layer");
+    const channel = model.get("channel");
+    const context = [layer, model.get("seed"), model.get("image_version"), channel];
+    views.forEach((v, i) => {
+      const m = METHODS[i];
+      const isPrimary = m === primary;
+      setData(v.canvas, "testid", isPrimary ? "projection" : `projection-${m}`);
+      v.root.classList.toggle("dw-primary", isPrimary);
+      const found = projections.lookup(m, channel);
+      const signature = JSON.stringify([...context, m, mode, found?.error ?? ""]);
+      if (found?.error) {
+        if (shown[i] !== signature) v.clear();
+        v.setCaption(`${m}: ${found.error}`);
+      } else if (found) {
+        if (shown[i] !== signature) v.update(found.data, found.shape, mode);
+        v.setCaption(`${m}${isPrimary ? " ●" : ""} · ch ${channel}`);
+      } else {
+        v.setCaption(`${m} · channel ${channel} · computing…`);
+      }
+      if (found) {
+        shown[i] = signature;
+        drawn[i] = !found.error;
+        setData(v.canvas, "layer", layer);
+        setData(v.canvas, "channel", channel);
+        setData(v.canvas, "method", m);
+      }
+      setData(v.canvas, "pending", found ? "0" : "1");
+      v.root.classList.toggle("dw-pending", !found);
+      if (!isPrimary) setData(v.canvas, "version", null);
+    });
+    const p = Math.max(0, METHODS.indexOf(primary));
+    const now = `${p}|${shown[p]}`;
+    if (drawn[p] && now !== lastPrimary) {
+      lastPrimary = now;
+      version += 1;
+    }
+    if (version) setData(views[p].canvas, "version", version);
+  };
+  const schedule = coalesced(draw);
+  const drawNow = () => {
+    try {
+      draw();
+    } catch (err) {
+      console.error("deconv-widgets: redraw failed", err);
+    }
+  };
+  const modeControl = localChoice("display ", ["signed", "raw", "abs", "norm", "gamma"], mode, (v) => {
+    mode = v;
+    schedule();
+  }, { dataset: { testid: "display-select" } });
+  const stops = [
+    // a pick draws at once (synchronously) when its projection is in the page
+    watch(model, ["channel", "method"], drawNow, { now: false }),
+    watch(model, ["projections", "proj_shape", "proj_channels", "proj_key", "proj_errors",
+      "proj_methods", "layer", "seed", "image_version"], schedule),
+    projections.onChange(schedule),
+  ];
+  if (own) stops.push(() => projections.stop());
+  views.forEach((v, i) => {
+    v.canvas.addEventListener("click", () => push(model, { method: METHODS[i] }));
+    v.canvas.title = `click: make ${METHODS[i]} the primary method`;
+  });
+  return {
+    root, views, modeControl, source: projections,
+    stop: () => stops.forEach((s) => s()),
+    get version() { return version; },
+  };
+}

@@ -1,0 +1,144 @@
+// Where the page finds a projection for the current pick (layer, seed, image_version, channel)
+// and a method: the `projections` traits when proj_key matches that context and holds the
+// channel and the method; else the page's LRU cache of projections Python prefetched
+// ("prefetched" custom messages) or published earlier; else nothing (pending). The page
+// decides nothing else: Python chooses what to compute and drops stale picks itself.
+import { shapeSize, toFloat32, toFloat32Shaped } from "./buffers.js";
+import { createLRU } from "./cache.js";
+import { watch } from "./widget.js";
+
+export const DEFAULT_CACHE_BUDGET = 64 * 2 ** 20;
+// Published results of at most this many channels are copied into the cache as well, so that
+// going back to an earlier channel of a big layer needs no round trip.
+const KEEP_PUBLISHED = 4;
+
+/** Cache key of one projection. */
+export function projectionKey(layer, seed, image, method, channel) {
+  return JSON.stringify([layer, seed, image, method, channel]);
+}
+
+/** The current context: { layer, seed, image (image_version), channel }. */
+export function currentPick(model) {
+  return { layer: model.get("layer"), seed: model.get("seed"), image: model.get("image_version"),
+    channel: model.get("channel") };
+}
+
+/** True when proj_key describes the current layer, seed and image. */
+export function traitsMatch(model) {
+  const key = model.get("proj_key") || {};
+  const pick = currentPick(model);
+  return key.layer === pick.layer && key.seed === pick.seed && key.image === pick.image;
+}
+
+/** A projection source bound to a model (listens for "prefetched" messages); stop() detaches. */
+export function createProjectionSource(model) {
+  const byContext = new Map(); // projectionKey without channel -> Set of channels held
+  const contextKey = (layer, seed, image, method) => JSON.stringify([layer, seed, image, method]);
+  const cache = createLRU(model.get("cache_budget") ?? DEFAULT_CACHE_BUDGET, {
+    onEvict: (_, entry) => byContext.get(entry.context)?.delete(entry.channel),
+  });
+  const listeners = new Set();
+  let decoded = { buffer: null, shape: null, data: null };
+
+  function store(layer, seed, image, method, channel, data, shape) {
+    const context = contextKey(layer, seed, image, method);
+    const entry = { data, shape, context, channel };
+    if (!cache.put(projectionKey(layer, seed, image, method, channel), entry, data.byteLength)) return;
+    if (!byContext.has(context)) byContext.set(context, new Set());
+    byContext.get(context).add(channel);
+  }
+  function traitData() {
+    const buffer = model.get("projections");
+    const shape = model.get("proj_shape") || [];
+    if (decoded.buffer !== buffer || String(decoded.shape) !== String(shape)) {
+      decoded = { buffer, shape, data: shape.length === 5 ? toFloat32Shaped(buffer, shape) : null };
+    }
+    return decoded.data;
+  }
+  /** Slice (method, channel) out of the traits, or null when they do not hold it. */
+  function fromTraits(method, channel) {
+    const shape = model.get("proj_shape") || [];
+    const at = (model.get("proj_methods") || []).indexOf(method);
+    const b = (model.get("proj_channels") || []).indexOf(channel);
+    if (shape.length !== 5 || at < 0 || b < 0 || at >= shape[0] || b >= shape[1]) return null;
+    const data = traitData();
+    const per = shape[2] * shape[3] * shape[4];
+    const start = (at * shape[1] + b) * per;
+    return { data: data.subarray(start, start + per), shape: shape.slice(2) };
+  }
+  function onMessage(msg, buffers) {
+    if (!msg || msg.type !== "prefetched") return;
+    const shape = msg.shape || [];
+    const data = toFloat32(buffers?.[0]);
+    if (shape.length !== 3 || data.length !== shapeSize(shape) || !Number.isInteger(msg.channel)) {
+      console.warn("deconv-widgets: ignored a prefetched projection of the wrong size", msg);
+      return;
+    }
+    store(msg.layer, msg.seed, msg.image, msg.method, msg.channel, data, shape);
+    listeners.forEach((fn) => fn(msg));
+  }
+  let keepScheduled = false;
+  function keepPublished() {
+    keepScheduled = false;
+    const key = model.get("proj_key") || {};
+    const channels = model.get("proj_channels") || [];
+    const errors = model.get("proj_errors") || {};
+    if (!channels.length || channels.length > KEEP_PUBLISHED) return;
+    try {
+      for (const method of model.get("proj_methods") || []) {
+        if (errors[method]) continue;
+        for (const channel of channels) {
+          const found = fromTraits(method, channel);
+          if (found) store(key.layer, key.seed, key.image, method, channel, found.data.slice(), found.shape);
+        }
+      }
+    } catch (err) {
+      console.error("deconv-widgets: bad projections traits", err);
+    }
+  }
+  model.on("msg:custom", onMessage);
+  const stops = [
+    watch(model, ["cache_budget"], () => cache.setBudget(model.get("cache_budget") ?? DEFAULT_CACHE_BUDGET), { now: false }),
+    watch(model, ["proj_key", "projections", "proj_methods", "proj_channels"], () => {
+      if (keepScheduled) return;
+      keepScheduled = true;
+      queueMicrotask(keepPublished);
+    }),
+  ];
+
+  return {
+    cache,
+    /** The current pick's projection for a method: {data, shape, from} | {error} | null (pending). */
+    lookup(method, channel = model.get("channel")) {
+      const { layer, seed, image } = currentPick(model);
+      if (traitsMatch(model)) {
+        const error = (model.get("proj_errors") || {})[method];
+        if (error) return { error: String(error) };
+        const found = fromTraits(method, channel);
+        if (found) return { ...found, from: "traits" };
+      }
+      const entry = cache.get(projectionKey(layer, seed, image, method, channel));
+      return entry ? { data: entry.data, shape: entry.shape, from: "cache" } : null;
+    },
+    /** Channels of the current layer, seed and image drawable for a method without a round trip. */
+    ready(method) {
+      const { layer, seed, image } = currentPick(model);
+      const channels = new Set(byContext.get(contextKey(layer, seed, image, method)) || []);
+      if (traitsMatch(model) && (model.get("proj_methods") || []).includes(method)
+        && !(model.get("proj_errors") || {})[method]) {
+        for (const c of model.get("proj_channels") || []) channels.add(c);
+      }
+      return channels;
+    },
+    /** Call fn(msg) whenever a prefetched projection arrives; returns an unsubscribe function. */
+    onChange(fn) {
+      listeners.add(fn);
+      return () => listeners.delete(fn);
+    },
+    stop() {
+      model.off("msg:custom", onMessage);
+      stops.forEach((s) => s());
+      listeners.clear();
+    },
+  };
+}

@@ -1,0 +1,42 @@
+// Keep a panel on screen while its root is: CSS `position: sticky` does it in a plain page, but
+// an ancestor with overflow other than visible (JupyterLab's output area, Lumino widgets) makes
+// that ancestor the sticky container, and it never scrolls. So, on scroll, the panel is also
+// shifted by a transform to the top of the visible region (the deepest clipping ancestor's top).
+
+function clippingTops(el) {
+  let top = 0;
+  for (let a = el.parentElement; a && a !== document.documentElement; a = a.parentElement) {
+    if (getComputedStyle(a).overflowY !== "visible") top = Math.max(top, a.getBoundingClientRect().top);
+  }
+  return top;
+}
+
+/** Keep `panel` (a sticky child of `root`) in view while scrolling; returns a stop function. */
+export function keepInView(panel, root) {
+  let frame = 0;
+  let shift = 0;
+  const update = () => {
+    frame = 0;
+    if (!root.isConnected) return;
+    const top = clippingTops(root);
+    const rect = panel.getBoundingClientRect();
+    const natural = rect.top - shift;
+    const room = root.getBoundingClientRect().bottom - rect.height - natural;
+    const want = Math.max(0, Math.min(top - natural, room));
+    if (Math.abs(want - shift) < 0.5) return;
+    shift = want;
+    panel.style.transform = want ? `translateY(${Math.round(want)}px)` : "";
+  };
+  const later = () => { if (!frame) frame = requestAnimationFrame(update); };
+  document.addEventListener("scroll", later, { capture: true, passive: true });
+  window.addEventListener("resize", later, { passive: true });
+  const resized = typeof ResizeObserver === "undefined" ? null : new ResizeObserver(later);
+  resized?.observe(panel);
+  resized?.observe(root);
+  return () => {
+    resized?.disconnect();
+    document.removeEventListener("scroll", later, { capture: true });
+    window.removeEventListener("resize", later);
+    cancelAnimationFrame(frame);
+  };
+}
