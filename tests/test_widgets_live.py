@@ -127,6 +127,9 @@ def test_idle_prefetch_sends_the_strongest_channels_within_the_budget(
         sent = recorded_messages(explorer)
         try:
             await settle(explorer)
+            await asyncio.sleep(0.5)
+            assert not sent  # no page has shown the widget yet: no prefetch
+            explorer._on_message(explorer, {"type": "view"}, [])  # what the page sends
             deadline = time.monotonic() + 60
             while len(sent) < 5 or explorer._worker.busy:
                 assert time.monotonic() < deadline, f"prefetched {len(sent)} of 5"

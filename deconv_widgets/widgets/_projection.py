@@ -158,6 +158,7 @@ class ProjectionWidget(BaseWidget):
         self._failed: BaseException | None = None
         self._prefetch_context: tuple | None = None
         self._busy = ""  # the worker's last progress text in the status line
+        self._viewed = False  # a page has shown the widget (no page, e.g. nbclient: no prefetch)
         self._closed = False
         name = f"deconv-widgets {type(self).__name__} {id(self):x}"
         self._worker = Worker(self._compute, self._post, self._known, name)
@@ -277,7 +278,8 @@ class ProjectionWidget(BaseWidget):
     def _plan_prefetch(self, info: LayerInfo) -> None:
         """While idle: the shown method for the strongest channels, within half the budget."""
         key = self._want
-        if not self._prefetches or self._loop is None or key is None or key[3] is None:
+        idle_work = self._prefetches and self._viewed and self._loop is not None
+        if not idle_work or key is None or key[3] is None:
             self._worker.prefetch([])
             self._prefetch_context = None
             return
@@ -345,6 +347,12 @@ class ProjectionWidget(BaseWidget):
             self._failed = event.value
             self._report(event.value)
         return False
+
+    def _page_shown(self) -> None:
+        """A page rendered the widget: start prefetching for it."""
+        self._viewed = True
+        self._prefetch_context = None
+        self._plan_prefetch(self._projector.layer_info(self.layer))
 
     def _worker_status(self, text: str, busy: bool = False) -> None:
         """Progress of the pick in the status line, unless something else was reported since."""

@@ -106,9 +106,11 @@ class Explorer(ProjectionWidget):
         self._guarded(change, apply)
 
     def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
-        """Requests from the page: {"type": "ladder"} or {"type": "topk", "k": int}."""
+        """Requests from the page: {"type": "view"}, "ladder" or {"type": "topk", "k": int}."""
         kind = content.get("type") if isinstance(content, dict) else None
-        if kind == "ladder":
+        if kind == "view":  # a page shows the widget: prefetching for it is worth the CPU
+            self._safely(self._page_shown)
+        elif kind == "ladder":
             self._safely(self.show_ladder)
         elif kind == "topk":
             k = content.get("k", TOPK_DEFAULT)

@@ -107,6 +107,7 @@ function render({ model, el }) {
     topk.root,
   ]);
   el.appendChild(root);
+  model.send({ type: "view" }); // a page shows the widget: Python may prefetch for it
   grid.fitTo(root);
   const stopPanel = keepInView(panel, root);
   const parts = [status, inspector, layer, method, seed, picker, grid, input, projections, ladder, topk];

@@ -233,7 +233,7 @@ describe("explorer module", () => {
     expect(projection.dataset.pending).toBe("0");
     expect(projection.dataset.version).toBe("2");
     expect($(el, "projection-guided").dataset.pending).toBe("1");
-    expect(model.sent).toEqual([]); // nothing else asked of Python
+    expect(model.sent).toEqual([{ type: "view" }]); // only the render's hello: nothing asked of Python
     // the projections of earlier picks stay in the page: back to 0 draws at once too
     $(el, "channel-input").value = "0";
     $(el, "channel-input").dispatchEvent(new KeyboardEvent("keydown", { key: "Enter" }));
@@ -395,11 +395,18 @@ describe("explorer module", () => {
     done();
   });
 
+  test("rendering says a page shows the widget (Python prefetches only then)", async () => {
+    const model = makeModel(state());
+    const { done } = mount(model);
+    expect(model.sent).toEqual([{ type: "view" }]);
+    done();
+  });
+
   test("ladder and top-k buttons send requests to Python", async () => {
     const model = makeModel(state());
     const { el, done } = mount(model);
     for (const b of el.querySelectorAll("button")) if (/ladder|top 9/.test(b.textContent)) b.click();
-    expect(model.sent).toEqual([{ type: "ladder" }, { type: "topk", k: 9 }]);
+    expect(model.sent).toEqual([{ type: "view" }, { type: "ladder" }, { type: "topk", k: 9 }]);
     done();
   });
 });
