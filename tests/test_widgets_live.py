@@ -1,7 +1,10 @@
 """The Explorer's worker in one process: an asyncio loop stands in for the kernel's own.
 
-A widget built inside a running event loop computes on its worker thread and hands results
-to that loop; built without one (plain Python) it computes on the calling thread.
+A widget built in a kernel computes on its worker thread and hands results to the kernel's
+event loop; built outside one (plain Python, a script's own loop) it computes on the calling
+thread. Here `kernel_loop` is pointed at a test's own loop, run on a fresh thread (the
+session's Playwright keeps a loop marked running on the main thread); tests in a real kernel
+are in test_widgets_live_kernel.py.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Awaitable, Callable
 
 import numpy as np
 import pytest
@@ -39,6 +43,25 @@ async def settle(explorer: Explorer, timeout: float = 60.0) -> None:
     while explorer._published != (explorer._want, METHODS):
         assert time.monotonic() < deadline, f"no result after {timeout} s: {explorer.status!r}"
         await asyncio.sleep(0.01)
+
+
+def in_a_kernel_loop(main: Callable[[], Awaitable[None]], monkeypatch) -> None:
+    """Run `main()` on a fresh thread's asyncio loop, treated as a kernel's loop by widgets."""
+    monkeypatch.setattr(_projection, "kernel_loop", asyncio.get_running_loop)
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(main())
+        except BaseException as err:  # re-raised on the test's thread
+            failures.append(err)
+
+    thread = threading.Thread(target=run, name="test kernel loop")
+    thread.start()
+    thread.join(300)
+    assert not thread.is_alive(), "the test's loop did not finish in 300 s"
+    if failures:
+        raise failures[0]
 
 
 def recorded_messages(explorer: Explorer) -> list[tuple[dict, list]]:
@@ -83,6 +106,19 @@ def test_plain_python_computes_on_the_calling_thread(model, images) -> None:
     assert explorer._worker.thread is None  # no thread was ever started
 
 
+def test_a_loop_that_is_not_a_kernels_computes_on_the_calling_thread(model, images) -> None:
+    async def main() -> list[str]:
+        explorer = Explorer(model, images, layer="conv2_1", channel=3)
+        explorer.channel = 4  # no kernel: nothing would ever run the worker's callbacks
+        return [explorer._loop is None, explorer._worker.thread is None, explorer.proj_methods]
+
+    results: list = []
+    thread = threading.Thread(target=lambda: results.append(asyncio.run(main())))
+    thread.start()
+    thread.join(120)
+    assert results == [[True, True, list(METHODS)]]
+
+
 # ------------------------------------------------------------------------- with a loop
 def test_in_a_loop_the_pick_computes_on_the_worker_and_arrives_through_the_loop(
     model, images, monkeypatch
@@ -112,7 +148,7 @@ def test_in_a_loop_the_pick_computes_on_the_worker_and_arrives_through_the_loop(
         finally:
             explorer.close()
 
-    asyncio.run(main())
+    in_a_kernel_loop(main, monkeypatch)
 
 
 def test_idle_prefetch_sends_the_strongest_channels_within_the_budget(
@@ -169,7 +205,7 @@ def test_idle_prefetch_sends_the_strongest_channels_within_the_budget(
         finally:
             explorer.close()
 
-    asyncio.run(main())
+    in_a_kernel_loop(main, monkeypatch)
 
 
 def test_a_worker_error_shows_in_the_status_and_the_next_pick_works(
@@ -204,7 +240,7 @@ def test_a_worker_error_shows_in_the_status_and_the_next_pick_works(
         finally:
             explorer.close()
 
-    asyncio.run(main())
+    in_a_kernel_loop(main, monkeypatch)
 
 
 def test_closing_mid_compute_ends_the_thread_quietly(model, images, monkeypatch) -> None:
@@ -223,7 +259,7 @@ def test_closing_mid_compute_ends_the_thread_quietly(model, images, monkeypatch)
         await asyncio.sleep(0.1)
         assert not thread.is_alive()
 
-    asyncio.run(main())
+    in_a_kernel_loop(main, monkeypatch)
 
 
 def test_wait_times_out_with_the_pick_named(model, images, monkeypatch) -> None:
@@ -250,4 +286,4 @@ def test_wait_times_out_with_the_pick_named(model, images, monkeypatch) -> None:
         finally:
             explorer.close()
 
-    asyncio.run(main())
+    in_a_kernel_loop(main, monkeypatch)

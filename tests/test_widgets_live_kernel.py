@@ -111,7 +111,9 @@ def test_twenty_rapid_picks_compute_the_in_flight_one_and_the_last(kernel: Kerne
         """
     )
     channels = {c for c, _ in state["picks"]}
-    assert channels <= {10, 29} and 29 in channels, state["picks"]
+    # the in-flight one is whichever pick the worker took first (10, or a later one when the
+    # thread woke after the next picks had replaced it), then only the last
+    assert 29 in channels and len(channels - {29}) <= 1, state["picks"]
     assert len(state["picks"]) <= 4, state["picks"]  # one in flight + the last pick's three
     assert [m for c, m in state["picks"] if c == 29][0] == "guided"  # the shown method first
     assert state["ok"] and state["channel"] == 29
@@ -178,10 +180,10 @@ def test_wait_from_a_script_without_a_kernel(tmp_path) -> None:
             plain = [ex._loop is None, ex.proj_methods, ex._worker.thread is None]
 
             async def main():
-                inside = Explorer(layer="conv3_1", channel=2)  # a script's own asyncio loop
+                inside = Explorer(layer="conv3_1", channel=2)  # a script's own loop: no kernel
                 inside.channel = 6
                 inside.wait(60)
-                state = [inside._loop is not None, inside.proj_methods, inside.channel]
+                state = [inside._loop is None, inside.proj_methods, inside.channel]
                 inside.close()
                 return state
 

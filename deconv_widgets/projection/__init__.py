@@ -6,6 +6,7 @@ from .checks import MAX_IMAGE_PIXELS
 from .engine import SEEDS, Projector
 from .graph import LayerInfo
 from .ladder import RUNG_OPS, Rung
+from .lenses import Cascade
 from .loading import load_model
 from .rules import METHODS
 from .topk import Hit, TopK
@@ -15,6 +16,7 @@ __all__ = [
     "METHODS",
     "RUNG_OPS",
     "SEEDS",
+    "Cascade",
     "Hit",
     "LayerInfo",
     "Projector",

@@ -19,11 +19,13 @@ from typing import Any
 import keras
 import numpy as np
 
-from . import checks, rules
+from . import checks, lenses, rules
 from .graph import (
+    ClassHead,
     GraphNode,
     LayerInfo,
     check_channels_last,
+    class_head,
     forward_nodes,
     functional_of,
     layer_infos,
@@ -36,6 +38,7 @@ from .loading import model_from
 SEEDS = ("activation", "max", "ones")
 CHUNK = 64  # channels per batched backward call (bounds memory)
 CACHE_IMAGES = 4  # forward results kept per layer (least recently used goes first)
+HEAD_PLAN = "\0class head"  # the plans' key of the class head (no layer has this name)
 
 
 @dataclass
@@ -52,6 +55,7 @@ class _LayerPlan:
     cache: OrderedDict
     cached_specs: list  # TensorSpecs of the cached tensors (batch dimension None)
     target_forward: Any  # image batch -> the target layer's output only (for streaming)
+    linear_top: bool = False  # the class head: its own softmax is not part of the target
 
 
 def _scope_name(name: str) -> str:
@@ -90,7 +94,11 @@ class Projector:
         self._node_of = {}
         for node in self._nodes:
             self._node_of.setdefault(node.layer.name, node)
+        self._head: ClassHead | None = class_head(self._graph, self._nodes)
+        # classes of the model's class head (an output of shape (N, classes)), else None
+        self.class_count: int | None = self._head.classes if self._head else None
         self._plans: dict[str, _LayerPlan] = {}
+        self._lens_fns: dict[tuple, Any] = {}  # compiled Grad-CAM and score functions
         self._lock = threading.RLock()  # widgets may call from a worker thread
         self.trace_count = 0  # graphs traced so far (tests assert no new ones on a switch)
         self.forward_count = 0  # forward passes actually run (cache misses)
@@ -148,9 +156,40 @@ class Projector:
                 self._plans[info.name] = self._build_plan(info)
             return self._plans[info.name]
 
-    def _build_plan(self, info: LayerInfo) -> _LayerPlan:
+    def _head_plan(self) -> _LayerPlan:
+        """The plan of the class head (the output before its softmax); ValueError without one."""
+        head = self.require_head()
+        with self._lock:
+            if HEAD_PLAN not in self._plans:
+                node = head.node
+                info = LayerInfo(
+                    name=node.layer.name,
+                    kind=type(node.layer).__name__,
+                    output_shape=tuple(node.output.shape[1:]),
+                    params=0,
+                    receptive_field=0,
+                    jump=0,
+                )
+                plan = self._build_plan(info, node)
+                plan.linear_top = head.drop_activation
+                self._plans[HEAD_PLAN] = plan
+            return self._plans[HEAD_PLAN]
+
+    def require_head(self) -> ClassHead:
+        """The model's class head, else ValueError saying what to pass instead."""
+        if self._head is None:
+            shapes = ", ".join(str(tuple(t.shape)) for t in self._graph.outputs)
+            example = self.layers[-1].name if self.layers else "conv"
+            raise ValueError(
+                f"the model has no class head (its output has shape {shapes}, not (N, "
+                f"classes)), so an int target names no class; give a channel target "
+                f"(layer, channel) instead, e.g. ({example!r}, 0)"
+            )
+        return self._head
+
+    def _build_plan(self, info: LayerInfo, node: GraphNode | None = None) -> _LayerPlan:
         """The forward function and an empty cache for one target layer."""
-        node = self._node_of[info.name]
+        node = node if node is not None else self._node_of[info.name]
         path = path_to(self._nodes, node)
         self._check_reachable(info, path)
         input_id = id(self._input)
@@ -246,6 +285,8 @@ class Projector:
     def _check_method(self, plan: _LayerPlan, method: str) -> None:
         """Raise ValueError naming the first layer on the path that `method` cannot handle."""
         for step in plan.path:
+            if plan.linear_top and step.output_id == plan.node.output_id:
+                continue  # the class head's Dense: its rule is known, its softmax left out
             reason = rules.unsupported_reason(step.layer, method)
             if reason is not None:
                 raise ValueError(
@@ -309,6 +350,8 @@ class Projector:
             inputs = [values.get(i) for i in step.input_ids]
             output = values.get(step.output_id)
             rule, activation = rules.classify(step.layer)
+            if plan.linear_top and step.output_id == plan.node.output_id:
+                activation = "linear"  # a class score is taken before its softmax
             if method == "saliency" and (rule == "other" or activation not in ("linear", "relu")):
                 input_grads = rules.vjp_backward(step, grad, inputs)
             else:
@@ -440,3 +483,84 @@ class Projector:
         from .topk import top_k
 
         return top_k(self, images, layer, k=k, channels=channels, progress=progress, method=method)
+
+    # --------------------------------------------------------------------- lenses
+    def class_scores(self, image: Any) -> np.ndarray:
+        """The class head's output before its softmax, (classes,) (ValueError without one)."""
+        self.require_head()
+        batch = self._image_batch(image)
+        index = np.arange(self.class_count or 0)
+        return np.array([lenses.scores(self, batch, lenses.Target(None, int(c)))[0] for c in index])
+
+    def gradcam(
+        self, image: Any, layer: str | LayerInfo, target: Any, size: str = "layer"
+    ) -> np.ndarray:
+        """Grad-CAM (Selvaraju et al. 2017) of `target` on `layer`.
+
+        Args:
+            image: one model input (H, W, C).
+            layer: the layer whose activation A is weighed (a name or LayerInfo).
+            target: a class (int; the output before its softmax) or (layer, channel), that
+                channel's activation summed; it must depend on `layer`.
+            size: "layer" for the map at the layer's (H', W'), "input" for (H, W), bilinear.
+
+        Returns:
+            relu(sum_k alpha_k A_k), float32 >= 0; alpha_k = mean over (i, j) of d target / d A_ijk.
+
+        Raises:
+            ValueError: an unknown layer, a class out of range or without a class head, a
+                target below `layer`, an unknown size. TypeError: a target of another type.
+        """
+        return lenses.gradcam(self, image, layer, target, size=size)
+
+    def guided_gradcam(self, image: Any, layer: str | LayerInfo, target: Any) -> np.ndarray:
+        """Guided backprop of `target` times its Grad-CAM on `layer` at input size: (H, W, C)."""
+        return lenses.guided_gradcam(self, image, layer, target)
+
+    def occlusion(
+        self,
+        image: Any,
+        target: Any,
+        patch: int | None = None,
+        stride: int | None = None,
+        fill: Any = None,
+        batch_size: int = 64,
+        progress: Any = True,
+    ) -> np.ndarray:
+        """Zeiler & Fergus's occlusion map: `target` with a square of `fill` slid over the image.
+
+        Args:
+            image: one model input (H, W, C).
+            target: a class (int) or (layer, channel), as for `gradcam`.
+            patch: the square's side; default max(1, round(min(H, W) / 8)).
+            stride: the step between positions; default max(1, patch // 2).
+            fill: one value or one per channel; default the image's per-channel mean.
+            batch_size: occluded copies per forward pass.
+            progress: True (a tqdm bar when there is more than one batch), False, or a
+                callable(done, total) called after each batch.
+
+        Returns:
+            (rows, cols) float32: the target's value with the square's top-left corner at
+            (row * stride, col * stride).
+        """
+        return lenses.occlusion(self, image, target, patch, stride, fill, batch_size, progress)
+
+    def sanity_cascade(
+        self,
+        image: Any,
+        layer: str | LayerInfo,
+        channel: int,
+        method: str = "guided",
+        random_seed: int = 0,
+        progress: Any = False,
+    ) -> list[lenses.Cascade]:
+        """Adebayo et al.'s cascading randomisation, on a copy of the model.
+
+        Step 0 is the trained model; each next step re-initialises one more layer with
+        weights, from `layer` down (each with its own initializer, seeded by `random_seed`),
+        and projects the channel again. `rho` is the Spearman rank correlation of
+        |projection| summed over channels with the trained one. The model is never changed.
+        """
+        return lenses.sanity_cascade(
+            self, image, layer, channel, method=method, random_seed=random_seed, progress=progress
+        )

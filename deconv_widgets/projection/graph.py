@@ -14,11 +14,11 @@ import keras
 
 @dataclass(frozen=True)
 class LayerInfo:
-    """One layer with a 4-D output: its kind, output shape, size and receptive field."""
+    """One layer with a 4-D output (or the class head): kind, output shape, size, field."""
 
     name: str
     kind: str
-    output_shape: tuple[int | None, int | None, int | None]
+    output_shape: tuple[int | None, ...]  # (H, W, C); (classes,) for the class head
     params: int
     receptive_field: int
     jump: int
@@ -209,3 +209,45 @@ def layer_infos(graph: Any, nodes: list[GraphNode]) -> list[LayerInfo]:
             )
         )
     return infos
+
+
+@dataclass(frozen=True)
+class ClassHead:
+    """The node giving the class scores, the output before its softmax."""
+
+    node: GraphNode
+    drop_activation: bool  # the node's own activation is the softmax (Dense(activation=...))
+    classes: int
+
+
+def _is_softmax(function: Any) -> bool:
+    """True for keras' softmax activation."""
+    return function is keras.activations.softmax
+
+
+def class_head(graph: Any, nodes: list[GraphNode]) -> ClassHead | None:
+    """The class head of a model whose (first) output is (N, classes); None otherwise.
+
+    A last Softmax (or Activation("softmax")) layer is stepped over; a last Dense with
+    activation="softmax" keeps its node and drops the activation.
+    """
+    output = graph.outputs[0]
+    if len(output.shape) != 2:
+        return None
+    by_output = {node.output_id: node for node in nodes}
+    node = by_output.get(id(output))
+    if node is None:
+        return None
+    layer = node.layer
+    separate = isinstance(layer, keras.layers.Softmax) or (
+        isinstance(layer, keras.layers.Activation) and _is_softmax(layer.activation)
+    )
+    if separate:
+        node = by_output.get(id(node.inputs[0]))
+        if node is None:
+            return None
+        return ClassHead(node, False, int(output.shape[-1]))
+    drop = _is_softmax(getattr(layer, "activation", None))
+    if drop and type(layer) is not keras.layers.Dense:
+        return None  # no way to take its output before the softmax
+    return ClassHead(node, drop, int(output.shape[-1]))

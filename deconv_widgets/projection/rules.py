@@ -50,8 +50,8 @@ def classify(layer: Any) -> tuple[str, str]:
     """(rule, activation) of a layer: rule names its linear part, activation its nonlinearity.
 
     rule is one of conv, depthwise, separable, maxpool, avgpool, bn, identity, zeropad, crop,
-    add, subtract, concat, rescale, or 'other' (no explicit rule); activation is 'linear',
-    'relu' or another name.
+    add, subtract, concat, rescale, dense, reshape, gap, gmp, or 'other' (no explicit rule);
+    activation is 'linear', 'relu' or another name.
     """
     kind = type(layer).__name__
     if kind in IDENTITY_KINDS:
@@ -90,6 +90,15 @@ def classify(layer: Any) -> tuple[str, str]:
         return "concat", "linear"
     if type(layer) is keras.layers.Rescaling:
         return "rescale", "linear"
+    # a class head above the last 4-D layer (Grad-CAM and Guided Grad-CAM of a class)
+    if type(layer) is keras.layers.Dense and not getattr(layer, "lora_enabled", False):
+        return "dense", activation_kind(layer.activation)
+    if type(layer) in (keras.layers.Flatten, keras.layers.Reshape):
+        return "reshape", "linear"
+    if type(layer) is keras.layers.GlobalAveragePooling2D and channels_last:
+        return "gap", "linear"
+    if type(layer) is keras.layers.GlobalMaxPooling2D and channels_last:
+        return "gmp", "linear"
     return "other", kind
 
 
@@ -195,6 +204,20 @@ def linear_backward(
         return list(tf.split(grad, sizes, axis=-1))
     if rule == "rescale":
         return [grad * tf.cast(layer.scale, grad.dtype)]
+    if rule == "dense":  # x @ kernel on the last axis: its transpose is grad @ kernel^T
+        return [tf.einsum("...u,iu->...i", grad, tf.cast(layer.kernel, grad.dtype))]
+    if rule == "reshape":
+        return [tf.reshape(grad, tf.concat([[batch], tf.shape(inputs[0])[1:]], axis=0))]
+    if rule == "gap":  # the mean over (H, W): each position gets 1 / (H W) of the gradient
+        shape = tf.concat([[batch], tf.shape(inputs[0])[1:]], axis=0)
+        area = tf.cast(shape[1] * shape[2], grad.dtype)
+        return [tf.broadcast_to(tf.reshape(grad, [batch, 1, 1, -1]), shape) / area]
+    if rule == "gmp":  # the maximum over (H, W): TensorFlow's own gradient (ties shared)
+        tiled = batch_like(inputs[0], batch)
+        with tf.GradientTape() as tape:
+            tape.watch(tiled)
+            pooled = tf.reduce_max(tiled, axis=[1, 2], keepdims=bool(layer.keepdims))
+        return [tape.gradient(pooled, tiled, output_gradients=grad)]
     raise AssertionError(f"no linear rule {rule!r}")  # pragma: no cover
 
 

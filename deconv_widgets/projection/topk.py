@@ -65,14 +65,16 @@ def _batches(images: Any) -> tuple[Iterable[np.ndarray], int | None]:
     raise TypeError(f"images must be an array or an iterable of batches, got {type(images)}")
 
 
-def _progress_reporter(progress: Any, total: int | None) -> tuple[Callable, Callable]:
+def progress_reporter(
+    progress: Any, total: int | None, desc: str = "top-k", unit: str = "img"
+) -> tuple[Callable, Callable]:
     """(update(done), close()) for progress=True (tqdm), False (silent) or a callable."""
     if callable(progress):
         return (lambda done: progress(done, total)), (lambda: None)
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=total, unit="img", desc="top-k")
+        bar = tqdm(total=total, unit=unit, desc=desc)
 
         def update(done: int) -> None:
             bar.update(done - bar.n)
@@ -112,7 +114,7 @@ def top_k(
         channels = range(info.output_shape[-1])
     channels = [projector._check_channel(info, c) for c in channels]
     batches, total = _batches(images)
-    update, close = _progress_reporter(progress, total)
+    update, close = progress_reporter(progress, total)
     heaps: dict[int, list] = {c: [] for c in channels}
     kept: dict[int, np.ndarray] = {}  # only the images some heap still points at
     done = 0

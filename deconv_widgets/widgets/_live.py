@@ -7,7 +7,9 @@ owner thread (the kernel's event loop) applies, so traits are only ever set on t
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import sys
 import threading
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
@@ -20,6 +22,23 @@ LOG = logging.getLogger("deconv_widgets")
 
 # (layer, seed, image version, channel); channel None = every channel of the layer at once.
 Key = tuple[str, str, int, int | None]
+
+
+def kernel_loop() -> asyncio.AbstractEventLoop | None:
+    """The running event loop of the Jupyter kernel this code runs in; None outside a kernel.
+
+    Only a kernel's loop is sure to run the worker's callbacks once the cell returns. Other
+    loops that look "running" may never get the chance: Playwright's sync API, for one, keeps
+    its loop marked running on the main thread while the test code runs between its calls.
+    """
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if getattr(shell, "kernel", None) is None:
+        return None
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 @dataclass(frozen=True, eq=False)

@@ -16,7 +16,7 @@ from ..projection import METHODS, SEEDS, LayerInfo, Projector
 from ..projection.checks import check_choice, image_batch
 from ..projection.shown_space import affine_matrix, to_shown
 from ._base import BaseWidget, IntSetting, TextSetting, error_text, float32_bytes
-from ._live import LOG, Event, Key, Store, Task, Worker
+from ._live import LOG, Event, Key, Store, Task, Worker, kernel_loop
 
 # All channels x 3 methods x H x W x C float32 up to this size go to the page in one message,
 # so that a click redraws with no kernel round trip; bigger layers are projected on demand.
@@ -145,10 +145,8 @@ class ProjectionWidget(BaseWidget):
 
     def _init_live(self) -> None:
         """The store, the worker and the route of its results (the owner's event loop)."""
-        try:
-            self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:  # plain Python: picks compute on the calling thread
-            self._loop = None
+        # outside a kernel (plain Python, a script, pytest) picks compute on the calling thread
+        self._loop: asyncio.AbstractEventLoop | None = kernel_loop()
         self._owner = threading.get_ident()
         self._store = Store(CACHE_BUDGET_BYTES)
         self._events: deque[Event] = deque()

@@ -1,0 +1,389 @@
+"""Lenses beside the projections: Grad-CAM, Guided Grad-CAM, occlusion, the sanity cascade.
+
+A target is an int (a class: the model's output before its softmax) or (layer, channel): that
+channel's activation map, summed. Each function takes the Projector it serves.
+"""
+
+from __future__ import annotations
+
+from deconv_widgets._tf import tf
+
+# isort: split
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import keras
+import numpy as np
+
+from . import checks
+from .graph import LayerInfo, path_to
+from .rules import METHODS
+from .topk import progress_reporter
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .engine import Projector
+
+SIZES = ("layer", "input")
+
+
+@dataclass(frozen=True)
+class Target:
+    """A checked target: a class (`layer` None) or a channel of a layer."""
+
+    layer: str | None
+    index: int
+
+    def __str__(self) -> str:
+        return f"class {self.index}" if self.layer is None else f"{self.layer} channel {self.index}"
+
+
+@dataclass(frozen=True)
+class Cascade:
+    """One step of the sanity cascade: `layer` is the last one randomised (None: trained)."""
+
+    layer: str | None
+    projection: np.ndarray = field(repr=False)
+    rho: float  # Spearman rank correlation of |projection| with the trained model's
+
+
+# --------------------------------------------------------------------------- targets
+def resolve_target(projector: Projector, target: Any, above: LayerInfo | None = None) -> Target:
+    """Check a target (TypeError/ValueError naming the choices); it must depend on `above`."""
+    if checks.is_int(target):
+        head = projector.require_head()
+        if not 0 <= int(target) < head.classes:
+            raise ValueError(
+                f"class {target} is out of range: the model has {head.classes} classes; "
+                f"choose 0..{head.classes - 1}"
+            )
+        resolved = Target(None, int(target))
+    elif isinstance(target, tuple | list) and len(target) == 2 and isinstance(target[0], str):
+        info = projector.layer_info(target[0])
+        resolved = Target(info.name, projector._check_channel(info, target[1]))
+    else:
+        raise TypeError(
+            f"target must be a class index (int) or (layer, channel), got "
+            f"{type(target).__name__} {checks.shown(target)}"
+        )
+    if above is not None and above.name not in _layers_below(projector, resolved):
+        above_names = [
+            info.name
+            for info in projector.layers
+            if above.name in _layers_below(projector, Target(info.name, 0))
+        ]
+        raise ValueError(
+            f"target {resolved} does not depend on layer {above.name!r} (it is below it or on "
+            f"another branch); choose a target layer at or above it: {', '.join(above_names)}"
+            + (" or a class" if projector.class_count else "")
+        )
+    return resolved
+
+
+def _target_node(projector: Projector, target: Target) -> Any:
+    """The graph node whose output the target reads."""
+    if target.layer is None:
+        return projector.require_head().node
+    return projector._node_of[target.layer]
+
+
+def _layers_below(projector: Projector, target: Target) -> set[str]:
+    """Names of the layers the target depends on (its own included)."""
+    return {node.layer.name for node in path_to(projector._nodes, _target_node(projector, target))}
+
+
+def _target_tensor(projector: Projector, target: Target) -> Any:
+    """The symbolic tensor a target's score is read from (a softmax Dense: its input)."""
+    node = _target_node(projector, target)
+    if target.layer is None and projector.require_head().drop_activation:
+        return node.inputs[0]
+    return node.output
+
+
+def _score(projector: Projector, target: Target, value: tf.Tensor, index: tf.Tensor) -> tf.Tensor:
+    """The target's value (B,) from its tensor's value (traced)."""
+    if target.layer is not None:
+        return tf.reduce_sum(tf.gather(value, index, axis=-1), axis=[1, 2])
+    head = projector.require_head()
+    if head.drop_activation:  # the Dense's output before its softmax
+        dense = head.node.layer
+        value = tf.matmul(value, tf.cast(dense.kernel, value.dtype))
+        if dense.use_bias:
+            value = value + tf.cast(dense.bias, value.dtype)
+    return tf.gather(value, index, axis=-1)
+
+
+def _compiled(projector: Projector, key: tuple, build: Callable[[], Any]) -> Any:
+    """Build (once per key) a compiled function of the Projector."""
+    with projector._lock:
+        if key not in projector._lens_fns:
+            projector._lens_fns[key] = build()
+        return projector._lens_fns[key]
+
+
+def _spec(projector: Projector) -> tf.TensorSpec:
+    """The image batch signature."""
+    return tf.TensorSpec((None, *projector.input_shape), tf.float32)
+
+
+# --------------------------------------------------------------------------- Grad-CAM
+def gradcam(
+    projector: Projector, image: Any, layer: str | LayerInfo, target: Any, size: str = "layer"
+) -> np.ndarray:
+    """relu(sum_k alpha_k A_k), alpha_k the mean over (i, j) of d target / d A_ijk."""
+    info = projector.layer_info(layer)
+    resolved = resolve_target(projector, target, above=info)
+    checks.check_choice(size, SIZES, "size")
+    batch = projector._image_batch(image)
+    key = ("gradcam", info.name, resolved.layer)
+    fn = _compiled(projector, key, lambda: _gradcam_fn(projector, info, resolved))
+    cam = fn(tf.constant(batch), tf.constant(resolved.index, tf.int32))
+    if size == "input":
+        cam = tf.image.resize(cam[..., None], batch.shape[1:3], method="bilinear")[..., 0]
+    return np.asarray(cam[0], np.float32)
+
+
+def _gradcam_fn(projector: Projector, info: LayerInfo, target: Target) -> Any:
+    """image, index -> cam (1, H', W') for one (layer, target layer) pair."""
+    layer_tensor = projector._node_of[info.name].output
+    model = keras.Model(projector._input, [layer_tensor, _target_tensor(projector, target)])
+
+    def fn(image: tf.Tensor, index: tf.Tensor) -> tf.Tensor:
+        with tf.GradientTape() as tape:
+            tape.watch(image)  # records every op, trainable weights or not
+            with projector._scope_safe_names():
+                activation, value = model(image, training=False)
+            score = tf.reduce_sum(_score(projector, target, value, index))
+        grads = tape.gradient(score, activation)
+        alpha = tf.reduce_mean(grads, axis=[1, 2], keepdims=True)
+        return tf.nn.relu(tf.reduce_sum(activation * alpha, axis=-1))
+
+    signature = [_spec(projector), tf.TensorSpec((), tf.int32)]
+    return tf.function(fn, input_signature=signature, autograph=False)
+
+
+def guided_backprop(projector: Projector, image: Any, target: Target) -> np.ndarray:
+    """The gradient of the target with the guided ReLU rule: (H, W, C)."""
+    if target.layer is not None:  # d sum(A_k) / d A = ones on channel k
+        return projector.project(image, target.layer, target.index, "guided", seed="ones")
+    plan = projector._head_plan()
+    fns = projector._backward_fns(plan, "guided")
+    cached = projector._forward(plan, projector._image_batch(image))
+    seed = tf.one_hot([target.index], int(plan.node.output.shape[-1]), dtype=tf.float32)
+    return np.asarray(fns["seed"](cached, seed)[0], np.float32)
+
+
+def guided_gradcam(
+    projector: Projector, image: Any, layer: str | LayerInfo, target: Any
+) -> np.ndarray:
+    """Guided backprop of the target times its Grad-CAM on `layer` resized to (H, W)."""
+    info = projector.layer_info(layer)
+    resolved = resolve_target(projector, target, above=info)
+    cam = gradcam(projector, image, info, target, size="input")
+    return guided_backprop(projector, image, resolved) * cam[..., None]
+
+
+# -------------------------------------------------------------------------- occlusion
+def occlusion_grid(height: int, width: int, patch: int, stride: int) -> tuple[range, range]:
+    """The rows and columns where the square's top-left corner goes."""
+    return range(0, height - patch + 1, stride), range(0, width - patch + 1, stride)
+
+
+def _check_occlusion(
+    shape: Sequence[int], patch: Any, stride: Any, fill: Any, batch_size: Any, mean: np.ndarray
+) -> tuple[int, int, np.ndarray, int]:
+    """Checked (patch, stride, fill (C,), batch_size), with the defaults filled in."""
+    height, width, channels = shape
+    side = min(height, width)
+    if patch is None:
+        patch = max(1, round(side / 8))
+    if not checks.is_int(patch) or not 1 <= patch <= side:
+        raise ValueError(
+            f"patch {checks.shown(patch)} does not fit the image ({height} x {width}); "
+            f"choose an int 1..{side}"
+        )
+    if stride is None:
+        stride = max(1, int(patch) // 2)
+    if not checks.is_int(stride) or stride < 1:
+        raise ValueError(f"stride {checks.shown(stride)} must be an int >= 1; choose 1..{side}")
+    if fill is None:
+        fill = mean
+    values = np.asarray(fill, np.float64).reshape(-1)
+    if values.size == 1:
+        values = np.repeat(values, channels)
+    if values.size != channels:
+        raise ValueError(
+            f"fill must be one number or {channels} (one per channel), got {values.size} values"
+        )
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"fill must be finite, got {checks.shown(fill)}; e.g. fill=0.5")
+    if not checks.is_int(batch_size) or batch_size < 1:
+        raise ValueError(f"batch_size must be an int >= 1, got {checks.shown(batch_size)}")
+    return int(patch), int(stride), values.astype(np.float32), int(batch_size)
+
+
+def _scores_fn(projector: Projector, target: Target) -> Any:
+    """images (B, H, W, C), index -> the target's value (B,)."""
+    model = keras.Model(projector._input, _target_tensor(projector, target))
+
+    def fn(images: tf.Tensor, index: tf.Tensor) -> tf.Tensor:
+        with projector._scope_safe_names():
+            value = model(images, training=False)
+        return _score(projector, target, value, index)
+
+    signature = [_spec(projector), tf.TensorSpec((), tf.int32)]
+    return tf.function(fn, input_signature=signature, autograph=False)
+
+
+def scores(projector: Projector, images: np.ndarray, target: Target) -> np.ndarray:
+    """The target's value on each image of a batch (N, H, W, C)."""
+    fn = _compiled(projector, ("scores", target.layer), lambda: _scores_fn(projector, target))
+    return fn(tf.constant(images), tf.constant(target.index, tf.int32)).numpy()
+
+
+def occlusion(
+    projector: Projector,
+    image: Any,
+    target: Any,
+    patch: int | None = None,
+    stride: int | None = None,
+    fill: Any = None,
+    batch_size: int = 64,
+    progress: Any = True,
+) -> np.ndarray:
+    """The target's value with a `fill` square at each position (rows, cols), batched."""
+    resolved = resolve_target(projector, target)
+    batch = projector._image_batch(image)
+    mean = batch[0].mean(axis=(0, 1))
+    patch, stride, fill, batch_size = _check_occlusion(
+        batch.shape[1:], patch, stride, fill, batch_size, mean
+    )
+    rows, cols = occlusion_grid(batch.shape[1], batch.shape[2], patch, stride)
+    corners = [(y, x) for y in rows for x in cols]
+    out = np.empty(len(corners), np.float32)
+    shown_bar = progress if callable(progress) or len(corners) > batch_size else False
+    update, close = progress_reporter(shown_bar, len(corners), "occlusion", "pos")
+    try:
+        for start in range(0, len(corners), batch_size):
+            chunk = corners[start : start + batch_size]
+            copies = np.repeat(batch, len(chunk), axis=0)
+            for i, (y, x) in enumerate(chunk):
+                copies[i, y : y + patch, x : x + patch, :] = fill
+            out[start : start + len(chunk)] = scores(projector, copies, resolved)
+            update(start + len(chunk))
+    finally:
+        close()
+    return out.reshape(len(rows), len(cols))
+
+
+# ------------------------------------------------------------------ the sanity cascade
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman's rank correlation of two arrays (ties share their mean rank); 0 if constant."""
+    ra, rb = _ranks(np.ravel(a)), _ranks(np.ravel(b))
+    ra, rb = ra - ra.mean(), rb - rb.mean()
+    denominator = math.sqrt(float(np.dot(ra, ra)) * float(np.dot(rb, rb)))
+    if denominator == 0.0:
+        return 0.0
+    return float(np.clip(np.dot(ra, rb) / denominator, -1.0, 1.0))
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks 1..n of the values, ties given their mean rank."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    ends = np.r_[starts[1:], len(values)]
+    group = np.repeat(np.arange(len(starts)), ends - starts)
+    ranks = np.empty(len(values), np.float64)
+    ranks[order] = ((starts + ends + 1) / 2.0)[group]
+    return ranks
+
+
+# weight name -> the layer attributes that may hold its initializer
+_INITIALIZERS = {
+    "kernel": ("kernel_initializer", "depthwise_initializer"),
+    "depthwise_kernel": ("depthwise_initializer",),
+    "pointwise_kernel": ("pointwise_initializer",),
+}
+
+
+def fresh_weights(layer: Any, random_seed: int) -> list[np.ndarray]:
+    """New values for each weight of `layer` from its own initializers, seeded."""
+    values = []
+    for number, variable in enumerate(layer.weights):
+        name = variable.name.split("/")[-1]
+        initializer = None
+        for attribute in _INITIALIZERS.get(name, (f"{name}_initializer",)):
+            initializer = getattr(layer, attribute, None)
+            if initializer is not None:
+                break
+        if initializer is None:
+            raise ValueError(
+                f"layer {layer.name!r} ({type(layer).__name__}) has no initializer for its "
+                f"weight {name!r}, so the sanity cascade cannot re-initialise it; pick a layer "
+                "below it"
+            )
+        config = initializer.get_config()
+        if "seed" in config:
+            config["seed"] = random_seed * 1009 + number
+            initializer = type(initializer).from_config(config)
+        shape = tuple(int(d) for d in variable.shape)
+        values.append(np.asarray(initializer(shape, dtype=variable.dtype)))
+    return values
+
+
+def twin_of(model: keras.Model) -> keras.Model:
+    """A copy of the model with its own weights (equal to the model's now)."""
+    try:
+        twin = keras.models.clone_model(model)
+    except Exception as err:  # custom layers without get_config, for one
+        raise ValueError(
+            f"the sanity cascade works on a copy of the model, and keras.models.clone_model "
+            f"could not copy {model.name!r}: {type(err).__name__}: {err}"
+        ) from err
+    twin.set_weights(model.get_weights())
+    return twin
+
+
+def sanity_cascade(
+    projector: Projector,
+    image: Any,
+    layer: str | LayerInfo,
+    channel: int,
+    method: str = "guided",
+    random_seed: int = 0,
+    progress: Any = False,
+) -> list[Cascade]:
+    """Project again after re-initialising one more layer each step, from `layer` down."""
+    info = projector.layer_info(layer)
+    channel = projector._check_channel(info, channel)
+    checks.check_choice(method, METHODS, "method")
+    if not checks.is_int(random_seed):
+        raise TypeError(f"random_seed must be an int, got {checks.shown(random_seed)}")
+    trained = projector.project(image, info, channel, method)
+    twin = type(projector)(twin_of(projector.model))  # a Projector of its own
+    path = path_to(twin._nodes, twin._node_of[info.name])
+    layers: list[Any] = []
+    for node in reversed(path):
+        if node.layer.weights and node.layer not in layers:
+            layers.append(node.layer)
+    steps = [Cascade(None, trained, 1.0)]
+    magnitude = np.abs(trained).sum(axis=-1)
+    update, close = progress_reporter(progress, len(layers), "sanity cascade", "layer")
+    try:
+        for number, twin_layer in enumerate(layers):
+            seed = int(random_seed) * 7919 + number
+            for variable, value in zip(
+                twin_layer.weights, fresh_weights(twin_layer, seed), strict=True
+            ):
+                variable.assign(value)
+            twin.clear_cache()
+            projection = twin.project(image, info.name, channel, method)
+            rho = spearman(np.abs(projection).sum(axis=-1), magnitude)
+            steps.append(Cascade(twin_layer.name, projection, rho))
+            update(number + 1)
+    finally:
+        close()
+    return steps
