@@ -12,6 +12,7 @@ import numpy as np
 from deconv_widgets import zoo  # names and small data only; models load when asked for
 
 METHOD_CHOICES = ("deconvnet", "guided", "saliency")
+LENS_CHOICES = ("gradcam", "guided_gradcam", "occlusion")
 SEED_CHOICES = ("activation", "max", "ones")
 
 
@@ -111,8 +112,8 @@ def _load_image(args: argparse.Namespace, input_shape: tuple) -> np.ndarray:
     return _fit_image(pixels, height, width, channels)
 
 
-def _figure(image, activation, projection, args, layer_name) -> Any:
-    """Input, activation and projection panels with colour bars (matplotlib, Agg)."""
+def _figure(image, activation, last, args, layer_name) -> Any:
+    """Input, activation and projection (or lens) panels with colour bars (matplotlib, Agg)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -129,20 +130,55 @@ def _figure(image, activation, projection, args, layer_name) -> Any:
     shown = axes[1].imshow(activation, cmap="viridis")
     figure.colorbar(shown, ax=axes[1], shrink=0.8)
     axes[1].set_title(f"{layer_name} channel {args.channel}: activation")
-    summed = projection.sum(axis=-1)
-    limit = float(np.abs(summed).max()) or 1.0
-    shown = axes[2].imshow(summed, cmap="RdBu_r", vmin=-limit, vmax=limit)
-    figure.colorbar(shown, ax=axes[2], shrink=0.8)
-    summed_note = "" if projection.shape[-1] == 1 else " (sum over colour channels)"
-    axes[2].set_title(f"{args.method} projection, seed {args.seed}{summed_note}")
+    if args.method in LENS_CHOICES:
+        _lens_panel(figure, axes[2], image, last, args)
+    else:
+        summed = last.sum(axis=-1)
+        limit = float(np.abs(summed).max()) or 1.0
+        shown = axes[2].imshow(summed, cmap="RdBu_r", vmin=-limit, vmax=limit)
+        figure.colorbar(shown, ax=axes[2], shrink=0.8)
+        summed_note = "" if last.shape[-1] == 1 else " (sum over colour channels)"
+        axes[2].set_title(f"{args.method} projection, seed {args.seed}{summed_note}")
     for axis in axes:
         axis.set_xticks([])
         axis.set_yticks([])
     return figure
 
 
+def _lens_panel(figure: Any, axis: Any, image: np.ndarray, lens: np.ndarray, args: Any) -> None:
+    """Draw a Grad-CAM (over the image), Guided Grad-CAM or occlusion map on the last axis."""
+    if args.target_class is not None:
+        target = f"class {args.target_class}"
+    else:
+        target = f"{args.layer} channel {args.channel}"
+    if args.method == "gradcam":
+        axis.imshow(image.mean(axis=-1), cmap="gray")
+        shown = axis.imshow(lens, cmap="inferno", alpha=0.6)
+        axis.set_title(f"Grad-CAM of {target} on {args.layer}")
+    elif args.method == "guided_gradcam":
+        summed = lens.sum(axis=-1)
+        limit = float(np.abs(summed).max()) or 1.0
+        shown = axis.imshow(summed, cmap="RdBu_r", vmin=-limit, vmax=limit)
+        axis.set_title(f"Guided Grad-CAM of {target}")
+    else:
+        height, width = image.shape[:2]  # the map's cells over the image they cover
+        shown = axis.imshow(lens, cmap="viridis", extent=(0, width, height, 0))
+        axis.set_title(f"occlusion map of {target}")
+    figure.colorbar(shown, ax=axis, shrink=0.8)
+
+
+def _lens(projector: Any, model_input: np.ndarray, args: argparse.Namespace) -> np.ndarray:
+    """The --method lens of the target (--class, else the channel's summed activation)."""
+    target = args.target_class if args.target_class is not None else (args.layer, args.channel)
+    if args.method == "gradcam":
+        return projector.gradcam(model_input, args.layer, target, size="input")
+    if args.method == "guided_gradcam":
+        return projector.guided_gradcam(model_input, args.layer, target)
+    return projector.occlusion(model_input, target, progress=False)
+
+
 def _render(args: argparse.Namespace) -> int:
-    """Write the input / activation / projection figure to --out."""
+    """Write the input / activation / projection (or lens) figure to --out."""
     from deconv_widgets.projection import Projector
     from deconv_widgets.projection.shown_space import affine_matrix, to_shown
 
@@ -158,10 +194,13 @@ def _render(args: argparse.Namespace) -> int:
         else:
             image = _load_image(args, projector.input_shape)
         model_input = preset.preprocess(image) if preset and preset.preprocess else image
-        projection = projector.project(
-            model_input, args.layer, args.channel, method=args.method, seed=args.seed
-        )
-        if preset and preset.preprocess:  # shown in the image's own space (RGB, not BGR)
+        if args.method in LENS_CHOICES:
+            projection = _lens(projector, model_input, args)
+        else:
+            projection = projector.project(
+                model_input, args.layer, args.channel, method=args.method, seed=args.seed
+            )
+        if preset and preset.preprocess and projection.ndim == 3:  # shown in the image's space
             matrix = affine_matrix(preset.preprocess, image.shape)
             projection = to_shown(projection, matrix)
         activation = projector.activations(model_input, args.layer)[..., args.channel]
@@ -199,7 +238,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     render.add_argument("--layer", required=True, help="layer name")
     render.add_argument("--channel", required=True, type=int, help="channel index")
-    render.add_argument("--method", default="deconvnet", choices=METHOD_CHOICES)
+    render.add_argument(
+        "--method",
+        default="deconvnet",
+        choices=METHOD_CHOICES + LENS_CHOICES,
+        help="a projection of the channel, or a lens: Grad-CAM on --layer, Guided Grad-CAM, an "
+        "occlusion map (of the channel's summed activation, or of --class)",
+    )
+    render.add_argument(
+        "--class",
+        dest="target_class",
+        type=int,
+        default=None,
+        help="with a lens: the class to explain (the model's output before its softmax) "
+        "instead of the channel",
+    )
     render.add_argument("--seed", default="activation", choices=SEED_CHOICES)
     render.add_argument(
         "--model",

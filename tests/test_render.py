@@ -46,6 +46,23 @@ def test_render_methods_give_different_pictures(tmp_path):
     assert not np.array_equal(*pictures)
 
 
+def test_render_lenses_write_the_lens_beside_the_activation(tmp_path):
+    pictures = {}
+    base = ["render", "--layer", "conv3_2", "--channel", "3", "--index", "2"]
+    for method, extra in [
+        ("gradcam", []),
+        ("gradcam", ["--class", "1"]),
+        ("guided_gradcam", []),
+        ("occlusion", ["--class", "1"]),
+    ]:
+        out = tmp_path / f"{method}{len(extra)}.png"
+        assert main([*base, "--method", method, *extra, "--out", str(out)]) == 0
+        pictures[(method, len(extra))] = _assert_nonblank_png(out)
+    # the first two panels are the same; the third shows what was asked for
+    third = [picture[:, 800:] for picture in pictures.values()]
+    assert all(not np.array_equal(a, b) for i, a in enumerate(third) for b in third[i + 1 :])
+
+
 def test_render_own_model_and_rgb_image_resized(tmp_path, capsys):
     keras.utils.set_random_seed(0)
     model = keras.Sequential(
@@ -74,6 +91,7 @@ def test_render_own_model_and_rgb_image_resized(tmp_path, capsys):
         (["--layer", "pool1", "--channel", "16"], "channel 16 is out of range"),
         (["--layer", "pool1", "--channel", "0", "--image", "missing.png"], "cannot read image"),
         (["--layer", "pool1", "--channel", "0", "--model", "missing.keras"], "does not exist"),
+        (["--layer", "pool3", "--channel", "0", "--method", "gradcam", "--class", "8"], "0..7"),
     ],
 )
 def test_render_user_errors_exit_2(tmp_path, capsys, extra, message):
