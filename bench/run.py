@@ -32,8 +32,9 @@ BENCHMARKS = {
     4: ("bench.b4_topk", "top_k throughput and peak memory over a stream"),
     5: ("bench.b5_cold", "Cold start"),
     6: ("bench.b6_live", "Live at any size: the Explorer on VGG16 in JupyterLab (Chromium)"),
+    7: ("bench.b7_lenses", "Lenses on VGG16 at 224²: occlusion, Grad-CAM, the sanity cascade"),
 }
-WORKER_TIMEOUT = {1: 600, 2: 300, 3: 600, 4: 600, 5: 300, 6: 900}
+WORKER_TIMEOUT = {1: 600, 2: 300, 3: 600, 4: 600, 5: 300, 6: 900, 7: 900}
 RESULTS = REPO_ROOT / "bench" / "RESULTS.md"
 
 

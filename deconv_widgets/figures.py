@@ -1,4 +1,4 @@
-"""Static figures (matplotlib) of projections and top-k hits, for notebooks and image files."""
+"""Static figures (matplotlib) of projections, top-k hits and lenses, for notebooks and files."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from .projection import Projector, TopK
-from .projection.shown_space import affine_matrix, shown_hit
+from .projection import Cascade, Projector, TopK
+from .projection.shown_space import affine_matrix, shown_hit, to_shown
 
 CONTRAST_PERCENTILE = 99.5  # |values| above this percentile saturate (a few pixels dominate)
 
@@ -110,5 +110,47 @@ def top_k_figure(
             axis.set_xticks([])
             axis.set_yticks([])
             axis.set_title(f"{top.layer} channel {channel}: {what}", fontsize=9)
+    figure.tight_layout()
+    return figure
+
+
+def cascade_figure(
+    rows: Mapping[str, Sequence[Cascade]],
+    preprocess: Callable[[np.ndarray], Any] | None = None,
+    shown_shape: Sequence[int] | None = None,
+    size: float = 1.5,
+) -> Any:
+    """Adebayo et al.'s cascade: one row per method, the trained model first, rho on each step.
+
+    With `preprocess` (per-pixel affine, e.g. VGG16's) and the shown image's shape, projections
+    are drawn in the shown image's space.
+    """
+    matrix = affine_matrix(preprocess, tuple(shown_shape)) if shown_shape else None
+    cells = {
+        label: [
+            (f"{step.layer or 'trained'}\nrho {step.rho:.2f}", to_shown(step.projection, matrix))
+            for step in steps
+        ]
+        for label, steps in rows.items()
+    }
+    return image_grid(cells, size=size)
+
+
+def occlusion_figure(image: Any, maps: Mapping[str, np.ndarray], size: float = 3.0) -> Any:
+    """Zeiler & Fergus Fig. 7 style: the image, then each occlusion map over the same area."""
+    import matplotlib.pyplot as plt
+
+    shown = _shown(image)
+    height, width = shown.shape[:2]
+    figure, axes = plt.subplots(1, 1 + len(maps), figsize=(size * (1 + len(maps)), size))
+    axes[0].imshow(shown)
+    axes[0].set_title("image", fontsize=9)
+    for axis, (title, values) in zip(axes[1:], maps.items(), strict=True):
+        drawn = axis.imshow(values, cmap="viridis", extent=(0, width, height, 0))
+        figure.colorbar(drawn, ax=axis, shrink=0.8)
+        axis.set_title(title, fontsize=9)
+    for axis in axes:
+        axis.set_xticks([])
+        axis.set_yticks([])
     figure.tight_layout()
     return figure

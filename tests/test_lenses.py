@@ -336,3 +336,42 @@ def test_an_int_target_without_a_class_head_says_what_to_pass() -> None:
         with pytest.raises(ValueError, match=r"no class head.*\('only', 0\)"):
             call()
     assert projector.occlusion(image, ("only", 2), patch=4).shape == (5, 5)
+
+
+def test_occlusion_by_windows_covers_chains_and_falls_back_on_other_graphs() -> None:
+    from deconv_widgets.projection import lenses
+
+    chain, residual = Projector(chain_model()), Projector(residual_model())
+    image = np.zeros((1, 20, 20, 3), np.float32)
+    assert lenses._by_windows(chain, lenses.resolve_target(chain, 2), image) is not None
+    assert lenses._by_windows(chain, lenses.resolve_target(chain, ("c2", 1)), image) is not None
+    target = lenses.resolve_target(residual, 1)  # an Add: full forward passes instead
+    assert lenses._by_windows(residual, target, np.zeros((1, 16, 16, 2), np.float32)) is None
+
+
+def test_occlusion_with_full_passes_equals_single_forward_passes() -> None:
+    model = residual_model()
+    image = np.random.default_rng(2).uniform(0, 1, (16, 16, 2)).astype(np.float32)
+    got = Projector(model).occlusion(image, 1, patch=5, stride=3, fill=[0.0, 1.0], progress=False)
+    want = brute_force_occlusion(model, image, 1, 5, 3, np.array([0.0, 1.0]))
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+def test_occlusion_by_windows_on_same_padding_strides_and_borders() -> None:
+    keras.utils.set_random_seed(4)
+    model = keras.Sequential(
+        [
+            keras.Input((23, 19, 2)),
+            keras.layers.Conv2D(4, 5, strides=2, padding="same", activation="relu", name="a"),
+            keras.layers.MaxPooling2D(3, strides=2, padding="same", name="p"),
+            keras.layers.BatchNormalization(name="bn"),
+            keras.layers.Conv2D(5, 3, dilation_rate=2, padding="same", name="b"),
+            keras.layers.ReLU(name="r"),
+        ]
+    )
+    projector = Projector(model)
+    image = np.random.default_rng(3).uniform(0, 1, (23, 19, 2)).astype(np.float32)
+    for patch, stride in ((4, 3), (7, 5), (1, 6)):
+        got = projector.occlusion(image, ("r", 2), patch=patch, stride=stride, progress=False)
+        want = brute_force_occlusion(model, image, ("r", 2), patch, stride, image.mean((0, 1)))
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import keras
 import numpy as np
 
-from . import checks
+from . import checks, incremental, rules
 from .graph import LayerInfo, path_to
 from .rules import METHODS
 from .topk import progress_reporter
@@ -265,17 +265,68 @@ def occlusion(
     out = np.empty(len(corners), np.float32)
     shown_bar = progress if callable(progress) or len(corners) > batch_size else False
     update, close = progress_reporter(shown_bar, len(corners), "occlusion", "pos")
+    by_windows = _by_windows(projector, resolved, batch)
     try:
         for start in range(0, len(corners), batch_size):
             chunk = corners[start : start + batch_size]
-            copies = np.repeat(batch, len(chunk), axis=0)
-            for i, (y, x) in enumerate(chunk):
-                copies[i, y : y + patch, x : x + patch, :] = fill
-            out[start : start + len(chunk)] = scores(projector, copies, resolved)
+            if by_windows is not None:
+                out[start : start + len(chunk)] = by_windows(chunk, patch, fill)
+            else:
+                copies = np.repeat(batch, len(chunk), axis=0)
+                for i, (y, x) in enumerate(chunk):
+                    copies[i, y : y + patch, x : x + patch, :] = fill
+                out[start : start + len(chunk)] = scores(projector, copies, resolved)
             update(start + len(chunk))
     finally:
         close()
     return out.reshape(len(rows), len(cols))
+
+
+def _by_windows(projector: Projector, target: Target, batch: np.ndarray) -> Any:
+    """chunk, patch, fill -> scores by incremental inference, or None for other graphs."""
+    node = _target_node(projector, target)
+    path = path_to(projector._nodes, node)
+    trunk = [step for step in path if len(step.output.shape) == 4]
+    head = path[len(trunk) :]
+    if not trunk or any(len(step.output.shape) == 4 for step in head):
+        return None
+    if any(
+        len(step.inputs) != 1 or step.inputs[0] is not before.output
+        for before, step in zip([trunk[-1], *head], head, strict=False)
+    ):
+        return None
+    steps = incremental.chain_steps(projector, trunk[-1])
+    if steps is None:
+        return None
+    plan = projector._plan(projector.layer_info(trunk[-1].layer.name))
+    cached = projector._forward(plan, batch)
+    clean = {i: t.numpy()[0] for i, t in zip(plan.cached_ids, cached, strict=True)}
+    last = clean[trunk[-1].output_id]
+    index = tf.constant(target.index, tf.int32)
+    if target.layer is None:
+        head_nodes = head[:-1] if projector.require_head().drop_activation else head
+
+    def run(chunk: list[tuple[int, int]], patch: int, fill: np.ndarray) -> np.ndarray:
+        boxes, windows = incremental.occluded_maps(steps, clean, chunk, patch, fill)
+        if target.layer is not None:  # the channel's sum: clean, minus the window's, plus new
+            total = float(last[..., target.index].sum())
+            return np.array(
+                [
+                    total
+                    + float(w[..., target.index].sum())
+                    - float(last[b[0] : b[1] + 1, b[2] : b[3] + 1, target.index].sum())
+                    for b, w in zip(boxes, windows, strict=True)
+                ],
+                np.float32,
+            )
+        value = tf.constant(
+            np.stack([incremental.paste(last, b, w) for b, w in zip(boxes, windows, strict=True)])
+        )
+        for step in head_nodes:
+            value = rules.call_as_in_model(step, [value])
+        return _score(projector, target, value, index).numpy()
+
+    return run
 
 
 # ------------------------------------------------------------------ the sanity cascade
