@@ -1,8 +1,8 @@
-"""Explorer: the whole DeconvNet app (inspector, grid, projections, ladder, top-k)."""
+"""Explorer: the whole DeconvNet app (inspector, grid, projections, ladder, top-k, lenses)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -13,13 +13,13 @@ from ..projection.checks import image_stack
 from ..projection.loading import model_from
 from ..projection.shown_space import shown_hit
 from ._base import IntSetting, esm, pack_arrays
-from ._projection import ProjectionWidget
+from ._lenses import LENS_MESSAGES, LensWidget
 
 TOPK_DEFAULT = 9
 
 
-class Explorer(ProjectionWidget):
-    """Pick a layer and a channel; see activations and projections, ladder and top-k, live.
+class Explorer(LensWidget):
+    """Pick a layer and a channel; see activations and projections, ladder, top-k and lenses.
 
     Arguments passed to the constructor are checked at once (ValueError/TypeError). Traits
     set later (from Python or by the page) never raise: a bad value shows in `status` and
@@ -48,6 +48,7 @@ class Explorer(ProjectionWidget):
         method: str = "deconvnet",
         seed: str = "activation",
         image_index: int = 0,
+        classes: Sequence[str] | None = None,
     ) -> None:
         """Build the app on a Keras model and images to pick from.
 
@@ -56,7 +57,8 @@ class Explorer(ProjectionWidget):
         `vgg16` extra); `images` and `preprocess` given with a zoo name replace its own.
 
         `layer` defaults to the last 4-D layer and `channel` to the one that responds most to
-        the first image shown.
+        the first image shown. `classes` names the classes of the model's class head (a zoo
+        model's own by default; "class N" otherwise).
         """
         super().__init__()
         if model is None or (isinstance(model, str) and model in zoo.MODEL_NAMES):
@@ -64,6 +66,7 @@ class Explorer(ProjectionWidget):
             model = preset.model
             images = preset.images if images is None else images
             preprocess = preset.preprocess if preprocess is None else preprocess
+            classes = preset.classes if classes is None else classes
         model = model_from(model)  # a .keras path, or an unknown name: ValueError first
         if images is None:
             raise ValueError("images are needed with your own model: pass an array (N, H, W, C)")
@@ -75,6 +78,7 @@ class Explorer(ProjectionWidget):
         self._init_projection(
             model, self._images[image_index], layer, channel, method, seed, preprocess
         )
+        self._init_lenses(classes)
         self.on_msg(self._on_message)
 
     def _check_index(self, index: Any) -> int:
@@ -106,7 +110,7 @@ class Explorer(ProjectionWidget):
         self._guarded(change, apply)
 
     def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
-        """Requests from the page: {"type": "view"}, "ladder" or {"type": "topk", "k": int}."""
+        """Page requests: "view", "ladder", {"type": "topk", "k": int} and the LENS_MESSAGES."""
         kind = content.get("type") if isinstance(content, dict) else None
         if kind == "view":  # a page shows the widget: prefetching for it is worth the CPU
             self._safely(self._page_shown)
@@ -115,6 +119,8 @@ class Explorer(ProjectionWidget):
         elif kind == "topk":
             k = content.get("k", TOPK_DEFAULT)
             self._safely(lambda: self.show_top_k(k if isinstance(k, int) else TOPK_DEFAULT))
+        elif kind in LENS_MESSAGES:
+            self._safely(getattr(self, f"show_{kind}"))
 
     def show_ladder(self) -> None:
         """Compute the current channel's ladder (one rung per layer) and send it to the page."""

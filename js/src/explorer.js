@@ -6,6 +6,7 @@ import { formatValue } from "./lib/grid.js";
 import { push, watch } from "./lib/widget.js";
 import { createProjectionSource } from "./lib/projection_source.js";
 import { keepInView } from "./lib/sticky.js";
+import { lensPanel } from "./lib/lens_parts.js";
 import {
   METHODS, SEEDS, asImage, choicePart, gridPart, inputImagePart, inspectorPart,
   layerPickerPart, projectionsPart, statusPart, unpack,
@@ -92,6 +93,7 @@ function render({ model, el }) {
   const projections = projectionsPart(model, { source });
   const ladder = ladderPart(model);
   const topk = topkPart(model);
+  const lenses = lensPanel(model);
   // the selected channel's projections stay on screen however far down the grid one clicks
   const panel = h("div", { class: "dw-sticky", dataset: { testid: "selection" } }, [
     status.root, h("div", { class: "dw-row" }, [input.root, projections.root]), grid.grid.readout,
@@ -100,6 +102,7 @@ function render({ model, el }) {
     h("div", { class: "dw-controls" }, [layer.root, method.root, seed.root, picker.root,
       grid.normaliseControl, grid.orderControl, projections.modeControl, grid.channelControl]),
     panel,
+    lenses.root,
     grid.root,
     h("details", { open: true }, [h("summary", {}, ["layers"]),
       h("div", { class: "dw-scroll-x" }, [inspector.root])]),
@@ -110,7 +113,7 @@ function render({ model, el }) {
   model.send({ type: "view" }); // a page shows the widget: Python may prefetch for it
   grid.fitTo(root);
   const stopPanel = keepInView(panel, root);
-  const parts = [status, inspector, layer, method, seed, picker, grid, input, projections, ladder, topk];
+  const parts = [status, inspector, layer, method, seed, picker, grid, input, projections, ladder, topk, lenses];
   return () => {
     parts.forEach((p) => p.stop());
     stopPanel();

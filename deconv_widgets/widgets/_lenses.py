@@ -1,0 +1,196 @@
+"""The Explorer's lenses: Grad-CAM, Guided Grad-CAM, occlusion maps and the sanity cascade.
+
+Grad-CAM and Guided Grad-CAM follow the picks once shown: after `show_lenses()` every pick
+(layer, channel, image, `lens_target`) recomputes them, on layers small enough to send every
+channel at once (a fraction of a second); on larger layers (VGG16) a pick clears them and the
+button computes them again, so that clicking through channels stays fast. Occlusion maps and
+the sanity cascade (hundreds of forward passes; a copy of the model) are computed on request
+only: a pick that changes what they show clears them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import traitlets
+
+from ..projection.shown_space import to_shown
+from ._base import IntSetting, pack_arrays
+from ._projection import ProjectionWidget
+
+CHANNEL_TARGET = -1  # lens_target: the current channel (k >= 0: class k)
+LENS_MESSAGES = ("lenses", "occlusion", "sanity")  # page requests, answered by show_<type>()
+
+
+def class_names(count: int | None, names: Sequence[str] | None) -> list[str]:
+    """The names of a class head's `count` classes ("class N" for unnamed); [] without a head."""
+    if count is None:
+        if names:
+            raise ValueError("classes were given, but the model has no class head (output (N, k))")
+        return []
+    if names is None:
+        return [f"class {k}" for k in range(count)]
+    if isinstance(names, str) or not all(isinstance(n, str) for n in names):
+        raise TypeError("classes must be a list of class names (str), one per class")
+    if len(names) != count:
+        raise ValueError(f"classes has {len(names)} names, but the model has {count} classes")
+    return list(names)
+
+
+class LensWidget(ProjectionWidget):
+    """Lens panels over the current pick (see the module's docstring for when they recompute)."""
+
+    classes = traitlets.List(traitlets.Unicode()).tag(sync=True)  # the class head's class names
+    lens_target = IntSetting(CHANNEL_TARGET).tag(sync=True)  # -1: the current channel; k: class k
+    lenses = traitlets.Bytes(b"").tag(sync=True)  # Grad-CAM (H, W), Guided Grad-CAM (H, W, C)
+    lenses_index = traitlets.List(traitlets.Dict()).tag(sync=True)  # [{kind, shape, offset, …}]
+    lens_version = traitlets.Int(0).tag(sync=True)  # counts changes of `lenses`
+    occlusion = traitlets.Bytes(b"").tag(sync=True)  # occlusion maps (rows, cols), packed
+    occlusion_index = traitlets.List(traitlets.Dict()).tag(sync=True)  # one entry per map
+    occlusion_version = traitlets.Int(0).tag(sync=True)  # counts changes of `occlusion`
+    sanity = traitlets.Bytes(b"").tag(sync=True)  # the cascade's projections (H, W, C), packed
+    sanity_index = traitlets.List(traitlets.Dict()).tag(sync=True)  # one per step: layer, rho
+    sanity_version = traitlets.Int(0).tag(sync=True)  # counts changes of `sanity`
+
+    def _init_lenses(self, names: Sequence[str] | None) -> None:
+        """Check and set the class names (constructor: ValueError/TypeError)."""
+        self._lens_follow = False  # Grad-CAM was shown: picks recompute it (small layers)
+        self._lens_keys: dict[str, tuple] = {}  # what each shown lens was computed for
+        self.classes = class_names(self._projector.class_count, names)
+
+    # ------------------------------------------------------------------ targets
+    def _check_target(self, value: int) -> int:
+        """A lens_target in range, else ValueError naming the valid choices."""
+        if value == CHANNEL_TARGET or 0 <= value < len(self.classes):
+            return value
+        if not self.classes:
+            raise ValueError(
+                f"lens_target {value} names a class, but the model has no class head; "
+                f"choose {CHANNEL_TARGET} (the current channel)"
+            )
+        raise ValueError(
+            f"lens_target {value} is out of range; choose {CHANNEL_TARGET} (the current channel) "
+            f"or a class 0 to {len(self.classes) - 1} ({', '.join(self.classes)})"
+        )
+
+    def _target(self) -> tuple[Any, str]:
+        """The engine's target for lens_target, and its label."""
+        if self.lens_target == CHANNEL_TARGET:
+            return (self.layer, int(self.channel)), f"channel {self.channel}"
+        return int(self.lens_target), f"class {self.classes[self.lens_target]}"
+
+    def _lens_key(self, kind: str) -> tuple:
+        """What a lens depends on: layer, image and channel (the lens target / + method)."""
+        if kind == "lenses":
+            channel = int(self.channel) if self.lens_target == CHANNEL_TARGET else None
+            return (self.layer, self._image_version, self.lens_target, channel)
+        base = (self.layer, self._image_version, int(self.channel))
+        return (*base, self.method) if kind == "sanity" else base
+
+    @traitlets.observe("lens_target")
+    def _lens_target_changed(self, change: dict[str, Any]) -> None:
+        def apply() -> None:
+            self._check_target(change["new"])
+            if self._lens_follow:
+                self.show_lenses()
+
+        self._guarded(change, apply)
+
+    # ------------------------------------------------------------------ picks
+    def _on_pick(self) -> None:
+        super()._on_pick()
+        stale = [k for k, key in self._lens_keys.items() if key != self._lens_key(k)]
+        info = self._projector.layer_info(self.layer)
+        if "lenses" in stale and self._lens_follow and self._all_at_once(info):
+            stale.remove("lenses")
+            if not self._safely(self._compute_lenses):  # a lens error never reverts the pick
+                self._set_lens("lenses", b"", [])
+        for kind in stale:
+            self._set_lens(kind, b"", [])
+
+    def _set_lens(self, kind: str, buffer: bytes, index: list[dict[str, Any]]) -> None:
+        """Replace one lens's payload (empty: cleared) and bump its version."""
+        version = {"lenses": "lens_version"}.get(kind, f"{kind}_version")
+        with self.hold_sync():
+            setattr(self, kind, buffer)
+            setattr(self, f"{kind}_index", index)
+            setattr(self, version, getattr(self, version) + 1)
+        if index:
+            self._lens_keys[kind] = self._lens_key(kind)
+        else:
+            self._lens_keys.pop(kind, None)
+
+    def _in_shown_space(self, array: np.ndarray) -> np.ndarray:
+        """A model-input-space (H, W, C) array in the shown image's space."""
+        return np.asarray(to_shown(np.asarray(array, np.float32), self._shown_matrix))
+
+    # ------------------------------------------------------------------ lenses
+    def show_lenses(self) -> None:
+        """Grad-CAM (input size) and Guided Grad-CAM of the lens target on the current layer."""
+        label = self._compute_lenses()
+        self.status = f"Grad-CAM of {label} on {self.layer}"
+
+    def _compute_lenses(self) -> str:
+        """Compute and send Grad-CAM and Guided Grad-CAM; returns the target's label."""
+        target, label = self._target()
+        cam = self._projector.gradcam(self._input, self.layer, target, size="input")
+        guided = self._projector.guided_gradcam(self._input, self.layer, target)
+        buffer, index = pack_arrays([cam, self._in_shown_space(guided)])
+        for entry, kind in zip(index, ("gradcam", "guided_gradcam"), strict=True):
+            entry.update(kind=kind, layer=self.layer, target=label)
+        self._lens_follow = True
+        self._set_lens("lenses", buffer, index)
+        return label
+
+    def show_occlusion(self) -> None:
+        """Occlusion maps of the current channel and, with a class head, of the top class."""
+        layer, channel = self.layer, int(self.channel)
+        activation = self._projector.activations(self._input, layer)[..., channel]
+        targets: list[tuple[str, Any, str, float]] = [
+            ("channel", (layer, channel), f"channel {channel}", float(activation.sum()))
+        ]
+        if self.classes:
+            scores = self._projector.class_scores(self._input)
+            top = int(np.argmax(scores))
+            targets.append(("class", top, f"class {self.classes[top]}", float(scores[top])))
+        self.progress = 0.0
+        maps = []
+        for number, (_, target, label, _) in enumerate(targets):
+
+            def report(done: int, total: int, number: int = number, label: str = label) -> None:
+                self.progress = (number + done / max(total, 1)) / len(targets)
+                self.status = f"occlusion of {label}: {done}/{total} positions"
+
+            maps.append(self._projector.occlusion(self._input, target, progress=report))
+        buffer, index = pack_arrays(maps)
+        for entry, (kind, _, label, value), occluded in zip(index, targets, maps, strict=True):
+            entry.update(
+                kind=kind,
+                target=label,
+                unoccluded=value,
+                min=float(occluded.min()),
+                max=float(occluded.max()),
+            )
+        self._set_lens("occlusion", buffer, index)
+        self.progress = 1.0
+        self.status = f"occlusion maps of {' and '.join(t[2] for t in targets)}"
+
+    def show_sanity(self) -> None:
+        """The sanity cascade of the current channel with the method on show (a copy is changed)."""
+
+        def report(done: int, total: int) -> None:
+            self.status = f"sanity cascade: {done}/{total} layers randomised"
+
+        steps = self._projector.sanity_cascade(
+            self._input, self.layer, int(self.channel), method=self.method, progress=report
+        )
+        buffer, index = pack_arrays([self._in_shown_space(step.projection) for step in steps])
+        for entry, step in zip(index, steps, strict=True):
+            entry.update(layer=step.layer, rho=float(step.rho))
+        self._set_lens("sanity", buffer, index)
+        self.status = (
+            f"sanity cascade of channel {self.channel} ({self.method}): "
+            f"{len(steps) - 1} layers randomised from {self.layer} down"
+        )

@@ -1,0 +1,182 @@
+// The Explorer's lenses, bound to a model: Grad-CAM over the input and Guided Grad-CAM, occlusion
+// maps and the sanity cascade. Python computes each on request (a message) and sends it as one
+// packed float32 buffer with an index; each hook carries data-version = the trait's version once
+// drawn. Text from Python (class and layer names) only ever goes in through textContent.
+import { clear, h, setData } from "./dom.js";
+import { toFloat32Shaped } from "./buffers.js";
+import { TABLE_STEPS, colourTable, unitScale, valueRange } from "./colormaps.js";
+import { createImageView } from "./image_view.js";
+import { formatValue } from "./grid.js";
+import { push, watch } from "./widget.js";
+import { asImage, unpack } from "./parts.js";
+
+/** lens_target's value for "the current channel" (k >= 0: class k). */
+export const CHANNEL_TARGET = -1;
+
+/** The lens target choices: the current channel, then each class by name. */
+export function targetOptions(channel, classes = []) {
+  return [{ value: CHANNEL_TARGET, label: `channel ${channel}` },
+    ...(classes || []).map((name, k) => ({ value: k, label: String(name) }))];
+}
+
+/** RGBA bytes of n values through the sequential map, min..max (default: the data's range). */
+export function heatRGBA(data, range = valueRange(data)) {
+  const table = colourTable("sequential");
+  const out = new Uint8ClampedArray(data.length * 4);
+  for (let i = 0; i < data.length; i++) {
+    const t = Math.round(unitScale(data[i], range.min, range.max) * (TABLE_STEPS - 1));
+    out.set(table.subarray(t * 3, t * 3 + 3), i * 4);
+    out[i * 4 + 3] = 255;
+  }
+  return out;
+}
+
+/**
+ * A map (H * W values >= 0) over an image (H, W, C) in [0, 1]: the map's sequential colour
+ * blended with the image at `alpha`, 0 to the map's maximum. Without a matching image: the map.
+ */
+export function overlayRGBA(map, image, imageShape, alpha = 0.5) {
+  const heat = heatRGBA(map, { min: 0, max: valueRange(map).max });
+  const [height, width, channels] = imageShape || [];
+  if (!image || height * width !== map.length) return heat;
+  const colour = channels >= 3 ? [0, 1, 2] : [0, 0, 0];
+  for (let i = 0; i < map.length; i++) {
+    for (let k = 0; k < 3; k++) {
+      const base = Math.min(1, Math.max(0, image[i * channels + colour[k]] || 0)) * 255;
+      heat[i * 4 + k] = Math.round(alpha * heat[i * 4 + k] + (1 - alpha) * base);
+    }
+  }
+  return heat;
+}
+
+/** Draw RGBA bytes (height x width) into a canvas shown `displaySize` px on its long side. */
+export function drawRGBA(canvas, rgba, height, width, displaySize = 128) {
+  canvas.width = width;
+  canvas.height = height;
+  const ctx = canvas.getContext("2d");
+  const image = ctx.createImageData(width, height);
+  image.data.set(rgba);
+  ctx.putImageData(image, 0, 0);
+  const scale = displaySize / Math.max(height, width, 1);
+  canvas.style.width = `${Math.round(width * scale)}px`;
+  canvas.style.height = `${Math.round(height * scale)}px`;
+}
+
+/** The caption of one cascade step: "conv3_2 · rho 0.87" ("trained" for the unchanged model). */
+export function sanityCaption(step) {
+  return `${step.layer ?? "trained"} · rho ${Number(step.rho).toFixed(2)}`;
+}
+
+/** The display mode of a projection-like array: one channel diverging, colour as raw. */
+function projectionMode(shape) {
+  return shape[2] === 1 ? "signed" : "raw";
+}
+
+/** The <select data-testid="lens-target">: the current channel or a class. */
+export function lensTargetPart(model) {
+  const el = h("select", { dataset: { testid: "lens-target" } });
+  el.addEventListener("change", () => push(model, { lens_target: Number.parseInt(el.value, 10) }));
+  const stop = watch(model, ["lens_target", "classes", "channel"], () => {
+    clear(el);
+    const current = model.get("lens_target") ?? CHANNEL_TARGET;
+    for (const { value, label } of targetOptions(model.get("channel"), model.get("classes"))) {
+      el.appendChild(h("option", { value: String(value), selected: value === current }, [label]));
+    }
+    el.value = String(current);
+  });
+  return { root: h("label", {}, ["target ", el]), el, stop };
+}
+
+/** Grad-CAM over the input (data-testid="gradcam") and Guided Grad-CAM ("guided-gradcam"). */
+export function gradcamPart(model) {
+  const cam = createImageView({ caption: "Grad-CAM", testid: "gradcam" });
+  const guided = createImageView({ caption: "Guided Grad-CAM", testid: "guided-gradcam" });
+  const stop = watch(model, ["lens_version"], () => {
+    const index = model.get("lenses_index") || [];
+    const [camArray, guidedArray] = unpack(model.get("lenses"), index);
+    if (camArray && guidedArray) {
+      const shape = model.get("image_shape") || [];
+      const image = shape.length === 3 ? toFloat32Shaped(model.get("image"), shape) : null;
+      const [height, width] = camArray.shape;
+      drawRGBA(cam.canvas, overlayRGBA(camArray.data, image, shape), height, width, 160);
+      cam.setCaption(`Grad-CAM · ${index[0].target} on ${index[0].layer}`);
+      const [data, imgShape] = asImage(guidedArray);
+      guided.update(data, imgShape, projectionMode(imgShape));
+      guided.setCaption(`Guided Grad-CAM · ${index[1].target}`);
+    } else {
+      cam.clear();
+      guided.clear();
+      cam.setCaption("Grad-CAM");
+      guided.setCaption("Guided Grad-CAM");
+    }
+    const version = model.get("lens_version") ?? 0;
+    setData(cam.canvas, "version", version);
+    setData(guided.canvas, "version", version);
+  });
+  return { root: h("div", { class: "dw-row" }, [cam.root, guided.root]), stop };
+}
+
+/** The occlusion maps (data-testid="occlusion"), their button and progress bar. */
+export function occlusionPart(model) {
+  const maps = h("div", { class: "dw-strip", dataset: { testid: "occlusion" } });
+  const progress = h("progress", { class: "dw-progress", max: "1", value: "0" });
+  const button = h("button", { onclick: () => model.send({ type: "occlusion" }) }, ["occlusion map"]);
+  const stops = [
+    watch(model, ["progress"], () => { progress.value = model.get("progress") ?? 0; }),
+    watch(model, ["occlusion_version"], () => {
+      clear(maps);
+      const index = model.get("occlusion_index") || [];
+      unpack(model.get("occlusion"), index).forEach(({ data, shape }, i) => {
+        const entry = index[i];
+        const view = createImageView({ caption: `${entry.target} · ${formatValue(entry.unoccluded)} unoccluded` });
+        drawRGBA(view.canvas, heatRGBA(data), shape[0], shape[1], 128);
+        view.canvas.title = `its value with the square there: ${formatValue(entry.min)} (dark) `
+          + `to ${formatValue(entry.max)} (light)`;
+        maps.appendChild(view.root);
+      });
+      setData(maps, "version", model.get("occlusion_version") ?? 0);
+    }),
+  ];
+  const root = h("div", {}, [
+    h("div", { class: "dw-controls" }, [button, progress,
+      h("span", { class: "dw-note" }, ["the target's value with a grey square at each position (dark: it drops)"])]),
+    maps,
+  ]);
+  return { root, stop: () => stops.forEach((s) => s()) };
+}
+
+/** The sanity cascade (data-testid="sanity"): the trained model first, then one more layer randomised each step. */
+export function sanityPart(model) {
+  const strip = h("div", { class: "dw-strip", dataset: { testid: "sanity" } });
+  const button = h("button", { onclick: () => model.send({ type: "sanity" }) }, ["sanity check"]);
+  const stop = watch(model, ["sanity_version"], () => {
+    clear(strip);
+    const steps = model.get("sanity_index") || [];
+    unpack(model.get("sanity"), steps).forEach((array, i) => {
+      const [data, shape] = asImage(array);
+      const view = createImageView({ caption: sanityCaption(steps[i]), displaySize: 96 });
+      view.update(data, shape, projectionMode(shape));
+      strip.appendChild(view.root);
+    });
+    setData(strip, "version", model.get("sanity_version") ?? 0);
+  });
+  const root = h("div", {}, [
+    h("div", { class: "dw-controls" }, [button, h("span", { class: "dw-note" },
+      ["the projection again with the layers re-initialised from the top down; rho: rank correlation with the trained one"])]),
+    strip,
+  ]);
+  return { root, stop };
+}
+
+/** The lens panel: target, Grad-CAM and Guided Grad-CAM, occlusion maps, the sanity cascade. */
+export function lensPanel(model) {
+  const target = lensTargetPart(model);
+  const button = h("button", { onclick: () => model.send({ type: "lenses" }) }, ["Grad-CAM"]);
+  const parts = [target, gradcamPart(model), occlusionPart(model), sanityPart(model)];
+  const root = h("details", { dataset: { testid: "lenses" } }, [
+    h("summary", {}, ["lenses: Grad-CAM, occlusion and a sanity check"]),
+    h("div", { class: "dw-controls" }, [target.root, button]),
+    ...parts.slice(1).map((p) => p.root),
+  ]);
+  return { root, stop: () => parts.forEach((p) => p.stop()) };
+}

@@ -1,0 +1,68 @@
+"""The Explorer's lens panel in a real JupyterLab: Grad-CAM, occlusion and the sanity cascade."""
+
+from __future__ import annotations
+
+import pytest
+
+from deconv_widgets import zoo
+
+from .explorer_view import ExplorerView
+from .jupyter_host import ARTIFACTS
+from .probe import assert_drawn, wait_attr_change
+
+pytestmark = pytest.mark.browser
+
+CELLS = ["from deconv_widgets import Explorer\nex = Explorer()\nex"]
+
+
+def press(view: ExplorerView, button: str, hook: str, timeout: float = 60) -> None:
+    """Click a lens button and wait until its hook's data-version changes (drawn)."""
+    locator = view.root.get_by_test_id(hook)
+    old = locator.get_attribute("data-version")
+    view.root.get_by_role("button", name=button, exact=True).click()
+    wait_attr_change(view.nb.page, locator, "data-version", old, timeout)
+
+
+def test_lens_panel_draws_grad_cam_occlusion_and_the_cascade(open_notebook) -> None:
+    """Each lens button draws its canvases; the target select lists the zoo's classes."""
+    nb = open_notebook(CELLS)
+    view = ExplorerView(nb, cell=0)
+    view.wait_ready()
+    root = view.root
+    root.get_by_test_id("lenses").locator("summary").click()
+    channel = view.projection.get_attribute("data-channel")
+    target = root.get_by_test_id("lens-target")
+    assert target.locator("option").all_text_contents() == [
+        f"channel {channel}",
+        *zoo.SHAPE_CLASSES,
+    ]
+
+    press(view, "Grad-CAM", "gradcam")
+    assert_drawn(root.get_by_test_id("gradcam"), "gradcam")
+    assert_drawn(root.get_by_test_id("guided-gradcam"), "guided-gradcam")
+
+    press(view, "occlusion map", "occlusion")
+    maps = root.get_by_test_id("occlusion").locator("canvas")
+    assert maps.count() == 2  # the current channel and the top class
+    for i in range(2):
+        assert_drawn(maps.nth(i), f"occlusion map {i}")
+    assert root.locator("progress").first.evaluate("(el) => el.value") == 1
+
+    press(view, "sanity check", "sanity")
+    steps = root.get_by_test_id("sanity").locator("figure")
+    captions = root.get_by_test_id("sanity").locator(".dw-caption").all_text_contents()
+    layers = int(nb.run("print(len(ex.sanity_index))").strip())
+    assert steps.count() == layers >= 2
+    assert captions[0] == "trained · rho 1.00"
+    assert captions[1].startswith(nb.run("print(ex.sanity_index[1]['layer'])").strip() + " · rho ")
+    for i in range(layers):
+        assert_drawn(steps.nth(i).locator("canvas"), f"sanity step {i}")
+
+    # a class picked in the page reaches Python, and Grad-CAM follows it
+    old = root.get_by_test_id("gradcam").get_attribute("data-version")
+    target.select_option(label=zoo.SHAPE_CLASSES[4])
+    wait_attr_change(nb.page, root.get_by_test_id("gradcam"), "data-version", old, 60)
+    assert nb.run("print(ex.lens_target)").strip() == "4"
+    caption = root.get_by_test_id("gradcam").locator("xpath=..").locator(".dw-caption")
+    assert zoo.SHAPE_CLASSES[4] in caption.text_content()
+    root.get_by_test_id("lenses").screenshot(path=str(ARTIFACTS / "explorer-lenses-lab.png"))

@@ -1,0 +1,199 @@
+"""The Explorer's lenses: Grad-CAM, Guided Grad-CAM, occlusion and the sanity cascade traits."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from deconv_widgets import zoo
+from deconv_widgets.projection import Projector
+from deconv_widgets.widgets import Explorer
+
+LAYER = "conv2_1"
+
+
+@pytest.fixture(scope="module")
+def images():
+    return zoo.shapes_images(3, seed=3)[0]
+
+
+@pytest.fixture(scope="module")
+def projector(model):
+    return Projector(model)
+
+
+@pytest.fixture()
+def explorer(model, images):
+    return Explorer(model, images, layer=LAYER, classes=zoo.SHAPE_CLASSES)
+
+
+def unpacked(buffer: bytes, index: list[dict]) -> list[np.ndarray]:
+    """The arrays of a packed buffer and its [{shape, offset}] index."""
+    data = np.frombuffer(buffer, "<f4")
+    return [
+        data[e["offset"] : e["offset"] + int(np.prod(e["shape"]))].reshape(e["shape"])
+        for e in index
+    ]
+
+
+def send(explorer: Explorer, kind: str) -> None:
+    """A request from the page, as the button sends it."""
+    explorer._on_message(explorer, {"type": kind}, [])
+
+
+def no_head_model() -> keras.Model:
+    """A small ReLU CNN whose output is 4-D: no class head."""
+    inputs = keras.Input((16, 16, 1))
+    hidden = keras.layers.Conv2D(4, 3, activation="relu", name="c1")(inputs)
+    top = keras.layers.Conv2D(3, 3, activation="relu", name="c2")(hidden)
+    return keras.Model(inputs, top)
+
+
+def test_classes_come_from_the_zoo_the_keyword_or_are_numbered(model, images) -> None:
+    assert Explorer().classes == list(zoo.SHAPE_CLASSES)
+    assert Explorer(model, images).classes == [f"class {k}" for k in range(len(zoo.SHAPE_CLASSES))]
+    names = [f"shape {k}" for k in range(len(zoo.SHAPE_CLASSES))]
+    e = Explorer(model, images, classes=names)
+    assert e.classes == names and e.lens_target == -1
+    with pytest.raises(ValueError, match="2 names, but the model has 8 classes"):
+        Explorer(model, images, classes=["a", "b"])
+    with pytest.raises(TypeError, match="list of class names"):
+        Explorer(model, images, classes="abc")
+
+
+def test_lenses_equal_the_projector_for_the_channel_and_a_class(explorer, projector, images):
+    assert explorer.lenses_index == [] and explorer.lens_version == 0
+    send(explorer, "lenses")
+    channel = explorer.channel
+    cam, guided = unpacked(explorer.lenses, explorer.lenses_index)
+    target = (LAYER, channel)
+    np.testing.assert_allclose(cam, projector.gradcam(images[0], LAYER, target, size="input"))
+    np.testing.assert_allclose(guided, projector.guided_gradcam(images[0], LAYER, target))
+    assert [e["kind"] for e in explorer.lenses_index] == ["gradcam", "guided_gradcam"]
+    assert explorer.lenses_index[0]["target"] == f"channel {channel}"
+    assert explorer.lens_version == 1 and explorer.status.startswith("Grad-CAM")
+
+    explorer.lens_target = 4  # once shown, a new target recomputes
+    cam, guided = unpacked(explorer.lenses, explorer.lenses_index)
+    np.testing.assert_allclose(cam, projector.gradcam(images[0], LAYER, 4, size="input"))
+    np.testing.assert_allclose(guided, projector.guided_gradcam(images[0], LAYER, 4))
+    assert explorer.lenses_index[0]["target"] == f"class {zoo.SHAPE_CLASSES[4]}"
+    assert explorer.lens_version == 2
+
+
+def test_lenses_are_in_the_shown_space(model, images, projector) -> None:
+    e = Explorer(model, images, preprocess=lambda x: x * 2.0, layer=LAYER)
+    send(e, "lenses")
+    _, guided = unpacked(e.lenses, e.lenses_index)
+    expected = projector.guided_gradcam(images[0] * 2.0, LAYER, (LAYER, e.channel))
+    np.testing.assert_allclose(guided, 2.0 * expected, rtol=1e-5, atol=1e-7)  # chain rule
+
+
+@pytest.mark.parametrize(("bad", "words"), [(8, ["-1", "0 to 7", "circle"]), (-2, ["0 to 7"])])
+def test_bad_lens_target_goes_to_status_and_keeps_state(explorer, bad, words) -> None:
+    send(explorer, "lenses")
+    version = explorer.lens_version
+    explorer.lens_target = bad
+    assert explorer.lens_target == -1
+    assert explorer.status.startswith("error")
+    for word in words:
+        assert word in explorer.status
+    assert explorer.lens_version == version
+    explorer.lens_target = "2"
+    assert explorer.lens_target == -1 and "lens_target must be an int" in explorer.status
+
+
+def test_occlusion_maps_of_the_channel_and_the_top_class_with_progress(
+    explorer, projector, images
+) -> None:
+    seen: list[float] = []
+    explorer.observe(lambda change: seen.append(change["new"]), "progress")
+    send(explorer, "occlusion")
+    channel_map, class_map = unpacked(explorer.occlusion, explorer.occlusion_index)
+    np.testing.assert_allclose(
+        channel_map, projector.occlusion(images[0], (LAYER, explorer.channel), progress=False)
+    )
+    top = int(np.argmax(projector.class_scores(images[0])))
+    np.testing.assert_allclose(class_map, projector.occlusion(images[0], top, progress=False))
+    kinds = [(e["kind"], e["target"]) for e in explorer.occlusion_index]
+    assert kinds == [
+        ("channel", f"channel {explorer.channel}"),
+        ("class", f"class {zoo.SHAPE_CLASSES[top]}"),
+    ]
+    assert explorer.progress == 1.0 and seen[-1] == 1.0
+    assert seen == sorted(seen) and len(set(seen)) > 2  # it moves forward, map by map
+    assert explorer.occlusion_version == 1
+
+
+def test_sanity_cascade_equals_the_projector(explorer, projector, images) -> None:
+    send(explorer, "sanity")
+    steps = projector.sanity_cascade(images[0], LAYER, explorer.channel, method=explorer.method)
+    assert [(e["layer"], e["rho"]) for e in explorer.sanity_index] == [
+        (s.layer, pytest.approx(s.rho)) for s in steps
+    ]
+    assert explorer.sanity_index[0]["layer"] is None
+    for got, step in zip(unpacked(explorer.sanity, explorer.sanity_index), steps, strict=True):
+        np.testing.assert_allclose(got, step.projection, rtol=1e-5, atol=1e-7)
+    assert explorer.sanity_version == 1
+
+
+def test_a_pick_clears_stale_results_and_grad_cam_follows(explorer, projector, images) -> None:
+    for kind in ("lenses", "occlusion", "sanity"):
+        send(explorer, kind)
+    explorer.method = "guided"  # the cascade used the method; occlusion and Grad-CAM did not
+    assert explorer.sanity_index == [] and explorer.sanity_version == 2
+    assert explorer.occlusion_index and explorer.lens_version == 1
+    explorer.channel = 3  # Grad-CAM follows the channel on a small layer; occlusion is stale
+    assert explorer.occlusion_index == [] and explorer.occlusion_version == 2
+    cam, _ = unpacked(explorer.lenses, explorer.lenses_index)
+    np.testing.assert_allclose(cam, projector.gradcam(images[0], LAYER, (LAYER, 3), size="input"))
+    assert explorer.lens_version == 2 and explorer.status == ""
+    explorer.lens_target = 1
+    version = explorer.lens_version
+    explorer.channel = 4  # a class target does not depend on the channel
+    assert explorer.lens_version == version
+    explorer.image_index = 2
+    cam, _ = unpacked(explorer.lenses, explorer.lenses_index)
+    np.testing.assert_allclose(cam, projector.gradcam(images[2], LAYER, 1, size="input"))
+
+
+def test_on_large_layers_a_pick_clears_grad_cam(model, images, monkeypatch) -> None:
+    from deconv_widgets.widgets import _projection
+
+    monkeypatch.setattr(_projection, "ALL_CHANNELS_LIMIT_BYTES", 1024)
+    e = Explorer(model, images, layer=LAYER, channel=2)
+    send(e, "lenses")
+    assert e.lenses_index
+    e.channel = 5
+    assert e.lenses_index == [] and e.lenses == b"" and e.lens_version == 2
+    send(e, "lenses")
+    assert e.lenses_index[0]["target"] == "channel 5"
+
+
+def test_a_model_without_a_class_head(images) -> None:
+    image = np.random.default_rng(0).uniform(size=(2, 16, 16, 1)).astype(np.float32)
+    e = Explorer(no_head_model(), image, layer="c2", channel=1)
+    assert e.classes == []
+    e.lens_target = 0
+    assert e.lens_target == -1
+    assert "no class head" in e.status and "-1" in e.status
+    send(e, "occlusion")
+    assert [x["kind"] for x in e.occlusion_index] == ["channel"]
+    send(e, "lenses")
+    assert e.lenses_index and e.status.startswith("Grad-CAM")
+    with pytest.raises(ValueError, match="no class head"):
+        Explorer(no_head_model(), image, classes=["a"])
+
+
+def test_lens_errors_go_to_status_and_the_widget_keeps_working() -> None:
+    inputs = keras.Input((12, 12, 1))
+    hidden = keras.layers.Conv2D(4, 3, activation="tanh", name="tanh_conv")(inputs)
+    top = keras.layers.Conv2D(3, 3, activation="relu", name="top")(hidden)
+    image = np.random.default_rng(0).uniform(size=(1, 12, 12, 1)).astype(np.float32)
+    e = Explorer(keras.Model(inputs, top), image, layer="top", channel=1)
+    send(e, "lenses")  # guided backprop cannot pass the tanh
+    assert e.status.startswith("error") and "tanh_conv" in e.status
+    assert e.lenses_index == []
+    e.channel = 2
+    assert e.channel == 2
