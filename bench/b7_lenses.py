@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from bench.common import Row, Section, ms, percentiles
+from bench.common import Row, Section, ms, percentiles, time_calls
 
 OCCLUSION_RATIO, GRADCAM_RATIO = 3.0, 1.25
 LAYER, PATCH, STRIDE = "block5_conv3", 28, 14
@@ -82,17 +82,6 @@ def _tape_gradient(model, image: np.ndarray, channel: int):
     return lambda: [t.numpy() for t in gradient(x)]
 
 
-def _timed(fn, repeats: int) -> list[float]:
-    """Seconds of `repeats` calls after one untimed call."""
-    fn()
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return samples
-
-
 def run(quick: bool = False) -> list[Section]:
     """Occlusion (225 positions), Grad-CAM and the cascade on VGG16 block5_conv3."""
     section = Section(7, "Lenses on VGG16 at 224²: occlusion, Grad-CAM, the sanity cascade")
@@ -116,8 +105,12 @@ def run(quick: bool = False) -> list[Section]:
         )
     )
     repeats = 3 if quick else 7
-    cam = percentiles(_timed(lambda: projector.gradcam(image, CAM_LAYER, target), repeats))
-    tape = percentiles(_timed(_tape_gradient(model, image, channel), repeats))
+
+    def cam_of() -> np.ndarray:
+        return projector.gradcam(image, CAM_LAYER, target)
+
+    cam = percentiles(time_calls(cam_of, repeats, warmup=1))
+    tape = percentiles(time_calls(_tape_gradient(model, image, channel), repeats, warmup=1))
     cam_ratio = cam["p50"] / tape["p50"]
     section.rows.append(
         Row(

@@ -1,5 +1,6 @@
 """Cells of the DeconvNet lab, English and Simplified Chinese side by side."""
 
+from lab_lens_cells import LENS_CELLS
 from make_notebooks import code, md
 
 TOPK_BY_LAYER = """
@@ -36,6 +37,7 @@ so and shows why.
 3. Average and max unpooling with `max_pool_with_argmax` (≈ 15 min)
 4. The DeconvNet on a trained model: which channels see which shapes (≈ 20 min)
    and on a real VGG16: what each layer sees, from 5-pixel edges to 196-pixel object parts (≈ 15 min)
+   and what these pictures can and cannot tell: Grad-CAM and a sanity check (≈ 15 min)
 5. Gradients: `tf.gradients` in `tf.function`, `grad_ys`, `stop_gradient` (≈ 20 min)
 
 Exercises are marked **✎**. Their solutions are in collapsed cells (click the bar on the left
@@ -51,7 +53,8 @@ of a hidden cell to open it). Try first.
 2. 为什么它只能恢复输入的一部分（约 10 分钟）
 3. 用 `max_pool_with_argmax` 做平均反池化和最大反池化（约 15 分钟）
 4. 在训练好的模型上运行反卷积网络：哪些通道对哪些形状有反应（约 20 分钟），
-   以及在真实的 VGG16 上：每一层看到什么，从 5 像素的边缘到 196 像素的物体部件（约 15 分钟）
+   以及在真实的 VGG16 上：每一层看到什么，从 5 像素的边缘到 196 像素的物体部件（约 15 分钟），
+   以及这些图能说明什么、不能说明什么：Grad-CAM 和一个健全性检验（约 15 分钟）
 5. 梯度：`tf.function` 中的 `tf.gradients`、`grad_ys`、`stop_gradient`（约 20 分钟）
 
 练习用 **✎** 标出，答案在折叠的单元格中（点击隐藏单元格左侧的竖条即可展开）。请先自己尝试。
@@ -584,6 +587,7 @@ for layer in vgg.layers[1:]:
 # block 1 的单元只看到 5 x 5 像素：一条边或一种颜色；block 5 的单元看到 224 中的 196 x 196
 """,
     ),
+    *LENS_CELLS,
     md(
         """
 ## 5. Gradients: `tf.gradients`, `grad_ys`, `stop_gradient`

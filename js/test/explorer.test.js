@@ -2,19 +2,10 @@ import { describe, expect, test } from "vitest";
 import explorer from "../src/explorer.js";
 import deconvView from "../src/deconv_view.js";
 import channelPicker from "../src/channel_picker.js";
-import { makeModel, tick } from "./model.js";
+import { bytes, makeModel, PAYLOAD, tick } from "./model.js";
 
-const PAYLOAD = "<img src=x onerror=window.__pwned=1>";
 const METHODS = ["deconvnet", "guided", "saliency"];
 const H = 4, W = 4;
-
-function bytes(values) {
-  const f = new Float32Array(values);
-  // hand it over as anywidget does: a DataView, here into a larger buffer at an offset
-  const backing = new ArrayBuffer(f.byteLength + 8);
-  new Uint8Array(backing, 8).set(new Uint8Array(f.buffer));
-  return new DataView(backing, 8, f.byteLength);
-}
 
 /** Projection traits for these channels and methods (values differ per method and channel). */
 function projTraits({ layer = "conv", channels = [0], methods = METHODS, image = 1, request = 1, seed = "activation" } = {}) {

@@ -5,18 +5,9 @@ import {
   sanityCaption, sanityPart, targetOptions,
 } from "../src/lib/lens_parts.js";
 import { colourTable, TABLE_STEPS } from "../src/lib/colormaps.js";
-import { makeModel, tick } from "./model.js";
+import { bytes, makeModel, PAYLOAD, tick } from "./model.js";
 
-const PAYLOAD = "<img src=x onerror=window.__pwned=1>";
 const H = 4, W = 4;
-
-/** Packed float32 bytes as anywidget hands them over: a DataView at an offset of a buffer. */
-function bytes(values) {
-  const f = new Float32Array(values);
-  const backing = new ArrayBuffer(f.byteLength + 8);
-  new Uint8Array(backing, 8).set(new Uint8Array(f.buffer));
-  return new DataView(backing, 8, f.byteLength);
-}
 
 const ramp = (n, scale = 1) => Array.from({ length: n }, (_, i) => scale * i);
 

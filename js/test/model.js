@@ -38,3 +38,14 @@ export function makeModel(initial) {
 }
 
 export const tick = () => new Promise((r) => setTimeout(r, 0));
+
+/** Text that would run script if it were ever inserted as HTML. */
+export const PAYLOAD = "<img src=x onerror=window.__pwned=1>";
+
+/** Packed float32 bytes as anywidget hands them over: a DataView at an offset of a buffer. */
+export function bytes(values) {
+  const f = new Float32Array(values);
+  const backing = new ArrayBuffer(f.byteLength + 8);
+  new Uint8Array(backing, 8).set(new Uint8Array(f.buffer));
+  return new DataView(backing, 8, f.byteLength);
+}
