@@ -88,13 +88,13 @@ figures.image_grid({
     md(
         """
 On the real VGG16 the cascade runs from `block5_conv3` down through all 13 convolutions (about
-15 s). Compare guided backprop with the plain gradient (saliency) while block 5 and
+10 s for both methods). Compare guided backprop with the plain gradient (saliency) while block 5 and
 `block4_conv3` are random (the first four steps): guided backprop stays close to the trained
 picture (rho about 0.6–0.7), saliency does not (about 0.1–0.3). The guided picture of a block-5
 unit hardly depends on block 5's weights, that is, on what the unit itself learned.
 """,
         """
-在真实的 VGG16 上，级联从 `block5_conv3` 开始，向下经过全部 13 个卷积层（大约 15 秒）。比较 block 5
+在真实的 VGG16 上，级联从 `block5_conv3` 开始，向下经过全部 13 个卷积层（两种方法共约 10 秒）。比较 block 5
 和 `block4_conv3` 被随机化时（前四步）的 guided backprop 与普通梯度（saliency）：guided backprop 仍然
 接近训练好的图（rho 约 0.6–0.7），saliency 则不然（约 0.1–0.3）。block 5 中一个单元的 guided 图几乎
 不依赖 block 5 的权重，也就是几乎不依赖这个单元自己学到的东西。
