@@ -487,10 +487,7 @@ class Projector:
     # --------------------------------------------------------------------- lenses
     def class_scores(self, image: Any) -> np.ndarray:
         """The class head's output before its softmax, (classes,) (ValueError without one)."""
-        self.require_head()
-        batch = self._image_batch(image)
-        index = np.arange(self.class_count or 0)
-        return np.array([lenses.scores(self, batch, lenses.Target(None, int(c)))[0] for c in index])
+        return lenses.class_scores(self, image)
 
     def gradcam(
         self, image: Any, layer: str | LayerInfo, target: Any, size: str = "layer"

@@ -106,13 +106,18 @@ def _score(projector: Projector, target: Target, value: tf.Tensor, index: tf.Ten
     """The target's value (B,) from its tensor's value (traced)."""
     if target.layer is not None:
         return tf.reduce_sum(tf.gather(value, index, axis=-1), axis=[1, 2])
+    return tf.gather(_class_scores(projector, value), index, axis=-1)
+
+
+def _class_scores(projector: Projector, value: tf.Tensor) -> tf.Tensor:
+    """Every class's score (B, classes) from the head tensor's value (traced)."""
     head = projector.require_head()
     if head.drop_activation:  # the Dense's output before its softmax
         dense = head.node.layer
         value = tf.matmul(value, tf.cast(dense.kernel, value.dtype))
         if dense.use_bias:
             value = value + tf.cast(dense.bias, value.dtype)
-    return tf.gather(value, index, axis=-1)
+    return value
 
 
 def _compiled(projector: Projector, key: tuple, build: Callable[[], Any]) -> Any:
@@ -179,10 +184,17 @@ def guided_gradcam(
     projector: Projector, image: Any, layer: str | LayerInfo, target: Any
 ) -> np.ndarray:
     """Guided backprop of the target times its Grad-CAM on `layer` resized to (H, W)."""
+    return gradcam_pair(projector, image, layer, target)[1]
+
+
+def gradcam_pair(
+    projector: Projector, image: Any, layer: str | LayerInfo, target: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """(Grad-CAM at input size (H, W), Guided Grad-CAM (H, W, C)), the cam computed once."""
     info = projector.layer_info(layer)
     resolved = resolve_target(projector, target, above=info)
     cam = gradcam(projector, image, info, target, size="input")
-    return guided_backprop(projector, image, resolved) * cam[..., None]
+    return cam, guided_backprop(projector, image, resolved) * cam[..., None]
 
 
 # -------------------------------------------------------------------------- occlusion
@@ -235,6 +247,23 @@ def _scores_fn(projector: Projector, target: Target) -> Any:
 
     signature = [_spec(projector), tf.TensorSpec((), tf.int32)]
     return tf.function(fn, input_signature=signature, autograph=False)
+
+
+def class_scores(projector: Projector, image: Any) -> np.ndarray:
+    """The class head's output before its softmax (classes,), in one forward pass."""
+    projector.require_head()
+
+    def build() -> Any:
+        model = keras.Model(projector._input, _target_tensor(projector, Target(None, 0)))
+
+        def fn(images: tf.Tensor) -> tf.Tensor:
+            with projector._scope_safe_names():
+                return _class_scores(projector, model(images, training=False))
+
+        return tf.function(fn, input_signature=[_spec(projector)], autograph=False)
+
+    fn = _compiled(projector, ("class scores",), build)
+    return fn(tf.constant(projector._image_batch(image))).numpy()[0]
 
 
 def scores(projector: Projector, images: np.ndarray, target: Target) -> np.ndarray:

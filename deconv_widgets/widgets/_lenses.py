@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import traitlets
 
+from ..projection.lenses import gradcam_pair
 from ..projection.shown_space import to_shown
 from ._base import IntSetting, pack_arrays
 from ._projection import ProjectionWidget
@@ -135,8 +136,7 @@ class LensWidget(ProjectionWidget):
     def _compute_lenses(self) -> str:
         """Compute and send Grad-CAM and Guided Grad-CAM; returns the target's label."""
         target, label = self._target()
-        cam = self._projector.gradcam(self._input, self.layer, target, size="input")
-        guided = self._projector.guided_gradcam(self._input, self.layer, target)
+        cam, guided = gradcam_pair(self._projector, self._input, self.layer, target)
         buffer, index = pack_arrays([cam, self._in_shown_space(guided)])
         for entry, kind in zip(index, ("gradcam", "guided_gradcam"), strict=True):
             entry.update(kind=kind, layer=self.layer, target=label)
