@@ -11,7 +11,7 @@ import os
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -454,6 +454,35 @@ class Projector:
         plan = self._plan(self.layer_info(layer))
         images = checks.model_stack(images, self.input_shape)
         return plan.target_forward(tf.constant(images)).numpy()
+
+    def forward_layers(self, images: np.ndarray, layers: Sequence[str | LayerInfo]) -> list:
+        """Activations of several layers for a batch (N, H, W, C) in one uncached pass.
+
+        Args:
+            images: the batch, in the model's input space.
+            layers: names or LayerInfos of 4-D layers (ValueError listing the names otherwise).
+
+        Returns:
+            One array (N, H', W', C') per layer, in the order given.
+        """
+        infos = [self.layer_info(layer) for layer in layers]
+        key = ("forward_layers", *(info.name for info in infos))
+        with self._lock:
+            if key not in self._lens_fns:
+                outputs = [self._node_of[info.name].output for info in infos]
+                sub_model = keras.Model(self._input, outputs, name="scan_layers")
+                spec = tf.TensorSpec((None, *self.input_shape), tf.float32)
+
+                def forward(image: tf.Tensor) -> list[tf.Tensor]:
+                    self.trace_count += 1
+                    with self._scope_safe_names():
+                        result = sub_model(image, training=False)
+                    return list(result) if isinstance(result, list | tuple) else [result]
+
+                self._lens_fns[key] = tf.function(forward, input_signature=[spec], autograph=False)
+            fn = self._lens_fns[key]
+        images = checks.model_stack(images, self.input_shape)
+        return [tensor.numpy() for tensor in fn(tf.constant(images))]
 
     def cached_bytes_per_image(self, layer: str | LayerInfo, image_shape: tuple) -> int:
         """Bytes the forward cache of one image holds for `layer` (sizes the top-k chunks)."""

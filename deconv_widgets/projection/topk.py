@@ -115,58 +115,89 @@ def top_k(
     channels = [projector._check_channel(info, c) for c in channels]
     batches, total = _batches(images)
     update, close = progress_reporter(progress, total)
-    heaps: dict[int, list] = {c: [] for c in channels}
+    strongest = Strongest(channels, k)
     kept: dict[int, np.ndarray] = {}  # only the images some heap still points at
     done = 0
     try:
         for batch in batches:
             batch = checks.model_stack(batch, projector.input_shape)  # before any copy
-            activation = projector.forward_batch(batch, info)  # (b, H', W', C')
-            b, height, width, _ = activation.shape
-            table = activation.reshape(-1, activation.shape[-1])  # rows in (n, y, x) order
-            peaks = table.max(axis=0)
-            for channel in channels:
-                heap = heaps[channel]
-                # Only values above the k-th best so far can enter (an equal value from a later
-                # image loses the tie), so most channels skip most batches after the first few.
-                floor = heap[0][0] if len(heap) == k else -np.inf
-                if peaks[channel] <= floor:
-                    continue
-                column = table[:, channel]
-                candidates = np.flatnonzero(column > floor)
-                if candidates.size > k:  # the k largest; ties at the k-th go to the earliest
-                    values = column[candidates]
-                    kth = -np.partition(-values, k - 1)[k - 1]
-                    above = candidates[values > kth]
-                    equal = candidates[values == kth][: k - above.size]
-                    candidates = np.concatenate([above, equal])
-                for index in candidates:
-                    n, rest = divmod(int(index), height * width)
-                    y, x = divmod(rest, width)
-                    key = (float(column[index]), -(done + n), -y, -x)
-                    if len(heap) < k:
-                        heapq.heappush(heap, key)
-                    elif key > heap[0]:
-                        heapq.heapreplace(heap, key)
-            referenced = {-key[1] for heap in heaps.values() for key in heap}
-            for n in range(b):
+            strongest.add(projector.forward_batch(batch, info), done)  # (b, H', W', C')
+            referenced = strongest.images()
+            for n in range(len(batch)):
                 if done + n in referenced:
                     kept[done + n] = batch[n].copy()  # a view would pin its whole batch
             kept = {i: im for i, im in kept.items() if i in referenced}
-            done += b
+            done += len(batch)
             update(done)
     finally:
         close()
-    return _finish(projector, info, heaps, kept, method)
-
-
-def _finish(projector: Projector, info: Any, heaps: dict, kept: dict, method: str) -> TopK:
-    """Sort each channel's heap into hits; their projections are computed when first read."""
-    entries = {
-        channel: [(-key[1], -key[2], -key[3], key[0]) for key in sorted(heap, reverse=True)]
-        for channel, heap in heaps.items()
-    }
+    entries = strongest.entries()
     return TopK(layer=info.name, hits=LazyHits(projector, info, entries, kept, method))
+
+
+class Strongest:
+    """The k strongest activations of each channel seen so far, as (value, image, y, x).
+
+    Ties go to the earlier image, then the smaller y, then the smaller x, whatever order the
+    activations arrive in: a key (value, -image, -y, -x) orders every position, so the top-k of
+    a union is the top-k of the union of the parts' top-k (`merge`, used by the Beam scan).
+    """
+
+    def __init__(self, channels: Iterable[int], k: int) -> None:
+        self.k = k
+        self.heaps: dict[int, list[tuple[float, int, int, int]]] = {c: [] for c in channels}
+
+    def add(self, activation: np.ndarray, first: int, numbers: Any = None) -> None:
+        """Take activations (b, H, W, C) of images first, first + 1, ... (or `numbers`)."""
+        k = self.k
+        numbers = range(first, first + len(activation)) if numbers is None else list(numbers)
+        _, height, width, _ = activation.shape
+        table = activation.reshape(-1, activation.shape[-1])  # rows in (n, y, x) order
+        peaks = table.max(axis=0)
+        for channel, heap in self.heaps.items():
+            # Only values above the k-th best so far can enter (an equal value from a later
+            # image loses the tie), so most channels skip most batches after the first few.
+            floor = heap[0][0] if len(heap) == k else -np.inf
+            if peaks[channel] <= floor:
+                continue
+            column = table[:, channel]
+            candidates = np.flatnonzero(column > floor)
+            if candidates.size > k:  # the k largest; ties at the k-th go to the earliest
+                values = column[candidates]
+                kth = -np.partition(-values, k - 1)[k - 1]
+                above = candidates[values > kth]
+                equal = candidates[values == kth][: k - above.size]
+                candidates = np.concatenate([above, equal])
+            for index in candidates:
+                n, rest = divmod(int(index), height * width)
+                y, x = divmod(rest, width)
+                self.push(channel, (float(column[index]), -numbers[n], -y, -x))
+
+    def push(self, channel: int, key: tuple[float, int, int, int]) -> None:
+        """Offer one key (value, -image, -y, -x) to a channel."""
+        heap = self.heaps[channel]
+        if len(heap) < self.k:
+            heapq.heappush(heap, key)
+        elif key > heap[0]:
+            heapq.heapreplace(heap, key)
+
+    def merge(self, other: Strongest) -> Strongest:
+        """Take in another accumulator's keys (same channels and k); returns self."""
+        for channel, heap in other.heaps.items():
+            for key in heap:
+                self.push(channel, key)
+        return self
+
+    def images(self) -> set[int]:
+        """The images some channel's heap points at."""
+        return {-key[1] for heap in self.heaps.values() for key in heap}
+
+    def entries(self) -> dict[int, list[tuple[int, int, int, float]]]:
+        """channel -> [(image, y, x, value)], strongest first."""
+        return {
+            channel: [(-key[1], -key[2], -key[3], key[0]) for key in sorted(heap, reverse=True)]
+            for channel, heap in self.heaps.items()
+        }
 
 
 class LazyHits(Mapping[int, list[Hit]]):

@@ -1,0 +1,200 @@
+"""Zeiler & Fergus's top-k of every unit over any data set, on Apache Beam, resumable.
+
+`run` scans image files with a pipeline that runs on any Beam runner (DirectRunner here, Flink,
+Spark or Dataflow on a cluster) and writes an `Atlas` under `out`; `Atlas.to_html` writes static
+unit pages. Needs the `scan` extra: pip install "deconv-widgets[scan]".
+"""
+
+from __future__ import annotations
+
+from deconv_widgets._tf import tf  # noqa: F401  (quiet TensorFlow first)
+
+# isort: split
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import keras
+
+from .. import zoo
+from ..projection.engine import Projector
+from ..projection.loading import model_from
+from ..projection.shown_space import affine_matrix
+from ..projection.topk import Hit
+from . import manifest, pipeline, work
+from .atlas import Atlas, assemble, is_complete
+from .files import ScanError, file_stamp, image_files
+
+FREE_SIZE = 224  # the side images are fitted to when the model takes any size
+SHARD_SIZE = 1024  # files per shard: the unit of work on a worker and of resumption
+
+__all__ = ["Atlas", "Hit", "ScanError", "run"]
+
+
+def _local(path: str) -> str:
+    """An absolute path for a local file, a URL (gs://...) as it is."""
+    return path if "://" in path else os.path.abspath(path)
+
+
+def _model_spec(model: Any, out: str) -> tuple[str, keras.Model]:
+    """(what workers load: a zoo name or a .keras path, the model itself)."""
+    if isinstance(model, str) and model in zoo.MODEL_NAMES:
+        return model, zoo.load(model)
+    if isinstance(model, str | os.PathLike):
+        return _local(os.fspath(model)), model_from(model)
+    if isinstance(model, keras.Model):
+        return "", model  # saved under out once out is claimed
+    raise TypeError(
+        f"model must be a zoo name ({', '.join(zoo.MODEL_NAMES)}), the path of a .keras file "
+        f"or a keras.Model, got {type(model).__name__}"
+    )
+
+
+def _layer_names(projector: Projector, layers: Any) -> tuple[str, ...]:
+    """The scanned layers, checked (a name, a comma-separated string or a list)."""
+    if isinstance(layers, str):
+        layers = [name.strip() for name in layers.split(",") if name.strip()]
+    if not isinstance(layers, Sequence) or not layers:
+        names = ", ".join(info.name for info in projector.layers)
+        raise ValueError(f"layers must name at least one layer; choose from: {names}")
+    names = tuple(projector.layer_info(layer).name for layer in layers)
+    if len(set(names)) != len(names):
+        raise ValueError(f"layers lists a layer twice: {list(names)}")
+    return names
+
+
+def _image_size(projector: Projector, image_size: int | None) -> tuple[int, int]:
+    """(H, W) the files are fitted to: the model's, or `image_size` for a model of any size."""
+    height, width, _ = projector.input_shape
+    if height is not None and width is not None:
+        if image_size is not None and (image_size, image_size) != (height, width):
+            raise ValueError(
+                f"image_size={image_size} does not fit the model's input {height}x{width}; "
+                "leave it out (images are fitted to the model's size)"
+            )
+        return int(height), int(width)
+    side = FREE_SIZE if image_size is None else image_size
+    return int(height or side), int(width or side)
+
+
+def run(
+    model: str | os.PathLike | keras.Model,
+    images: str | os.PathLike | Sequence[str | os.PathLike],
+    layers: str | Sequence[str],
+    k: int = 9,
+    out: str | os.PathLike = "atlas/",
+    runner: str = "DirectRunner",
+    workers: int = 2,
+    batch_size: int = 64,
+    preprocess: str | Callable | None = None,
+    pipeline_args: Sequence[str] | None = None,
+    *,
+    method: str = "deconvnet",
+    shard_size: int = SHARD_SIZE,
+    image_size: int | None = None,
+    overwrite: bool = False,
+    progress: Any = True,
+) -> Atlas:
+    """Scan image files for the k strongest activations of every channel of `layers`.
+
+    Args:
+        model: a zoo name ("shapes", "vgg16"), the path of a .keras file, or a keras.Model
+            (saved under `out` for the workers).
+        images: a folder or a glob pattern (PNG/JPEG files, sorted), or a list of files (in
+            its order). Each is fitted to the model's input: centre crop, resize.
+        layers: the layers to scan (names, or one comma-separated string).
+        k: hits kept per channel.
+        out: the scan's folder: shards, projections and the atlas are kept there.
+        runner, workers, pipeline_args: the Beam runner; `workers` processes for DirectRunner;
+            any runner's own flags (e.g. ["--project=...", "--region=..."] for Dataflow).
+        batch_size: images per forward pass on a worker.
+        preprocess: None, "vgg16", or a picklable function shown images -> model inputs.
+        method: the projection of each hit ("deconvnet", "guided", "saliency").
+        shard_size: files per shard (the unit of work and of resumption).
+        image_size: the side images are fitted to when the model takes any size (224).
+        overwrite: replace a different scan held in `out` instead of refusing.
+        progress: True (a progress bar), False, or a function (done, total).
+
+    Returns:
+        The Atlas; the same as `Projector.top_k` over the same images in the same order.
+
+    Raises:
+        ScanError: no files match, or `out` holds another scan. ValueError / TypeError: a
+        bad layer, k, size or model. Unreadable files are skipped and listed in
+        `atlas.report["skipped"]`.
+    """
+    pipeline.check_scan_args(k, batch_size, shard_size, workers, method)
+    if not isinstance(runner, str):
+        raise TypeError(f"runner must be a Beam runner's name, got {type(runner).__name__}")
+    out = _local(os.fspath(out))
+    sources = [_local(path) for path in image_files(images)]
+    model_name, keras_model = _model_spec(model, out)
+    projector = Projector(keras_model)
+    names = _layer_names(projector, layers)
+    size = _image_size(projector, image_size)
+    channels = int(projector.input_shape[-1])
+    if channels not in (1, 3):
+        raise ValueError(f"the scan reads grey or RGB files; the model takes {channels} channels")
+    if preprocess is not None and not (preprocess == "vgg16" or callable(preprocess)):
+        raise ValueError(f"preprocess must be None, 'vgg16' or a function, got {preprocess!r}")
+    wanted = manifest.manifest(
+        {
+            "model": manifest.model_fingerprint(keras_model),
+            "layers": list(names),
+            "k": k,
+            "method": method,
+            "preprocess": manifest.callable_name(preprocess),
+            "size": list(size),
+            "batch_size": batch_size,
+            "shard_size": shard_size,
+            "files": [list(stamp) for stamp in file_stamp(sources)],
+        }
+    )
+    resumed = manifest.claim(out, wanted, overwrite)
+    if not model_name:
+        model_name = str(Path(out) / "model.keras")
+        if not (resumed and Path(model_name).is_file()):
+            keras_model.save(model_name)
+    spec = work.ScanSpec(
+        model=model_name,
+        layers=names,
+        k=int(k),
+        method=method,
+        preprocess=preprocess,
+        size=size,
+        channels=channels,
+        batch_size=int(batch_size),
+        shard_size=int(shard_size),
+        files=tuple(sources),
+        out=out,
+        key=wanted["key"],
+        threads=pipeline.local_threads(runner, workers),
+    )
+    if resumed and is_complete(out, spec.key):
+        return Atlas.load(out)
+    infos = [projector.layer_info(name) for name in names]
+    counts = [int(info.output_shape[-1]) for info in infos]
+    found = pipeline.execute(spec, runner, workers, pipeline_args, progress, counts)
+    layer_rows = [
+        {
+            "name": info.name,
+            "kind": info.kind,
+            "output_shape": list(info.output_shape),
+            "channels": count,
+            "receptive_field": info.receptive_field,
+        }
+        for info, count in zip(infos, counts, strict=True)
+    ]
+    prepare = work.preprocess_of(preprocess)
+    matrix = affine_matrix(prepare if preprocess is not None else None, (*size, channels))
+    report = {"shards": spec.shard_count, "resumed": resumed, "runner": runner, **found}
+    assemble(spec, layer_rows, matrix, report)
+    skipped = Atlas.load(out).report["skipped"]
+    if len(skipped) == len(sources):
+        raise ScanError(
+            f"none of the {len(sources)} files could be read, e.g. {skipped[0][1]}; the scan's "
+            f"report is in {out}"
+        )
+    return Atlas.load(out)

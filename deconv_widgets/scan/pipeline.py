@@ -1,0 +1,202 @@
+"""The Beam pipeline: shards of files -> per-shard top-k -> merge -> projections -> the atlas."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import apache_beam as beam
+import numpy as np
+from apache_beam.metrics import Metrics
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from ..projection import checks, rules
+from ..projection.topk import Strongest, progress_reporter
+from . import files, work
+from .work import ScanSpec
+
+NAMESPACE = "deconv_widgets.scan"
+PART_CHANNELS = 16  # channels per projection task (a unit of work and of resumption)
+
+
+class TopKOfShard(beam.DoFn):
+    """A shard number -> its top-k tables (computed once and kept under out, else read back)."""
+
+    def __init__(self, spec: ScanSpec) -> None:
+        self.spec = spec
+        self.computed = Metrics.counter(NAMESPACE, "shards_computed")
+        self.reused = Metrics.counter(NAMESPACE, "shards_reused")
+
+    def process(self, shard: int) -> Iterator[dict[str, Any]]:
+        _, computed = work.shard_topk(self.spec, shard)
+        (self.computed if computed else self.reused).inc()
+        yield work.shard_result(self.spec, shard)
+
+
+class MergeTopK(beam.CombineFn):
+    """Merge shards' top-k tables with top_k's tie rule; collect the files they skipped."""
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+
+    def create_accumulator(self) -> tuple[list[Strongest] | None, list]:
+        return None, []
+
+    def add_input(self, accumulator: tuple, result: dict[str, Any]) -> tuple:
+        tables = [work.strongest_of(table, self.k) for table in result["tables"]]
+        return self._merge(accumulator, (tables, list(result["skipped"])))
+
+    def merge_accumulators(self, accumulators: Any) -> tuple:
+        merged: tuple = self.create_accumulator()
+        for accumulator in accumulators:
+            merged = self._merge(merged, accumulator)
+        return merged
+
+    @staticmethod
+    def _merge(left: tuple, right: tuple) -> tuple:
+        if left[0] is None:
+            return right[0], left[1] + right[1]
+        if right[0] is None:
+            return left[0], left[1] + right[1]
+        return [a.merge(b) for a, b in zip(left[0], right[0], strict=True)], left[1] + right[1]
+
+    def extract_output(self, accumulator: tuple) -> dict[str, Any]:
+        strongest, skipped = accumulator
+        tables = [work.strongest_array(acc, self.k) for acc in strongest or []]
+        return {"tables": tables, "skipped": sorted(map(tuple, skipped))}
+
+
+def _keep_merged(merged: dict[str, Any], spec: ScanSpec) -> dict[str, Any]:
+    """Write the merged tables and the skipped files under out (the atlas is built from them)."""
+    arrays = {f"L{i}": table for i, table in enumerate(merged["tables"])}
+    arrays["meta"] = np.frombuffer(
+        json.dumps({"key": spec.key, "skipped": merged["skipped"]}).encode(), np.uint8
+    )
+    files.write_atomic(files.join(spec.out, "merged.npz"), files.npz_bytes(arrays))
+    return merged
+
+
+def _tasks(merged: dict[str, Any]) -> Iterator[tuple[int, int, np.ndarray]]:
+    """(layer, first channel, table rows) for every PART_CHANNELS channels of every layer."""
+    for layer, table in enumerate(merged["tables"]):
+        for start in range(0, len(table), PART_CHANNELS):
+            yield layer, start, table[start : start + PART_CHANNELS]
+
+
+class ProjectPart(beam.DoFn):
+    """(layer, start, rows) -> the hits' patches and projections, kept under out."""
+
+    def __init__(self, spec: ScanSpec) -> None:
+        self.spec = spec
+        self.computed = Metrics.counter(NAMESPACE, "parts_computed")
+        self.reused = Metrics.counter(NAMESPACE, "parts_reused")
+
+    def process(self, task: tuple[int, int, np.ndarray]) -> Iterator[str]:
+        path, computed = work.project_part(self.spec, *task)
+        (self.computed if computed else self.reused).inc()
+        yield path
+
+
+def build(pipeline: beam.Pipeline, spec: ScanSpec) -> None:
+    """The scan's transforms on `pipeline`."""
+    (
+        pipeline
+        | "Shards" >> beam.Create(list(range(spec.shard_count)))
+        | "SpreadShards" >> beam.Reshuffle()
+        | "TopKOfShard" >> beam.ParDo(TopKOfShard(spec))
+        | "Merge" >> beam.CombineGlobally(MergeTopK(spec.k))
+        | "KeepMerged" >> beam.Map(_keep_merged, spec)
+        | "Tasks" >> beam.FlatMap(_tasks)
+        | "SpreadTasks" >> beam.Reshuffle()
+        | "ProjectPart" >> beam.ParDo(ProjectPart(spec))
+    )
+
+
+def options(runner: str, workers: int, pipeline_args: Sequence[str] | None) -> PipelineOptions:
+    """Pipeline options: DirectRunner with `workers` processes, or any runner's own flags."""
+    flags = list(pipeline_args or [])
+    if runner == "DirectRunner":
+        if not any(flag.startswith("--direct_num_workers") for flag in flags):
+            flags.append(f"--direct_num_workers={workers}")
+        if workers > 1 and not any(flag.startswith("--direct_running_mode") for flag in flags):
+            flags.append("--direct_running_mode=multi_processing")
+    if not any(flag.startswith("--default_sdk_harness_log_level") for flag in flags):
+        flags.append("--default_sdk_harness_log_level=WARNING")
+    return PipelineOptions(flags, runner=runner)
+
+
+def counters(result: Any) -> dict[str, int]:
+    """The scan's Beam counters (committed where the runner has them, else attempted)."""
+    found: dict[str, int] = {}
+    try:
+        for metric in result.metrics().query()["counters"]:
+            if metric.key.metric.namespace == NAMESPACE:
+                value = metric.committed if metric.committed is not None else metric.attempted
+                found[metric.key.metric.name] = found.get(metric.key.metric.name, 0) + int(value)
+    except (AttributeError, NotImplementedError, KeyError):  # a runner without metrics
+        pass
+    return found
+
+
+def execute(
+    spec: ScanSpec, runner: str, workers: int, args: Any, progress: Any, channels: list[int]
+) -> dict:
+    """Run the pipeline with a progress bar fed by the shard and part files as they appear."""
+    total = spec.shard_count + sum(-(-count // PART_CHANNELS) for count in channels)
+    update, close = progress_reporter(progress, total, desc="scan", unit="step")
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(0.5):
+            update(_finished(spec))
+
+    watcher = threading.Thread(target=watch, name="scan-progress", daemon=True)
+    logging.getLogger("apache_beam").setLevel(logging.WARNING)
+    started = time.perf_counter()
+    watcher.start()
+    try:
+        with beam.Pipeline(options=options(runner, workers, args)) as pipeline:
+            build(pipeline, spec)
+        result = pipeline.result if hasattr(pipeline, "result") else None
+    finally:
+        stop.set()
+        watcher.join()
+        update(_finished(spec))
+        close()
+    found = counters(result) if result is not None else {}
+    found["seconds"] = round(time.perf_counter() - started, 3)
+    return found
+
+
+def _finished(spec: ScanSpec) -> int:
+    """Shard and part files written so far."""
+    done = files.listed(files.join(spec.out, "shards"), "*.npz")
+    parts = files.listed(files.join(spec.out, "parts"), "*.npz")
+    return len(done) + len(parts)
+
+
+def check_scan_args(k: Any, batch_size: Any, shard_size: Any, workers: Any, method: Any) -> None:
+    """TypeError for a non-int, ValueError below 1 or an unknown method."""
+    for name, value in (
+        ("k", k),
+        ("batch_size", batch_size),
+        ("shard_size", shard_size),
+        ("workers", workers),
+    ):
+        if not checks.is_int(value):
+            raise TypeError(f"{name} must be an int, got {checks.shown(value)}")
+        if value < 1:
+            raise ValueError(f"{name} must be at least 1, got {value}")
+    checks.check_choice(method, rules.METHODS, "method")
+
+
+def local_threads(runner: str, workers: int) -> int | None:
+    """TensorFlow threads per local worker process, so that the workers share the cores."""
+    if runner != "DirectRunner" or workers < 2:
+        return None
+    return max(1, (os.cpu_count() or 1) // workers)
