@@ -1,4 +1,4 @@
-"""The `deconv-widgets` command: `lab` opens the tour in JupyterLab; `render` writes a PNG."""
+"""The `deconv-widgets` command: `lab` (the tour), `render` (a PNG), `scan` and `atlas-html`."""
 
 from __future__ import annotations
 
@@ -226,6 +226,106 @@ def _lab(args: argparse.Namespace) -> int:
         raise CommandError(str(error)) from error
 
 
+def _scan(args: argparse.Namespace) -> int:
+    """Run the Beam scan; extra options go to the pipeline (e.g. --project for Dataflow)."""
+    try:
+        from deconv_widgets import scan
+    except ModuleNotFoundError as error:
+        raise CommandError(
+            f'{error}; the scan needs the scan extra: pip install "deconv-widgets[scan]"'
+        ) from error
+    try:
+        atlas = scan.run(
+            args.model,
+            args.images,
+            args.layers,
+            k=args.k,
+            out=args.out,
+            runner=args.runner,
+            workers=args.workers,
+            batch_size=args.batch_size,
+            preprocess=args.preprocess,
+            pipeline_args=args.jupyter_args,
+            method=args.method,
+            shard_size=args.shard_size,
+            image_size=args.image_size,
+            overwrite=args.overwrite,
+            progress=True,
+        )
+    except (ValueError, TypeError) as error:
+        raise CommandError(str(error)) from error
+    report = atlas.report
+    print(
+        f"atlas of {len(atlas.layers)} layers over {report['images']} images in {atlas.folder} "
+        f"(shards: {report.get('shards_computed', 0)} computed, "
+        f"{report.get('shards_reused', 0)} reused)"
+    )
+    for number, reason in report["skipped"]:
+        print(f"skipped image {number}: {reason}", file=sys.stderr)
+    return 0
+
+
+def _atlas_html(args: argparse.Namespace) -> int:
+    """Write the static unit pages of an atlas."""
+    try:
+        from deconv_widgets.scan import Atlas
+
+        index = Atlas.load(args.atlas).to_html(args.out)
+    except ModuleNotFoundError as error:
+        raise CommandError(
+            f'{error}; reading an atlas needs the scan extra: pip install "deconv-widgets[scan]"'
+        ) from error
+    except (ValueError, OSError) as error:
+        raise CommandError(str(error)) from error
+    print(f"wrote {index}")
+    return 0
+
+
+def _add_scan_parsers(commands: Any) -> None:
+    """The `scan` and `atlas-html` commands."""
+    scan = commands.add_parser(
+        "scan",
+        help="the top-k of every channel of some layers over image files, on Apache Beam",
+        description="Scan image files with an Apache Beam pipeline and write an atlas to --out. "
+        "Options this command does not know go to the pipeline: e.g. --project, --region and "
+        "--temp_location with --runner DataflowRunner. A killed scan resumes when started again "
+        "with the same arguments.",
+    )
+    scan.add_argument("--model", required=True, help="a zoo name (shapes, vgg16) or a .keras file")
+    scan.add_argument(
+        "--images", required=True, help="a folder or a glob pattern of PNG/JPEG files"
+    )
+    scan.add_argument("--layers", required=True, help="layer names, comma-separated")
+    scan.add_argument("--k", type=int, default=9, help="hits kept per channel (default 9)")
+    scan.add_argument("--out", required=True, help="the scan's folder (resumable)")
+    scan.add_argument("--runner", default="DirectRunner", help="a Beam runner (DirectRunner)")
+    scan.add_argument(
+        "--workers", type=int, default=2, help="DirectRunner's worker processes (default 2)"
+    )
+    scan.add_argument("--batch-size", type=int, default=64, help="images per forward pass")
+    scan.add_argument(
+        "--shard-size", type=int, default=1024, help="files per shard, the unit of resumption"
+    )
+    scan.add_argument(
+        "--preprocess", default=None, choices=("vgg16",), help="vgg16: VGG16's own preprocess"
+    )
+    scan.add_argument("--method", default="deconvnet", choices=METHOD_CHOICES)
+    scan.add_argument(
+        "--image-size", type=int, default=None, help="side for a model that takes any size"
+    )
+    scan.add_argument(
+        "--overwrite", action="store_true", help="replace a different scan held in --out"
+    )
+    scan.set_defaults(handler=_scan)
+
+    html = commands.add_parser(
+        "atlas-html", help="static unit pages of an atlas (open index.html from file://)"
+    )
+    html.add_argument("atlas", help="the scan's --out folder")
+    html.add_argument("--out", required=True, type=Path, help="folder for the pages")
+    html.set_defaults(handler=_atlas_html)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one subparser per command."""
     parser = argparse.ArgumentParser(
@@ -290,7 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
         "else ~/deconv-widgets-notebooks)",
     )
     lab.set_defaults(handler=_lab)
-
+    _add_scan_parsers(commands)
     return parser
 
 
@@ -298,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `deconv-widgets` command."""
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    if extra and args.command != "lab":
+    if extra and args.command not in ("lab", "scan"):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.jupyter_args = extra
     try:

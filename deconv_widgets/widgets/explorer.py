@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 import traitlets
@@ -16,6 +18,51 @@ from ._base import IntSetting, esm, pack_arrays
 from ._lenses import LENS_MESSAGES, LensWidget
 
 TOPK_DEFAULT = 9
+
+
+class HitAtlas(Protocol):
+    """What the Explorer reads of a scan's atlas (`deconv_widgets.scan.Atlas`)."""
+
+    layers: list[str]
+    sources: list[str]
+    method: str
+
+    def layer(self, layer: str) -> dict[str, Any]:
+        """A scanned layer's description (its "channels" among it)."""
+
+    def hits(self, layer: str, channel: int) -> list[Any]:
+        """A unit's hits (image, y, x, value, ...), strongest first."""
+
+    def shown(self, layer: str, channel: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(uint8 patch, projection in the shown space) per hit."""
+
+
+def atlas_of(atlas: Any, projector: Any) -> HitAtlas | None:
+    """An atlas (or the path of one, loaded) checked against the Explorer's model."""
+    if atlas is None:
+        return None
+    if isinstance(atlas, str | os.PathLike):
+        try:
+            from ..scan import Atlas
+        except ModuleNotFoundError as error:
+            raise ModuleNotFoundError(
+                'reading an atlas needs the scan extra: pip install "deconv-widgets[scan]"'
+            ) from error
+        atlas = Atlas.load(atlas)
+    if not all(hasattr(atlas, name) for name in ("layers", "sources", "layer", "hits", "shown")):
+        raise TypeError(
+            f"atlas must be a deconv_widgets.scan.Atlas or its folder, got {type(atlas).__name__}"
+        )
+    names = {info.name: info for info in projector.layers}
+    for name in atlas.layers:
+        channels = int(atlas.layer(name)["channels"])
+        if name not in names or int(names[name].output_shape[-1]) != channels:
+            here = names[name].output_shape[-1] if name in names else "no such layer"
+            raise ValueError(
+                f"the atlas was made with another model: its layer {name!r} has {channels} "
+                f"channels, this model's has {here}; scan this model, or pass its own atlas"
+            )
+    return atlas
 
 
 class Explorer(LensWidget):
@@ -49,6 +96,7 @@ class Explorer(LensWidget):
         seed: str = "activation",
         image_index: int = 0,
         classes: Sequence[str] | None = None,
+        atlas: Any = None,
     ) -> None:
         """Build the app on a Keras model and images to pick from.
 
@@ -79,6 +127,8 @@ class Explorer(LensWidget):
             model, self._images[image_index], layer, channel, method, seed, preprocess
         )
         self._init_lenses(classes)
+        self._atlas = atlas_of(atlas, self._projector)
+        self._show_atlas_hits()
         self.on_msg(self._on_message)
 
     def _check_index(self, index: Any) -> int:
@@ -100,6 +150,38 @@ class Explorer(LensWidget):
         super()._on_pick()
         if self.ladder_index or self.topk_index:
             self._clear_extras()
+        self._show_atlas_hits()
+
+    def _show_atlas_hits(self) -> None:
+        """The atlas's hits of the current channel in the top-k panel, when it has the layer."""
+        atlas = self._atlas
+        if atlas is None or self.layer not in atlas.layers:
+            return
+        pairs = atlas.shown(self.layer, self.channel)
+        arrays = [a for patch, proj in pairs for a in (patch.astype(np.float32) / 255.0, proj)]
+        buffer, index = pack_arrays(arrays)
+        hits = atlas.hits(self.layer, self.channel)
+        self._send_hits(hits, buffer, index, [Path(atlas.sources[h.image]).name for h in hits])
+        self.status = (
+            f"top-{len(hits)} of channel {self.channel} from the atlas: "
+            f"{len(atlas.sources)} images, {atlas.method} projections"
+        )
+
+    def _send_hits(self, hits: Sequence[Any], buffer: bytes, index: list, sources: list) -> None:
+        """Hits (patch, projection pairs packed in `buffer`) to the page's top-k panel."""
+        self.topk_index = [
+            {
+                "image": int(hit.image),
+                "source": source,
+                "y": int(hit.y),
+                "x": int(hit.x),
+                "value": float(hit.value),
+                "patch": index[2 * i],
+                "projection": index[2 * i + 1],
+            }
+            for i, (hit, source) in enumerate(zip(hits, sources, strict=True))
+        ]
+        self.topk, self.progress = buffer, 1.0
 
     @traitlets.observe("image_index")
     def _image_changed(self, change: dict[str, Any]) -> None:
@@ -154,16 +236,5 @@ class Explorer(LensWidget):
             )
         ]
         buffer, index = pack_arrays(arrays)
-        entries = [
-            {
-                "image": int(hit.image),
-                "y": int(hit.y),
-                "x": int(hit.x),
-                "value": float(hit.value),
-                "patch": index[2 * i],
-                "projection": index[2 * i + 1],
-            }
-            for i, hit in enumerate(hits)
-        ]
-        self.topk, self.topk_index, self.progress = buffer, entries, 1.0
+        self._send_hits(hits, buffer, index, [f"image {hit.image}" for hit in hits])
         self.status = f"top-{k} of channel {self.channel} over {len(self._images)} images"

@@ -65,7 +65,7 @@ function topkPart(model) {
       const hits = model.get("topk_index") || [];
       const arrays = unpack(model.get("topk"), hits.flatMap((hit) => [hit.patch, hit.projection]));
       hits.forEach((hit, i) => {
-        const patch = createImageView({ caption: `#${i + 1} image ${hit.image}`, mode: "image", displaySize: 72 });
+        const patch = createImageView({ caption: `#${i + 1} ${hit.source ?? `image ${hit.image}`}`, mode: "image", displaySize: 72 });
         patch.update(...asImage(arrays[2 * i]), "image");
         const [pd, ps] = asImage(arrays[2 * i + 1]);
         const proj = createImageView({ caption: `${formatValue(hit.value)} at (${hit.y}, ${hit.x})`, displaySize: 72 });
