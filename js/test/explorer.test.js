@@ -393,6 +393,26 @@ describe("explorer module", () => {
     done();
   });
 
+  test("top-k hits show their source file (an atlas's) as text, else the image number", async () => {
+    const model = makeModel(state());
+    const { el, done } = mount(model);
+    const entry = (offset) => ({ shape: [2, 2, 1], offset });
+    model.fromPython({
+      topk: bytes([...new Array(16).fill(0.25)]),
+      topk_index: [
+        { image: 3, source: `cat${PAYLOAD}.png`, y: 0, x: 1, value: 2.5, patch: entry(0), projection: entry(4) },
+        { image: 4, y: 1, x: 1, value: 1.5, patch: entry(8), projection: entry(12) },
+      ],
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    const text = el.querySelector('[data-testid="topk"]').textContent;
+    expect(text).toContain(`#1 cat${PAYLOAD}.png`);
+    expect(text).toContain("#2 image 4");
+    expect(el.querySelector('[data-testid="topk"] img')).toBeNull();
+    expect(window.__pwned).toBeUndefined();
+    done();
+  });
+
   test("ladder and top-k buttons send requests to Python", async () => {
     const model = makeModel(state());
     const { el, done } = mount(model);

@@ -1,0 +1,102 @@
+"""Explorer(atlas=...) shows a scan's hits at once; the `scan` and `atlas-html` commands."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scan_helpers import write_images
+
+from deconv_widgets import Explorer, zoo
+from deconv_widgets.cli import main
+
+scan = pytest.importorskip("deconv_widgets.scan")
+
+
+@pytest.fixture(scope="module")
+def scanned(tmp_path_factory):
+    """A scan of 20 shapes files over pool3 and conv2_2 (k = 4), one process."""
+    root = tmp_path_factory.mktemp("scanned")
+    write_images(root / "files", zoo.shapes_images(20, seed=9)[0])
+    atlas = scan.run(
+        "shapes", root / "files", ["pool3", "conv2_2"], k=4, out=root / "out", workers=1,
+        shard_size=10, progress=False,
+    )  # fmt: skip
+    return root, atlas
+
+
+def floats(buffer: bytes, entry: dict) -> np.ndarray:
+    count = int(np.prod(entry["shape"]))
+    return np.frombuffer(buffer, np.float32, count, 4 * entry["offset"]).reshape(entry["shape"])
+
+
+def test_explorer_shows_the_atlas_hits_of_each_pick_at_once(scanned, model) -> None:
+    root, atlas = scanned
+    images = zoo.shapes_images(3, seed=1)[0]
+    explorer = Explorer(model, images, layer="pool3", channel=5, atlas=root / "out")
+    entries = explorer.topk_index
+    hits, shown = atlas.hits("pool3", 5), atlas.shown("pool3", 5)
+    assert [(e["image"], e["y"], e["x"], e["value"]) for e in entries] == [
+        (h.image, h.y, h.x, h.value) for h in hits
+    ]
+    assert [e["source"] for e in entries] == [Path(atlas.sources[h.image]).name for h in hits]
+    patch = shown[0][0].astype(np.float32) / np.float32(255)
+    np.testing.assert_array_equal(floats(explorer.topk, entries[0]["patch"]), patch)
+    np.testing.assert_array_equal(floats(explorer.topk, entries[0]["projection"]), shown[0][1])
+    assert "from the atlas: 20 images" in explorer.status
+    explorer.channel = 6  # a pick: the new unit's hits, no search
+    assert explorer.topk_index[0]["value"] == atlas.hits("pool3", 6)[0].value
+    explorer.layer = "conv1_1"  # not in the atlas: empty until the button searches `images`
+    assert explorer.topk_index == []
+    explorer.show_top_k(2)
+    assert [e["source"] for e in explorer.topk_index][0].startswith("image ")
+    explorer.close()
+
+
+def test_an_atlas_of_another_model_is_refused(scanned, vgg16_32) -> None:
+    root, atlas = scanned
+    with pytest.raises(ValueError, match="the atlas was made with another model: its layer"):
+        Explorer(vgg16_32, zoo.photo_patches(2, 32), atlas=atlas)
+    with pytest.raises(ValueError, match="no finished atlas in"):
+        Explorer(images=None, atlas=root / "files")
+    with pytest.raises(TypeError, match="atlas must be a deconv_widgets.scan.Atlas"):
+        Explorer(atlas=42)
+
+
+def test_cli_scan_then_atlas_html(scanned, tmp_path, capsys) -> None:
+    root, _ = scanned
+    out = tmp_path / "out"
+    args = ["scan", "--model", "shapes", "--images", str(root / "files" / "*.png")]
+    args += ["--layers", "pool3", "--k", "3", "--out", str(out), "--workers", "1"]
+    assert main(args) == 0
+    said = capsys.readouterr()
+    assert "atlas of 1 layers over 20 images" in said.out and "1 computed, 0 reused" in said.out
+    assert main(["atlas-html", str(out), "--out", str(tmp_path / "site")]) == 0
+    assert (tmp_path / "site" / "index.html").is_file()
+    assert scan.Atlas.load(out).k == 3
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--layers", "conv9"], "unknown layer 'conv9'; choose one of: conv1_1"),
+        (["--layers", "pool3", "--k", "0"], "k must be at least 1, got 0"),
+    ],
+)
+def test_cli_scan_user_errors_exit_2_in_one_line(scanned, tmp_path, extra, message) -> None:
+    root, _ = scanned
+    command = [sys.executable, "-m", "deconv_widgets.cli", "scan", "--model", "shapes"]
+    command += ["--images", str(root / "files"), "--out", str(tmp_path / "o"), *extra]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_cli_atlas_html_without_an_atlas_exits_2(tmp_path, capsys) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["atlas-html", str(tmp_path), "--out", str(tmp_path / "site")])
+    assert stop.value.code == 2
+    assert "no finished atlas in" in capsys.readouterr().err
