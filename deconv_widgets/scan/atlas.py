@@ -75,6 +75,7 @@ class Atlas:
         self.sources: list[str] = list(meta["sources"])
         self.k: int = int(meta["k"])
         self.method: str = meta["method"]
+        self.model: str = meta["model"]  # the zoo name or .keras path the workers loaded
         self.report: dict[str, Any] = meta["report"]
         self._arrays: dict[tuple[int, str], np.ndarray] = {}
 

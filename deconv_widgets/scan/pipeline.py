@@ -157,7 +157,7 @@ def execute(
 
     watcher = threading.Thread(target=watch, name="scan-progress", daemon=True)
     logging.getLogger("apache_beam").setLevel(logging.WARNING)
-    started = time.perf_counter()
+    started, wall = time.perf_counter(), time.time()
     watcher.start()
     try:
         with beam.Pipeline(options=options(runner, workers, args)) as pipeline:
@@ -170,7 +170,29 @@ def execute(
         close()
     found = counters(result) if result is not None else {}
     found["seconds"] = round(time.perf_counter() - started, 3)
+    found.update(_phases(spec, wall))
     return found
+
+
+def _phases(spec: ScanSpec, wall: float) -> dict[str, float]:
+    """Seconds to the last shard written, then to the last part (local files of this run)."""
+
+    def last(folder: str) -> float | None:
+        times = [
+            os.stat(path).st_mtime
+            for path in files.listed(files.join(spec.out, folder), "*.npz")
+            if os.path.exists(path)
+        ]
+        times = [t for t in times if t >= wall]
+        return max(times) if times else None
+
+    shards, parts = last("shards"), last("parts")
+    phases = {}
+    if shards is not None:
+        phases["seconds_to_top_k"] = round(shards - wall, 3)
+    if parts is not None:
+        phases["seconds_projecting"] = round(parts - (shards or wall), 3)
+    return phases
 
 
 def _finished(spec: ScanSpec) -> int:

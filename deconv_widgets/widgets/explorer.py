@@ -158,7 +158,8 @@ class Explorer(LensWidget):
         if atlas is None or self.layer not in atlas.layers:
             return
         pairs = atlas.shown(self.layer, self.channel)
-        arrays = [a for patch, proj in pairs for a in (patch.astype(np.float32) / np.float32(255), proj)]
+        scale = np.float32(255)
+        arrays = [a for patch, proj in pairs for a in (patch.astype(np.float32) / scale, proj)]
         buffer, index = pack_arrays(arrays)
         hits = atlas.hits(self.layer, self.channel)
         self._send_hits(hits, buffer, index, [Path(atlas.sources[h.image]).name for h in hits])
