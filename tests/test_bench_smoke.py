@@ -44,7 +44,7 @@ def test_run_rejects_unknown_benchmark(tmp_path: Path) -> None:
         timeout=60,
     )
     assert done.returncode == 2
-    assert "choose from: 1, 2, 3, 4, 5, 6, 7" in done.stderr
+    assert "choose from: 1, 2, 3, 4, 5, 6, 7, 8" in done.stderr
     assert not (tmp_path / "x.md").exists()
 
 
