@@ -20,6 +20,22 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 MAX_FILE_BYTES = 20 * 2**20  # larger payloads are refused unread
 MIN_SIDE = 8  # pixels: smaller pictures carry nothing to see
 SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
+MODE_NAMES = {
+    "L": "grey",
+    "LA": "grey with alpha",
+    "P": "palette",
+    "PA": "palette with alpha",
+    "RGBA": "RGBA (over white)",
+    "CMYK": "CMYK",
+    "1": "black and white",
+    "I;16": "16-bit grey",
+    "I;16B": "16-bit grey",
+    "I;16L": "16-bit grey",
+    "I;16N": "16-bit grey",
+    "I": "32-bit grey",
+    "YCbCr": "YCbCr",
+    "RGB": "RGB",
+}
 
 
 class ImageFileError(ValueError):
@@ -27,13 +43,20 @@ class ImageFileError(ValueError):
 
 
 def decode_image(
-    data: bytes, size: tuple[int, int], channels: int, name: str = "image"
+    data: bytes,
+    size: tuple[int, int],
+    channels: int,
+    name: str = "image",
+    notes: list[str] | None = None,
 ) -> np.ndarray:
     """The picture in `data` as float32 (H, W, channels) in [0, 1], H, W = `size`.
+
+    `notes`, when given, receives what was done to the picture, in words ("CMYK to RGB", ...).
 
     Raises:
         ImageFileError: too large, not a picture, corrupt or truncated, too small, animated.
     """
+    notes = [] if notes is None else notes
     if channels not in (1, 3):
         raise ValueError(f"images convert to 1 or 3 channels, not {channels}")
     if len(data) > MAX_FILE_BYTES:
@@ -45,7 +68,12 @@ def decode_image(
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             opened = Image.open(io.BytesIO(data))  # reads the header only
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise ImageFileError(
+            f"{name}: its header claims more pixels than MAX_IMAGE_PIXELS = {MAX_IMAGE_PIXELS} "
+            "(4096 x 4096), a decompression bomb or a huge picture; resize it first"
+        ) from error
+    except (UnidentifiedImageError, OSError) as error:
         raise ImageFileError(
             f"{name}: not a picture Pillow can read ({type(error).__name__}); give a PNG or JPEG"
         ) from error
@@ -67,19 +95,28 @@ def decode_image(
                 f"{name}: an animation of {frames} frames; save the frame you want as a PNG"
             )
         try:
-            pixels = _pixels(opened, channels)
+            pixels = _pixels(opened, channels, notes)
         except (OSError, SyntaxError, ValueError) as error:
             raise ImageFileError(
                 f"{name}: corrupt or truncated {opened.format or 'image'} file "
                 f"({type(error).__name__}: {error}); save it again"
             ) from error
+    if pixels.shape[:2] != tuple(size):
+        h, w = pixels.shape[:2]
+        notes.append(f"centre-cropped and resized from {w}x{h} to {size[1]}x{size[0]}")
     return fit(pixels, size)
 
 
-def _pixels(opened: Image.Image, channels: int) -> np.ndarray:
+def _pixels(opened: Image.Image, channels: int, notes: list[str]) -> np.ndarray:
     """Decoded, upright pixels as float32 (h, w, channels) in [0, 1]."""
     opened.load()
+    orientation = opened.getexif().get(0x0112, 1)  # EXIF Orientation
     picture = ImageOps.exif_transpose(opened) or opened
+    if orientation not in (1, None):
+        notes.append(f"turned upright (EXIF orientation {orientation})")
+    target = "grey" if channels == 1 else "RGB"
+    if picture.mode != ("L" if channels == 1 else "RGB"):
+        notes.append(f"{MODE_NAMES.get(picture.mode, picture.mode)} to {target}")
     if picture.mode in SIXTEEN_BIT_MODES:
         grey = np.asarray(picture, np.float32) / np.float32(65535.0)
         grey = np.clip(grey, 0.0, 1.0)[..., None]

@@ -11,11 +11,11 @@ import numpy as np
 import traitlets
 
 from .. import zoo
-from ..projection.checks import image_stack
 from ..projection.loading import model_from
 from ..projection.shown_space import shown_hit
-from ._base import IntSetting, esm, pack_arrays
-from ._lenses import LENS_MESSAGES, LensWidget
+from ._base import esm, pack_arrays
+from ._lenses import LENS_MESSAGES
+from ._own_images import OWN_MESSAGES, ImagesWidget
 
 TOPK_DEFAULT = 9
 
@@ -65,7 +65,7 @@ def atlas_of(atlas: Any, projector: Any) -> HitAtlas | None:
     return atlas
 
 
-class Explorer(LensWidget):
+class Explorer(ImagesWidget):
     """Pick a layer and a channel; see activations and projections, ladder, top-k and lenses.
 
     Arguments passed to the constructor are checked at once (ValueError/TypeError). Traits
@@ -76,8 +76,6 @@ class Explorer(LensWidget):
     _esm = esm("explorer")
     _prefetches = True
 
-    image_index = IntSetting(0).tag(sync=True)
-    n_images = traitlets.Int(0).tag(sync=True)
     ladder = traitlets.Bytes(b"").tag(sync=True)
     ladder_index = traitlets.List(traitlets.Dict()).tag(sync=True)
     topk = traitlets.Bytes(b"").tag(sync=True)
@@ -120,9 +118,7 @@ class Explorer(LensWidget):
             raise ValueError("images are needed with your own model: pass an array (N, H, W, C)")
         if preprocess is not None and not callable(preprocess):
             raise TypeError("preprocess must be a function image -> model input, or None")
-        self._images = image_stack(images)  # checked (dtype, size, values) before any copy
-        self._check_index(image_index)
-        self._quietly(n_images=len(self._images), image_index=image_index)
+        self._init_images(images, image_index)
         self._init_projection(
             model, self._images[image_index], layer, channel, method, seed, preprocess
         )
@@ -130,16 +126,6 @@ class Explorer(LensWidget):
         self._atlas = atlas_of(atlas, self._projector)
         self._show_atlas_hits()
         self.on_msg(self._on_message)
-
-    def _check_index(self, index: Any) -> int:
-        """An int index into the images, else TypeError/ValueError with the range."""
-        if isinstance(index, bool) or not isinstance(index, int | np.integer):
-            raise TypeError(f"image_index must be an int, got {type(index).__name__}")
-        if not 0 <= index < len(self._images):
-            raise ValueError(
-                f"image_index {index} is out of range; choose 0 to {len(self._images) - 1}"
-            )
-        return int(index)
 
     def _clear_extras(self) -> None:
         """Forget the ladder and top-k of the previous pick."""
@@ -184,16 +170,8 @@ class Explorer(LensWidget):
         ]
         self.topk, self.progress = buffer, 1.0
 
-    @traitlets.observe("image_index")
-    def _image_changed(self, change: dict[str, Any]) -> None:
-        def apply() -> None:
-            self._set_image_now(self._images[self._check_index(change["new"])])
-            self._on_pick()
-
-        self._guarded(change, apply)
-
     def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
-        """Page requests: "view", "ladder", {"type": "topk", "k": int} and the LENS_MESSAGES."""
+        """Page requests: "view", "ladder", {"type": "topk", "k": int}, LENS_ and OWN_MESSAGES."""
         kind = content.get("type") if isinstance(content, dict) else None
         if kind == "view":  # a page shows the widget: prefetching for it is worth the CPU
             self._safely(self._page_shown)
@@ -204,6 +182,8 @@ class Explorer(LensWidget):
             self._safely(lambda: self.show_top_k(k if isinstance(k, int) else TOPK_DEFAULT))
         elif kind in LENS_MESSAGES:
             self._safely(getattr(self, f"show_{kind}"))
+        elif kind in OWN_MESSAGES:
+            self._safely(lambda: self._own_message(kind, content, _buffers))
 
     def show_ladder(self) -> None:
         """Compute the current channel's ladder (one rung per layer) and send it to the page."""

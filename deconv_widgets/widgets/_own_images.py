@@ -1,0 +1,194 @@
+"""The Explorer's images: the list to pick from, the user's own files, and camera frames.
+
+Files come from the page's picker or a drop (one "upload" message each, the file's bytes as a
+buffer) or from `add_images`; each is checked before decoding and fitted to the images' size
+(`image_files.decode_image`). Camera frames come scaled in the page to that size as RGB bytes;
+each becomes the current image, a pick like any other (on large layers the worker computes the
+newest one). `frames` counts the frames handled, so that the page sends the next one only
+when the last one's projection has been drawn.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import traitlets
+
+from ..projection.checks import image_stack
+from ..projection.image_files import ImageFileError, decode_image, fit
+from ._base import IntSetting
+from ._lenses import LensWidget
+
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # RGB to grey (ITU-R BT.601, as Pillow)
+OWN_MESSAGES = ("upload", "frame", "freeze", "camera", "refused")
+
+
+def _channels(images: np.ndarray, channels: int) -> np.ndarray:
+    """(N, H, W, C) images converted to `channels` (grey <-> RGB)."""
+    have = images.shape[-1]
+    if have == channels:
+        return images
+    if have == 3 and channels == 1:
+        return (images @ LUMA)[..., None].astype(np.float32)
+    if have == 1 and channels == 3:
+        return np.repeat(images, 3, axis=-1)
+    raise ValueError(f"cannot convert {have}-channel images to the Explorer's {channels}")
+
+
+class ImagesWidget(LensWidget):
+    """The images to pick from (`image_index`), extended by uploads, drops, the camera."""
+
+    image_index = IntSetting(0).tag(sync=True)  # the image shown, an index into `images`
+    n_images = traitlets.Int(0).tag(sync=True)  # how many images there are to pick from
+    frames = traitlets.Int(0).tag(sync=True)  # camera frames handled (accepted or refused)
+
+    def _init_images(self, images: Any, image_index: int) -> None:
+        """Check the images and the first index (constructor: ValueError/TypeError)."""
+        self._images = image_stack(images)  # checked (dtype, size, values) before any copy
+        self._frame: np.ndarray | None = None  # the last camera frame shown
+        self._check_index(image_index)
+        self._quietly(n_images=len(self._images), image_index=image_index)
+
+    @property
+    def images(self) -> np.ndarray:
+        """The images to pick from, (N, H, W, C) float32 in [0, 1] (read-only)."""
+        view = self._images.view()
+        view.flags.writeable = False
+        return view
+
+    def _check_index(self, index: Any) -> int:
+        """An int index into the images, else TypeError/ValueError with the range."""
+        if isinstance(index, bool) or not isinstance(index, int | np.integer):
+            raise TypeError(f"image_index must be an int, got {type(index).__name__}")
+        if not 0 <= index < len(self._images):
+            raise ValueError(
+                f"image_index {index} is out of range; choose 0 to {len(self._images) - 1}"
+            )
+        return int(index)
+
+    @traitlets.observe("image_index")
+    def _image_changed(self, change: dict[str, Any]) -> None:
+        def apply() -> None:
+            self._set_image_now(self._images[self._check_index(change["new"])])
+            self._on_pick()
+
+        self._guarded(change, apply)
+
+    # ------------------------------------------------------------------ adding
+    def add_images(self, images: Any) -> int:
+        """Append images and show the first of them; returns its index.
+
+        Args:
+            images: an array (N, H, W, C) or (H, W, C) in [0, 1] (or 0..255 integers), or the
+                path of an image file, or a list of paths. They are fitted to the Explorer's
+                images: centre crop with their aspect ratio, resized, grey <-> RGB.
+
+        Raises:
+            ValueError, TypeError: a bad array or file (nothing is added).
+        """
+        if isinstance(images, str | os.PathLike) or (
+            isinstance(images, Sequence)
+            and images
+            and all(isinstance(item, str | os.PathLike) for item in images)
+        ):
+            paths = [images] if isinstance(images, str | os.PathLike) else list(images)
+            stack = np.stack([self._decode(Path(p).read_bytes(), str(p)) for p in paths])
+        else:
+            stack = self._fitted(image_stack(images))
+        first = len(self._images)
+        for image in stack:  # each checked by the model before any is kept
+            self._projector.activations(self._model_input(image), self.layers[0]["name"])
+        self._images = np.concatenate([self._images, stack])
+        self.n_images = len(self._images)
+        self.image_index = first
+        return first
+
+    def _fitted(self, stack: np.ndarray) -> np.ndarray:
+        """Images converted to the Explorer's channels and fitted to its images' size."""
+        height, width, channels = self._images.shape[1:]
+        stack = _channels(stack, channels)
+        if stack.shape[1:3] == (height, width):
+            return stack
+        return np.stack([fit(image, (height, width)) for image in stack])
+
+    def _decode(self, data: bytes, name: str, notes: list[str] | None = None) -> np.ndarray:
+        """An image file's bytes, checked and fitted to the Explorer's images."""
+        height, width, channels = self._images.shape[1:]
+        return decode_image(data, (height, width), channels, name=name, notes=notes)
+
+    def _upload(self, name: str, data: bytes) -> None:
+        """A file from the page: added and shown, or a status line and nothing changed."""
+        notes: list[str] = []
+        image = self._decode(data, name, notes)
+        index = self.add_images(image)
+        done = f"; {', '.join(notes)}" if notes else ""
+        self.status = f"added image {index}: {name}{done}"
+
+    # ------------------------------------------------------------------ camera
+    def _camera_frame(self, content: dict[str, Any], buffers: Sequence[Any]) -> None:
+        """A frame from the page (RGB bytes at the images' size) becomes the current image."""
+        try:
+            height, width, channels = self._images.shape[1:]
+            shape = content.get("shape")
+            if shape != [height, width, 3] or len(buffers) != 1:
+                raise ValueError(
+                    f"a camera frame must be RGB bytes of shape [{height}, {width}, 3], got "
+                    f"{shape!r} in {len(buffers)} buffers"
+                )
+            data = np.frombuffer(bytes(buffers[0]), np.uint8)
+            if data.size != height * width * 3:
+                expected = height * width * 3
+                raise ValueError(f"a camera frame of {data.size} bytes; expected {expected}")
+            rgb = data.reshape(height, width, 3).astype(np.float32) / np.float32(255)
+            frame = _channels(rgb[None], channels)[0]
+            with self.hold_sync():
+                self._set_image_now(frame)
+                self.frames += 1
+            self._frame = frame
+            self._on_pick()
+        except Exception:
+            with self.hold_sync():
+                self.frames += 1
+            raise
+
+    def freeze(self) -> int:
+        """Keep the last camera frame as an image (appended and shown); returns its index."""
+        if self._frame is None:
+            raise ValueError("no camera frame to keep: turn the camera on first")
+        index = self.add_images(self._frame)
+        self.status = f"kept the camera frame as image {index}"
+        return index
+
+    def _camera_state(self, content: dict[str, Any]) -> None:
+        """The page's camera turned on or off, or failed (a refused permission, no camera)."""
+        state = content.get("state")
+        if state == "on":
+            self.status = f"camera on: the {self.method} projection follows the frames"
+        elif state == "off":
+            self.status = "camera off"
+        else:
+            message = str(content.get("message") or "the camera failed")
+            self.status = message if message.startswith("error") else f"error: {message}"
+
+    def _own_message(self, kind: str, content: dict[str, Any], buffers: Sequence[Any]) -> None:
+        """Answer one of OWN_MESSAGES from the page."""
+        if kind == "upload":
+            if len(buffers) != 1:
+                raise ValueError("an upload carries one file")
+            self._upload(str(content.get("name") or "file"), bytes(buffers[0]))
+        elif kind == "frame":
+            self._camera_frame(content, buffers)
+        elif kind == "freeze":
+            self.freeze()
+        elif kind == "camera":
+            self._camera_state(content)
+        elif kind == "refused":
+            message = str(content.get("message") or "the file was refused")
+            self.status = message if message.startswith("error") else f"error: {message}"
+
+
+__all__ = ["OWN_MESSAGES", "ImageFileError", "ImagesWidget"]
