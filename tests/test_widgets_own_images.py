@@ -222,3 +222,11 @@ def test_frames_on_a_large_layer_are_picks_computed_by_the_worker(model, images,
             explorer.close()
 
     in_a_kernel_loop(main, monkeypatch)
+
+
+def test_webp_uploads_like_png(explorer):
+    upload(explorer, "web.webp", png(Image.new("RGB", (64, 64), (10, 200, 30)), format="WEBP",
+                                     lossless=True))  # fmt: skip
+    assert explorer.status == "added image 3: web.webp; RGB to grey"
+    grey = (0.299 * 10 + 0.587 * 200 + 0.114 * 30) / 255
+    np.testing.assert_allclose(explorer.images[3], grey, atol=1 / 255)

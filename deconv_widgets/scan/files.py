@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import os
 import uuid
 from collections.abc import Sequence
@@ -10,10 +11,21 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from apache_beam.io.filesystem import BeamIOError
-from apache_beam.io.filesystems import FileSystems
 
 from ..projection.image_files import IMAGE_SUFFIXES
+
+
+def _not_apitools(record: logging.LogRecord) -> bool:
+    """Drop the warning `import apache_beam` logs when Google's apitools is not installed."""
+    return not record.getMessage().startswith("apitools not found")
+
+
+logging.getLogger().addFilter(_not_apitools)
+try:
+    from apache_beam.io.filesystem import BeamIOError
+    from apache_beam.io.filesystems import FileSystems
+finally:
+    logging.getLogger().removeFilter(_not_apitools)
 
 
 class ScanError(ValueError):
@@ -86,6 +98,7 @@ def image_files(images: str | os.PathLike | Sequence[str | os.PathLike]) -> list
     """The input files: a folder's images, a glob's matches (both sorted), or a list as given."""
     if isinstance(images, str | os.PathLike):
         text = os.fspath(images)
+        text = text if "://" in text else os.path.abspath(text)  # Beam matches from /
         is_folder = Path(text).is_dir() or text.endswith("/")
         pattern = join(text, "*") if is_folder else text
         found = sorted(
@@ -103,6 +116,7 @@ def image_files(images: str | os.PathLike | Sequence[str | os.PathLike]) -> list
             f"{type(images).__name__}"
         )
     files = [os.fspath(item) for item in images]
+    files = [path if "://" in path else os.path.abspath(path) for path in files]
     if not files:
         raise ScanError("images is an empty list; give at least one image file")
     missing = [path for path in files if not FileSystems.exists(path)]

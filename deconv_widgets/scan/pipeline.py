@@ -126,7 +126,7 @@ def options(runner: str, workers: int, pipeline_args: Sequence[str] | None) -> P
         if workers > 1 and not any(flag.startswith("--direct_running_mode") for flag in flags):
             flags.append("--direct_running_mode=multi_processing")
     if not any(flag.startswith("--default_sdk_harness_log_level") for flag in flags):
-        flags.append("--default_sdk_harness_log_level=WARNING")
+        flags.append("--default_sdk_harness_log_level=ERROR")  # its start-up warnings are noise
     return PipelineOptions(flags, runner=runner)
 
 
@@ -152,11 +152,16 @@ def execute(
     stop = threading.Event()
 
     def watch() -> None:
+        done = -1
         while not stop.wait(0.5):
-            update(_finished(spec))
+            if (now := _finished(spec)) != done:
+                update(now)
+                done = now
 
     watcher = threading.Thread(target=watch, name="scan-progress", daemon=True)
-    logging.getLogger("apache_beam").setLevel(logging.WARNING)
+    beam_log = logging.getLogger("apache_beam")
+    level = beam_log.level
+    beam_log.setLevel(logging.ERROR)  # the workers' start-up warnings, relayed (not ours)
     started, wall = time.perf_counter(), time.time()
     watcher.start()
     try:
@@ -164,6 +169,7 @@ def execute(
             build(pipeline, spec)
         result = pipeline.result if hasattr(pipeline, "result") else None
     finally:
+        beam_log.setLevel(level)
         stop.set()
         watcher.join()
         update(_finished(spec))
