@@ -175,7 +175,7 @@ class _Renamed:
     def __init__(self, atlas: scan.Atlas, names: dict[str, str]) -> None:
         self._atlas, self._real = atlas, names
         self.layers, self.sources, self.k = list(names), atlas.sources, atlas.k
-        self.method, self.report = atlas.method, atlas.report
+        self.method, self.report, self.model = atlas.method, atlas.report, atlas.model
 
     def layer(self, name: str) -> dict[str, Any]:
         return {**self._atlas.layer(self._real[name]), "name": name}
