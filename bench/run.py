@@ -34,8 +34,9 @@ BENCHMARKS = {
     6: ("bench.b6_live", "Live at any size: the Explorer on VGG16 in JupyterLab (Chromium)"),
     7: ("bench.b7_lenses", "Lenses on VGG16 at 224²: occlusion, Grad-CAM, the sanity cascade"),
     8: ("bench.b8_scan", "The Beam scan: DirectRunner × 2 vs single-process top_k"),
+    9: ("bench.b9_camera", "The camera live: projections per second in JupyterLab (Chromium)"),
 }
-WORKER_TIMEOUT = {1: 600, 2: 300, 3: 600, 4: 600, 5: 300, 6: 900, 7: 900, 8: 1800}
+WORKER_TIMEOUT = {1: 600, 2: 300, 3: 600, 4: 600, 5: 300, 6: 900, 7: 900, 8: 1800, 9: 900}
 RESULTS = REPO_ROOT / "bench" / "RESULTS.md"
 
 

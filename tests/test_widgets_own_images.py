@@ -230,3 +230,19 @@ def test_webp_uploads_like_png(explorer):
     assert explorer.status == "added image 3: web.webp; RGB to grey"
     grey = (0.299 * 10 + 0.587 * 200 + 0.114 * 30) / 255
     np.testing.assert_allclose(explorer.images[3], grey, atol=1 / 255)
+
+
+def test_while_streaming_a_frame_computes_the_shown_method_of_the_shown_channel(explorer, model):
+    explorer.method = "guided"
+    explorer._on_message(explorer, {"type": "camera", "state": "on", "message": "camera: on"}, [])
+    rgb = np.random.default_rng(6).integers(0, 255, (64, 64, 3), dtype=np.uint8)
+    frame_message(explorer, rgb)
+    assert explorer.proj_methods == ["guided"] and explorer.proj_channels == [explorer.channel]
+    grey = (rgb.astype(np.float32) / 255.0) @ np.array([0.299, 0.587, 0.114], np.float32)
+    want = Projector(model).project(grey[..., None], "conv2_1", explorer.channel, "guided")
+    got = np.frombuffer(explorer.projections, "<f4").reshape(explorer.proj_shape)
+    np.testing.assert_allclose(got[0, 0], want, rtol=1e-5, atol=1e-6)
+    explorer._on_message(explorer, {"type": "camera", "state": "off", "message": "camera: off"}, [])
+    assert explorer.status == "camera off"  # the last frame stays, now with everything
+    assert explorer.proj_methods == list(METHODS) and len(explorer.proj_channels) == 32
+    assert explorer.proj_key["image"] == explorer.image_version

@@ -4,8 +4,9 @@ Files come from the page's picker or a drop (one "upload" message each, the file
 buffer) or from `add_images`; each is checked before decoding and fitted to the images' size
 (`image_files.decode_image`). Camera frames come scaled in the page to that size as RGB bytes;
 each becomes the current image, a pick like any other (on large layers the worker computes the
-newest one). `frames` counts the frames handled, so that the page sends the next one only
-when the last one's projection has been drawn.
+newest one). While the camera streams, a frame computes the shown method of the shown channel
+only (no prefetch); when it stops, the last frame gets every method. `frames` counts the frames
+handled, so that the page sends the next one only when the last one's projection is drawn.
 """
 
 from __future__ import annotations
@@ -159,6 +160,7 @@ class ImagesWidget(LensWidget):
         """Keep the last camera frame as an image (appended and shown); returns its index."""
         if self._frame is None:
             raise ValueError("no camera frame to keep: turn the camera on first")
+        self._streaming = False  # the page stopped the camera; the kept image gets every method
         index = self.add_images(self._frame)
         self.status = f"kept the camera frame as image {index}"
         return index
@@ -166,9 +168,13 @@ class ImagesWidget(LensWidget):
     def _camera_state(self, content: dict[str, Any]) -> None:
         """The page's camera turned on or off, or failed (a refused permission, no camera)."""
         state = content.get("state")
+        was_streaming, self._streaming = self._streaming, state == "on"
         if state == "on":
             self.status = f"camera on: the {self.method} projection follows the frames"
-        elif state == "off":
+            return
+        if was_streaming:  # the last frame stays: now with every method and channel
+            self._on_pick()
+        if state == "off":
             self.status = "camera off"
         else:
             message = str(content.get("message") or "the camera failed")

@@ -157,6 +157,7 @@ class ProjectionWidget(BaseWidget):
         self._prefetch_context: tuple | None = None
         self._busy = ""  # the worker's last progress text in the status line
         self._viewed = False  # a page has shown the widget (no page, e.g. nbclient: no prefetch)
+        self._streaming = False  # camera frames: the shown method of the shown channel only
         self._closed = False
         name = f"deconv-widgets {type(self).__name__} {id(self):x}"
         self._worker = Worker(self._compute, self._post, self._known, name)
@@ -196,7 +197,13 @@ class ProjectionWidget(BaseWidget):
     # ------------------------------------------------------------------ compute
     def _all_at_once(self, info: LayerInfo) -> bool:
         """The one place deciding a layer's path: every channel at once, or the picked one."""
-        return sends_all_channels(info, self._input.shape)
+        return not self._streaming and sends_all_channels(info, self._input.shape)
+
+    def _methods_wanted(self) -> tuple[str, ...]:
+        """The methods a pick computes, the shown one first (only it while streaming)."""
+        if self._streaming:
+            return (self.method,)
+        return (self.method, *(m for m in METHODS if m != self.method))
 
     def _key(self, info: LayerInfo) -> Key:
         """What the current pick needs: (layer, seed, image version, channel or None = all)."""
@@ -225,8 +232,7 @@ class ProjectionWidget(BaseWidget):
         """Show what is known for the current pick; queue the rest, the shown method first."""
         key = self._want = self._key(info)
         self._failed = None
-        order = (self.method, *(m for m in METHODS if m != self.method))
-        missing = tuple(m for m in order if not self._store.has(key, m))
+        missing = tuple(m for m in self._methods_wanted() if not self._store.has(key, m))
         self._publish(key)
         if missing:
             self.status = self._busy = f"{missing[0]} for {_what(key)}…"
@@ -277,6 +283,7 @@ class ProjectionWidget(BaseWidget):
         """While idle: the shown method for the strongest channels, within half the budget."""
         key = self._want
         idle_work = self._prefetches and self._viewed and self._loop is not None
+        idle_work = idle_work and not self._streaming
         if not idle_work or key is None or key[3] is None:
             self._worker.prefetch([])
             self._prefetch_context = None

@@ -7,6 +7,7 @@ import { push, watch } from "./lib/widget.js";
 import { createProjectionSource } from "./lib/projection_source.js";
 import { keepInView } from "./lib/sticky.js";
 import { lensPanel } from "./lib/lens_parts.js";
+import { ownImagesPart } from "./lib/own_images.js";
 import {
   METHODS, SEEDS, asImage, choicePart, gridPart, inputImagePart, inspectorPart,
   layerPickerPart, projectionsPart, statusPart, unpack,
@@ -90,6 +91,7 @@ function render({ model, el }) {
   const picker = imagePickerPart(model);
   const grid = gridPart(model, { source });
   const input = inputImagePart(model);
+  const own = ownImagesPart(model, { dropTarget: input.root });
   const projections = projectionsPart(model, { source });
   const ladder = ladderPart(model);
   const topk = topkPart(model);
@@ -99,7 +101,7 @@ function render({ model, el }) {
     status.root, h("div", { class: "dw-row" }, [input.root, projections.root]), grid.grid.readout,
   ]);
   const root = h("div", { class: "dw-root dw-explorer" }, [
-    h("div", { class: "dw-controls" }, [layer.root, method.root, seed.root, picker.root,
+    h("div", { class: "dw-controls" }, [layer.root, method.root, seed.root, picker.root, own.root,
       grid.normaliseControl, grid.orderControl, projections.modeControl, grid.channelControl]),
     panel,
     lenses.root,
@@ -113,7 +115,7 @@ function render({ model, el }) {
   model.send({ type: "view" }); // a page shows the widget: Python may prefetch for it
   grid.fitTo(root);
   const stopPanel = keepInView(panel, root);
-  const parts = [status, inspector, layer, method, seed, picker, grid, input, projections, ladder, topk, lenses];
+  const parts = [status, inspector, layer, method, seed, picker, own, grid, input, projections, ladder, topk, lenses];
   return () => {
     parts.forEach((p) => p.stop());
     stopPanel();

@@ -22,7 +22,8 @@ import nbformat
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "tests" / "artifacts"
 HOSTS = ("lab", "notebook")
-# Debian's Chromium as root, headless, with no calls home (this machine has no network).
+# Debian's Chromium as root, headless, with no calls home (this machine has no network), and
+# a fake camera (a test pattern); a page may use it only where its context grants "camera".
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -30,6 +31,7 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--no-first-run",
+    "--use-fake-device-for-media-stream",
 ]
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")

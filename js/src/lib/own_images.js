@@ -1,0 +1,299 @@
+// Your own images for the Explorer: a file picker, drag and drop onto the input image, a live
+// camera. Files go to Python as their bytes ("upload"); camera frames are centre-cropped and
+// scaled here to the model's input size and sent one at a time ("frame"): the next goes once
+// the previous one's projection is drawn. Python checks and decodes; it reports in `status`
+// (shown as text by the status line; this part never shows a file name itself).
+import { h, injectStyle, setData } from "./dom.js";
+import { watch } from "./widget.js";
+
+/** Files above this size are refused in the page and never sent (Python's limit too). */
+export const MAX_UPLOAD_BYTES = 20 * 2 ** 20;
+export const ACCEPT = "image/png,image/jpeg,image/webp";
+/** A frame with no answer after this long no longer holds the next one back. */
+export const FRAME_TIMEOUT_MS = 5000;
+
+const CSS = `
+.dw-drop-target.dw-dragover { outline: 2px dashed var(--jp-brand-color1, #1976d2); outline-offset: 2px; }
+.dw-own-images button[aria-pressed="true"] { font-weight: bold; }
+`;
+
+/**
+ * The status text of a file above the limit (the words Python uses).
+ * @param {string} name
+ * @param {number} size bytes
+ * @returns {string}
+ */
+export function tooBigMessage(name, size) {
+  return `error: ${name}: ${(size / 2 ** 20).toFixed(1)} MB is above the limit of 20 MB; save a smaller picture`;
+}
+
+/**
+ * The centre crop of a width x height source with the aspect ratio of outWidth x outHeight.
+ * @returns {[number, number, number, number]} sx, sy, sw, sh
+ */
+export function centreCrop(width, height, outWidth, outHeight) {
+  const aspect = outWidth / outHeight;
+  if (width / height > aspect) return [(width - height * aspect) / 2, 0, height * aspect, height];
+  return [0, (height - width / aspect) / 2, width, width / aspect];
+}
+
+/**
+ * RGBA bytes without their alpha.
+ * @param {Uint8ClampedArray | Uint8Array} rgba
+ * @returns {Uint8Array}
+ */
+export function rgbaToRGB(rgba) {
+  const out = new Uint8Array((rgba.length / 4) * 3);
+  for (let i = 0, j = 0; i < rgba.length; i += 4, j += 3) {
+    out[j] = rgba[i];
+    out[j + 1] = rgba[i + 1];
+    out[j + 2] = rgba[i + 2];
+  }
+  return out;
+}
+
+/**
+ * The video's current frame, centre-cropped and scaled to height x width, as RGB bytes (row-major).
+ * @param {HTMLVideoElement} video
+ * @param {HTMLCanvasElement} canvas scratch canvas
+ * @returns {Uint8Array}
+ */
+export function grabFrame(video, canvas, height, width) {
+  if (canvas.width !== width) canvas.width = width;
+  if (canvas.height !== height) canvas.height = height;
+  const ctx = canvas.getContext("2d", { willReadFrequently: true });
+  ctx.drawImage(video, ...centreCrop(video.videoWidth, video.videoHeight, width, height), 0, 0, width, height);
+  return rgbaToRGB(ctx.getImageData(0, 0, width, height).data);
+}
+
+/**
+ * The status text of a camera that did not start (getUserMedia's error).
+ * @param {unknown} err
+ * @returns {string}
+ */
+export function cameraError(err) {
+  const name = err?.name || "Error";
+  const detail = `(${name}: ${err?.message ?? String(err)})`;
+  if (name === "NotAllowedError" || name === "SecurityError") return `camera: permission refused ${detail}`;
+  if (name === "NotFoundError" || name === "OverconstrainedError") return `camera: no camera found ${detail}`;
+  if (name === "NotReadableError") return `camera: busy or unreadable ${detail}`;
+  return `camera: could not start ${detail}`;
+}
+
+/** The browser's camera, or an error when the page has none (no https, old browser). */
+function browserCamera(constraints) {
+  if (!navigator.mediaDevices?.getUserMedia) {
+    const err = new Error("this page has no camera access (it needs https or localhost)");
+    err.name = "NotSupportedError";
+    return Promise.reject(err);
+  }
+  return navigator.mediaDevices.getUserMedia(constraints);
+}
+
+/** Resolve once the video has a frame to draw. */
+function firstFrame(video) {
+  if (video.readyState >= 2 && video.videoWidth) return Promise.resolve();
+  return new Promise((resolve) => video.addEventListener("loadeddata", resolve, { once: true }));
+}
+
+/**
+ * The picker, drop target and camera of the Explorer's own images. `camera` stands in for
+ * getUserMedia in tests. Hooks: data-frames-sent and data-frames-drawn on the root, data-state
+ * ("off", "starting", "on") on the camera button.
+ * @param {object} model the anywidget model
+ * @param {{dropTarget?: HTMLElement, camera?: (c: MediaStreamConstraints) => Promise<MediaStream>,
+ *   timeoutMs?: number}} [options]
+ * @returns {{root: HTMLElement, stop: () => void, upload: (files: Iterable<File>) => Promise<void>}}
+ */
+export function ownImagesPart(model, { dropTarget = null, camera = browserCamera,
+  timeoutMs = FRAME_TIMEOUT_MS } = {}) {
+  injectStyle("own-images", CSS);
+  const picker = h("input", { type: "file", accept: ACCEPT, multiple: true,
+    dataset: { testid: "image-upload" } });
+  const toggle = h("button", { type: "button", "aria-pressed": "false",
+    dataset: { testid: "camera", state: "off" } }, ["camera on"]);
+  const freeze = h("button", { type: "button", disabled: true, dataset: { testid: "freeze" },
+    title: "keep this frame as an image" }, ["freeze"]);
+  const video = h("video", { playsinline: true, muted: true, hidden: true });
+  video.muted = true;
+  const scratch = document.createElement("canvas");
+  const label = h("label", { title: "PNG, JPEG or WebP up to 20 MB; or drop them on the input image" },
+    ["your images ", picker]);
+  const root = h("span", { class: "dw-controls dw-own-images",
+    dataset: { testid: "own-images", framesSent: 0, framesDrawn: 0 } }, [label, toggle, freeze, video]);
+
+  let state = "off";
+  let stream = null;
+  let run = 0; // bumped on every start and stop: a late getUserMedia answer sees it is stale
+  let sent = 0;
+  let drawn = 0; // frames whose projection was drawn (data-frames-drawn)
+  let target = 0; // `frames` that answers the frame in flight
+  let waiting = false;
+  let timer = null;
+
+  /** Send files one message each, in order; too big ones are refused here. */
+  async function upload(files) {
+    for (const file of files) {
+      if (file.size > MAX_UPLOAD_BYTES) {
+        model.send({ type: "refused", message: tooBigMessage(file.name, file.size) });
+        continue;
+      }
+      let bytes;
+      try {
+        bytes = await file.arrayBuffer();
+      } catch (err) {
+        const message = `error: ${file.name}: could not be read (${err?.name ?? err})`;
+        model.send({ type: "refused", message });
+        continue;
+      }
+      model.send({ type: "upload", name: file.name, size: file.size }, undefined, [bytes]);
+    }
+  }
+
+  function setState(next) {
+    state = next;
+    setData(toggle, "state", next);
+    toggle.setAttribute("aria-pressed", String(next !== "off"));
+    toggle.textContent = next === "off" ? "camera on" : "camera off";
+    freeze.disabled = next !== "on";
+  }
+
+  /** Python's answer to the frame in flight: "drawn" (its projection is shown), "refused" or null. */
+  function answered() {
+    if ((model.get("frames") ?? 0) < target) return null;
+    if (/^error/.test(model.get("status") || "")) return "refused";
+    const key = model.get("proj_key") || {};
+    const methods = model.get("proj_methods") || [];
+    return key.image === model.get("image_version") && methods.includes(model.get("method")) ? "drawn" : null;
+  }
+
+  function sendFrame() {
+    clearTimeout(timer);
+    if (state !== "on") return;
+    const [height, width] = model.get("image_shape") || [];
+    if (!(height > 0 && width > 0 && video.videoWidth)) {
+      timer = setTimeout(sendFrame, 100); // no size or no picture yet
+      return;
+    }
+    const rgb = grabFrame(video, scratch, height, width);
+    target = Math.max(target, model.get("frames") ?? 0) + 1;
+    waiting = true;
+    model.send({ type: "frame", shape: [height, width, 3] }, undefined, [rgb.buffer]);
+    sent += 1;
+    setData(root, "framesSent", sent);
+    timer = setTimeout(sendFrame, timeoutMs); // never stall on a lost answer
+  }
+
+  let queued = false;
+  function check() { // after the current microtasks: every trait of one update is set by then
+    if (queued) return;
+    queued = true;
+    queueMicrotask(() => { queued = false; next(); });
+  }
+  function next() {
+    const answer = state === "on" && waiting ? answered() : null;
+    if (!answer) return;
+    waiting = false;
+    const mine = run;
+    requestAnimationFrame(() => { // drawn by then
+      if (run !== mine || waiting) return;
+      if (answer === "drawn") setData(root, "framesDrawn", ++drawn);
+      sendFrame();
+    });
+  }
+
+  function release(media) {
+    media?.getTracks().forEach((track) => track.stop());
+  }
+
+  function stopCamera(notify = true) {
+    const was = state;
+    run += 1;
+    clearTimeout(timer);
+    waiting = false;
+    release(stream);
+    stream = null;
+    video.pause();
+    video.srcObject = null;
+    setState("off");
+    if (notify && was !== "off") model.send({ type: "camera", state: "off", message: "camera: off" });
+  }
+
+  async function startCamera() {
+    const mine = ++run;
+    setState("starting");
+    let media = null;
+    try {
+      media = await camera({ video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false });
+      if (mine !== run) return release(media); // switched off meanwhile
+      stream = media;
+      video.srcObject = media;
+      await video.play();
+      await firstFrame(video);
+    } catch (err) {
+      if (mine !== run) return release(media);
+      stopCamera(false);
+      model.send({ type: "camera", state: "error", message: cameraError(err) });
+      return;
+    }
+    if (mine !== run) return;
+    media.getVideoTracks().forEach((track) => track.addEventListener("ended", () => {
+      if (stream !== media) return; // the camera went away (unplugged, revoked)
+      stopCamera(false);
+      model.send({ type: "camera", state: "error", message: "camera: the camera stopped (ended)" });
+    }));
+    setState("on");
+    model.send({ type: "camera", state: "on", message: "camera: on" });
+    target = model.get("frames") ?? 0;
+    sendFrame();
+  }
+
+  picker.addEventListener("change", () => {
+    const files = [...(picker.files || [])];
+    picker.value = ""; // the same file again is a new change
+    upload(files);
+  });
+  toggle.addEventListener("click", () => (state === "off" ? startCamera() : stopCamera()));
+  freeze.addEventListener("click", () => { // keep the last frame sent: it stays shown, the camera stops
+    if (state !== "on") return;
+    stopCamera(false);
+    model.send({ type: "freeze" });
+  });
+
+  const hasFiles = (event) => [...(event.dataTransfer?.types || [])].includes("Files");
+  const onDrag = (event) => {
+    if (!hasFiles(event)) return;
+    event.preventDefault();
+    event.stopPropagation();
+    event.dataTransfer.dropEffect = "copy";
+    dropTarget.classList.add("dw-dragover");
+  };
+  const onLeave = (event) => {
+    if (!dropTarget.contains(event.relatedTarget)) dropTarget.classList.remove("dw-dragover");
+  };
+  const onDrop = (event) => {
+    dropTarget.classList.remove("dw-dragover");
+    if (!hasFiles(event)) return;
+    event.preventDefault();
+    event.stopPropagation();
+    upload([...event.dataTransfer.files]);
+  };
+  const drops = [["dragenter", onDrag], ["dragover", onDrag], ["dragleave", onLeave], ["drop", onDrop]];
+  if (dropTarget) {
+    dropTarget.classList.add("dw-drop-target");
+    dropTarget.title = "drop PNG, JPEG or WebP pictures here";
+    drops.forEach(([name, fn]) => dropTarget.addEventListener(name, fn));
+  }
+
+  const stopWatch = watch(model, ["frames", "proj_key", "proj_methods", "image_version", "method", "status"],
+    check, { now: false });
+  return {
+    root,
+    upload,
+    stop() {
+      stopWatch();
+      stopCamera();
+      if (dropTarget) drops.forEach(([name, fn]) => dropTarget.removeEventListener(name, fn));
+    },
+  };
+}
