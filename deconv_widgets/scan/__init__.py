@@ -54,12 +54,13 @@ def _model_spec(model: Any, out: str) -> tuple[str, keras.Model]:
 
 def _layer_names(projector: Projector, layers: Any) -> tuple[str, ...]:
     """The scanned layers, checked (a name, a comma-separated string or a list)."""
+    listed = layers
     if isinstance(layers, str):
-        layers = [name.strip() for name in layers.split(",") if name.strip()]
-    if not isinstance(layers, Sequence) or not layers:
-        names = ", ".join(info.name for info in projector.layers)
-        raise ValueError(f"layers must name at least one layer; choose from: {names}")
-    names = tuple(projector.layer_info(layer).name for layer in layers)
+        listed = [name.strip() for name in layers.split(",") if name.strip()]
+    if not isinstance(listed, Sequence) or not listed:
+        known = ", ".join(info.name for info in projector.layers)
+        raise ValueError(f"layers must name at least one layer; choose from: {known}")
+    names = tuple(projector.layer_info(layer).name for layer in listed)
     if len(set(names)) != len(names):
         raise ValueError(f"layers lists a layer twice: {list(names)}")
     return names
@@ -134,7 +135,7 @@ def run(
     projector = Projector(keras_model)
     names = _layer_names(projector, layers)
     size = _image_size(projector, image_size)
-    channels = int(projector.input_shape[-1])
+    channels = int(projector.input_shape[-1] or 0)
     if channels not in (1, 3):
         raise ValueError(f"the scan reads grey or RGB files; the model takes {channels} channels")
     if preprocess is not None and not (preprocess == "vgg16" or callable(preprocess)):
@@ -175,7 +176,7 @@ def run(
     if resumed and is_complete(out, spec.key):
         return Atlas.load(out)
     infos = [projector.layer_info(name) for name in names]
-    counts = [int(info.output_shape[-1]) for info in infos]
+    counts = [int(info.output_shape[-1] or 0) for info in infos]
     found = pipeline.execute(spec, runner, workers, pipeline_args, progress, counts)
     layer_rows = [
         {

@@ -61,7 +61,7 @@ def write_atomic(path: str, data: bytes) -> None:
 def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
     """Arrays as the bytes of an .npz file."""
     buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
+    np.savez(buffer, **arrays)  # type: ignore[arg-type]  # numpy's stub: **kwds as bool
     return buffer.getvalue()
 
 

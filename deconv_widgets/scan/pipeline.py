@@ -174,7 +174,7 @@ def execute(
         watcher.join()
         update(_finished(spec))
         close()
-    found = counters(result) if result is not None else {}
+    found: dict[str, float] = dict(counters(result)) if result is not None else {}
     found["seconds"] = round(time.perf_counter() - started, 3)
     found.update(_phases(spec, wall))
     return found

@@ -101,7 +101,7 @@ def shard_topk(spec: ScanSpec, shard: int) -> tuple[int, bool]:
     projector = projector_of(spec.model, spec.threads)
     prepare = preprocess_of(spec.preprocess)
     infos = [projector.layer_info(name) for name in spec.layers]
-    strongest = [Strongest(range(int(info.output_shape[-1])), spec.k) for info in infos]
+    strongest = [Strongest(range(int(info.output_shape[-1] or 0)), spec.k) for info in infos]
     skipped: list[tuple[int, str]] = []
     batch: list[np.ndarray] = []
     numbers: list[int] = []
@@ -193,7 +193,7 @@ def project_part(spec: ScanSpec, layer: int, start: int, table: np.ndarray) -> t
     kept = {number: prepare(shown[number][None])[0] for number in numbers}
     lazy = LazyHits(projector, info, entries, kept, spec.method)
     size = info.receptive_field
-    count, k, channels_in = len(table), spec.k, int(projector.input_shape[-1])
+    count, k, channels_in = len(table), spec.k, int(projector.input_shape[-1] or 0)
     patches = np.zeros((count, k, size, size, channels_in), np.float32)
     projections = np.zeros_like(patches)
     shown_patches = np.zeros((count, k, size, size, spec.channels), np.uint8)
