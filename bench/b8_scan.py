@@ -203,7 +203,8 @@ def run(quick: bool = False) -> list[Section]:
             f"(phase time less start-up, over {n} images), plus the projections of the hits, a "
             f"fixed k × channels = {K * 256} backward passes ({projecting:.0f} s here) whatever "
             f"the number of images: about {hours:.1f} h on this 2-core machine, "
-            f"{2 * hours:.0f} core-hours; on N machines like this one the top-k phase divides by N.",
+            f"{2 * hours:.0f} core-hours; on N machines like this one the top-k phase divides "
+            "by N.",
         ]
     finally:
         shutil.rmtree(work, ignore_errors=True)
