@@ -237,3 +237,10 @@ def test_an_out_holding_another_scan_is_refused(shapes_files, tmp_path):
 def test_atlas_load_and_reading_errors(tmp_path):
     with pytest.raises(ValueError, match="no finished atlas in"):
         scan.Atlas.load(tmp_path)
+
+
+def test_a_scan_of_nothing_readable_says_so(tmp_path):
+    (tmp_path / "a.png").write_text("not a picture")
+    (tmp_path / "b.jpg").write_bytes(b"\xff\xd8 nor this")
+    with pytest.raises(scan.ScanError, match=r"none of the 2 files could be read, e.g. .*a\.png"):
+        _run(tmp_path, tmp_path / "out")

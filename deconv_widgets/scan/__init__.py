@@ -192,10 +192,11 @@ def run(
     matrix = affine_matrix(prepare if preprocess is not None else None, (*size, channels))
     report = {"shards": spec.shard_count, "resumed": resumed, "runner": runner, **found}
     assemble(spec, layer_rows, matrix, report)
-    skipped = Atlas.load(out).report["skipped"]
+    atlas = Atlas.load(out)
+    skipped = atlas.report["skipped"]
     if len(skipped) == len(sources):
         raise ScanError(
             f"none of the {len(sources)} files could be read, e.g. {skipped[0][1]}; the scan's "
             f"report is in {out}"
         )
-    return Atlas.load(out)
+    return atlas
