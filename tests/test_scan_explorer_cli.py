@@ -47,6 +47,9 @@ def test_explorer_shows_the_atlas_hits_of_each_pick_at_once(scanned, model) -> N
     np.testing.assert_array_equal(floats(explorer.topk, entries[0]["patch"]), patch)
     np.testing.assert_array_equal(floats(explorer.topk, entries[0]["projection"]), shown[0][1])
     assert "from the atlas: 20 images" in explorer.status
+    sent = explorer.topk
+    explorer.image_index = 1  # another image: the atlas's hits stay, not sent again
+    assert explorer.topk is sent and explorer.topk_index == entries
     explorer.channel = 6  # a pick: the new unit's hits, no search
     assert explorer.topk_index[0]["value"] == atlas.hits("pool3", 6)[0].value
     explorer.layer = "conv1_1"  # not in the atlas: empty until the button searches `images`

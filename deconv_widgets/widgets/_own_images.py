@@ -147,7 +147,7 @@ class ImagesWidget(LensWidget):
             rgb = data.reshape(height, width, 3).astype(np.float32) / np.float32(255)
             frame = _channels(rgb[None], channels)[0]
             with self.hold_sync():
-                self._set_image_now(frame)
+                self._set_image_now(frame, checked=True)  # the images' own shape
                 self.frames += 1
             self._frame = frame
             self._on_pick()

@@ -182,12 +182,17 @@ class ProjectionWidget(BaseWidget):
             return shown
         return np.asarray(self._preprocess(shown), np.float32)
 
-    def _set_image_now(self, shown: Any) -> None:
-        """Make an image (H, W, C) the current one; validated by a forward pass."""
+    def _set_image_now(self, shown: Any, checked: bool = False) -> None:
+        """Make an image (H, W, C) the current one; validated by a forward pass.
+
+        `checked`: the image has a shape the model already took and values in [0, 1] (a camera
+        frame), so the validating pass is skipped (the frame's own pass follows at once).
+        """
         shown = image_batch(shown, (None, None, None))[0]  # dtype, size, values; then copy
         model_input = self._model_input(shown)
-        first = self.layers[0]["name"]
-        self._projector.activations(model_input, first)  # validates rank, size, values
+        if not checked:
+            first = self.layers[0]["name"]
+            self._projector.activations(model_input, first)  # validates rank, size, values
         self._shown, self._input = shown, model_input
         self._image_version += 1
         self.image_version = self._image_version

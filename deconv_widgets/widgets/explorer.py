@@ -107,6 +107,7 @@ class Explorer(ImagesWidget):
         model's own by default; "class N" otherwise).
         """
         super().__init__()
+        self._atlas_unit: tuple[str, int] | None = None  # the unit whose atlas hits are shown
         if model is None or (isinstance(model, str) and model in zoo.MODEL_NAMES):
             preset = zoo.preset(model or "shapes")
             model = preset.model
@@ -134,6 +135,10 @@ class Explorer(ImagesWidget):
 
     def _on_pick(self) -> None:
         super()._on_pick()
+        unit = (self.layer, int(self.channel))
+        if self._atlas_unit == unit:  # the atlas's hits do not depend on the image shown
+            self.ladder, self.ladder_index = b"", []
+            return
         if self.ladder_index or self.topk_index:
             self._clear_extras()
         self._show_atlas_hits()
@@ -141,6 +146,7 @@ class Explorer(ImagesWidget):
     def _show_atlas_hits(self) -> None:
         """The atlas's hits of the current channel in the top-k panel, when it has the layer."""
         atlas = self._atlas
+        self._atlas_unit = None
         if atlas is None or self.layer not in atlas.layers:
             return
         pairs = atlas.shown(self.layer, self.channel)
@@ -149,6 +155,7 @@ class Explorer(ImagesWidget):
         buffer, index = pack_arrays(arrays)
         hits = atlas.hits(self.layer, self.channel)
         self._send_hits(hits, buffer, index, [Path(atlas.sources[h.image]).name for h in hits])
+        self._atlas_unit = (self.layer, int(self.channel))
         self.status = (
             f"top-{len(hits)} of channel {self.channel} from the atlas: "
             f"{len(atlas.sources)} images, {atlas.method} projections"
@@ -218,4 +225,5 @@ class Explorer(ImagesWidget):
         ]
         buffer, index = pack_arrays(arrays)
         self._send_hits(hits, buffer, index, [f"image {hit.image}" for hit in hits])
+        self._atlas_unit = None  # the panel now shows a search of the images
         self.status = f"top-{k} of channel {self.channel} over {len(self._images)} images"
