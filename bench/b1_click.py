@@ -29,7 +29,7 @@ import keras
 from deconv_widgets import zoo
 
 model = zoo.shapes_model()
-image = zoo.shapes_images(16, seed=0)[0][:1]
+image = zoo.shapes_images(16, random_seed=0)[0][:1]
 sub = keras.Model(model.inputs, model.get_layer(ex.layer).output)
 channels = int(sub.output.shape[-1])
 
@@ -99,12 +99,12 @@ def pair_latencies(starts: list[float], ends: list[float]) -> list[float]:
     return samples
 
 
-def explorer_clicks(view, switches: int, seed: int = 0) -> dict[str, list[float]]:
+def explorer_clicks(view, switches: int, random_seed: int = 0) -> dict[str, list[float]]:
     """Click `switches` new channels on the grid; latencies to data-version and next frame."""
     from tests.browser.probe import logs
 
     view.grid.evaluate(JS_WATCH_CLICK_EVENTS)
-    rng = random.Random(seed)
+    rng = random.Random(random_seed)
     positions = view.channel_positions()
     current = view.grid.get_attribute("data-channel")
     done, attempts = 0, 0

@@ -85,7 +85,7 @@ def run(quick: bool = False) -> list[Section]:
         fns = {
             "ours": lambda c, layer=layer: projector.project(image, layer, int(c)),
             "tape": lambda c, tape=tape, b=batch: tape(b, tf.constant(int(c), tf.int32)).numpy(),
-            "forward": lambda c, forward=forward, b=batch: forward(b).numpy(),
+            "forward": lambda _channel, forward=forward, b=batch: forward(b).numpy(),
         }
         for fn in fns.values():  # warm-up: traces, the forward cache, oneDNN kernels
             fn(0)
@@ -146,7 +146,7 @@ def run(quick: bool = False) -> list[Section]:
         )
     section.notes.append(
         f"- Model `keras.applications.VGG16(weights=None)` at {size}x{size}x3 (random weights, "
-        "seed 0), one random image. Ours: `Projector.project(image, layer, c)` (method "
+        "random seed 0), one random image. Ours: `Projector.project(image, layer, c)` (method "
         "'deconvnet', seed 'activation') after two warm-up calls. Baseline: a `tf.function` "
         "with an int32 channel argument that runs the layer's sub-model under a `GradientTape` "
         "and returns `tape.gradient(activation, image, output_gradients=activation * "

@@ -25,9 +25,9 @@ FLAT = 1.10  # peak RSS at the big size within 10 % of the small size's
 READ_SECONDS: list[float] = []  # seconds spent reading every channel's hits (their projections)
 
 
-def stream(pool: np.ndarray, n: int, seed: int) -> Iterator[np.ndarray]:
-    """n images in batches of BATCH, each batch a fresh copy drawn from the pool."""
-    rng = np.random.default_rng(seed)
+def stream(pool: np.ndarray, n: int, random_seed: int) -> Iterator[np.ndarray]:
+    """Yield `n` images in batches of BATCH, each batch a fresh copy drawn from the pool."""
+    rng = np.random.default_rng(random_seed)
     for start in range(0, n, BATCH):
         yield pool[rng.integers(0, len(pool), min(BATCH, n - start))]
 
@@ -40,7 +40,7 @@ def child(mode: str, n: int) -> dict:
     from deconv_widgets._tf import tf
 
     model = zoo.shapes_model()
-    pool = zoo.shapes_images(POOL, seed=7)[0]
+    pool = zoo.shapes_images(POOL, random_seed=7)[0]
     if mode in ("topk", "topk1"):
         projector = Projector(model)
         channels = [7] if mode == "topk1" else None  # one channel: what the Explorer asks
@@ -62,10 +62,10 @@ def child(mode: str, n: int) -> dict:
 
     else:
         raise ValueError(f"unknown mode {mode!r}; choose one of: topk, topk1, forward")
-    consume(stream(pool, 2 * BATCH, seed=1))  # warm-up: traces and allocator pools
+    consume(stream(pool, 2 * BATCH, random_seed=1))  # warm-up: traces and allocator pools
     warm_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     start, cpu = time.perf_counter(), time.process_time()
-    consume(stream(pool, n, seed=2))
+    consume(stream(pool, n, random_seed=2))
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     read = READ_SECONDS[-1] if READ_SECONDS else 0.0

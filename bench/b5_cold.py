@@ -49,7 +49,7 @@ def stage(name, fn):
     out[name] = time.perf_counter() - start
     return value
 model = stage("zoo.shapes_model()", zoo.shapes_model)
-images = stage("zoo.shapes_images(16)", lambda: zoo.shapes_images(16, seed=0)[0])
+images = stage("zoo.shapes_images(16)", lambda: zoo.shapes_images(16, random_seed=0)[0])
 p = stage("Projector(model)", lambda: Projector(model))
 first, layer = p.layers[0].name, p.layers[-1].name
 stage(f"first forward to {first} (traces)", lambda: p.activations(images[0], first))

@@ -120,7 +120,7 @@ def run(quick: bool = False) -> list[Section]:
     work = Path(tempfile.mkdtemp(prefix="bench_scan_"))
     try:
         sizes = (200, 1000) if quick else (1000, 10000)
-        pool = zoo.shapes_images(sizes[-1], seed=11)[0]
+        pool = zoo.shapes_images(sizes[-1], random_seed=11)[0]
         peaks, times = {}, {}
         for n in sizes:
             paths = _write(work / f"zoo{n}", pool[:n], ".png")
@@ -164,7 +164,7 @@ def run(quick: bool = False) -> list[Section]:
             )
         )
         n = 16 if quick else 256
-        photos = zoo.photo_patches(n, size=224, seed=5)
+        photos = zoo.photo_patches(n, size=224, random_seed=5)
         paths = _write(work / "vgg", photos, ".png")
         single, single_projecting = _single("vgg16", paths, VGG_LAYER, zoo.vgg16_preprocess)
         ours, peak, report = _scan("vgg16", paths, VGG_LAYER, work / "out", "vgg16", max(8, n // 8))

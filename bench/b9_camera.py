@@ -7,7 +7,7 @@ next frame (one in flight). Counted in the page: frames whose projection was dra
 websocket sent and received meanwhile, per frame.
 
 Baseline in the same run and the same kernel, camera off: the same widget path without page
-and comm (`ex._camera_frame` on random RGB bytes, then until the shown method is published).
+and comm (`ex.camera_frame` on random RGB bytes, then until the shown method is published).
 """
 
 from __future__ import annotations
@@ -83,16 +83,10 @@ def kernel_frames(ex, n):
     ex.wait(300)
     times = []
     for _ in range(n):
-        data = rng.integers(0, 256, (h, w, 3), dtype=np.uint8).tobytes()
+        data = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
         start = time.perf_counter()
-        ex._camera_frame({"shape": [h, w, 3]}, [data])
-        while True:
-            ex._arrived.clear()
-            ex._drain()
-            key = ex.proj_key or {}
-            if key.get("image") == ex.image_version and ex.method in ex.proj_methods:
-                break
-            ex._arrived.wait(0.05)
+        ex.camera_frame(data)
+        ex.wait(60, shown_only=True)
         times.append((time.perf_counter() - start) * 1000)
     ex.wait(300)
     return times
@@ -183,7 +177,7 @@ def run(quick: bool = False) -> list[Section]:
         "own-images hook (frames whose projection was drawn), and the bytes of every message on "
         "the page's websockets in that window (the frame messages up; images, projections, "
         "status and kernel status messages down), per frame sent.",
-        "- Baseline: in the same kernel with the camera off, `ex._camera_frame` on random RGB "
+        "- Baseline: in the same kernel with the camera off, `ex.camera_frame` on random RGB "
         "bytes of the input size, timed until the shown method's projection of that frame is "
         "published in the traits (median): what the widget's compute alone allows.",
         "- Zoo: `Explorer()` (64 x 64 grey shapes CNN, every channel of the last layer sent at "

@@ -123,7 +123,9 @@ def load_snapshot() -> str:
     """Load averages and the number of other running Python processes, as one line."""
     load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
     try:
-        out = subprocess.run(["ps", "-eo", "comm="], capture_output=True, text=True, timeout=10)
+        out = subprocess.run(
+            ["ps", "-eo", "comm="], capture_output=True, text=True, timeout=10, check=False
+        )
         python = sum(1 for name in out.stdout.split() if name.startswith("python"))
     except (OSError, subprocess.SubprocessError):
         python = -1
@@ -156,7 +158,7 @@ def chromium_version() -> str:
     """`chromium --version`, first line."""
     try:
         out = subprocess.run(
-            [str(CHROMIUM), "--version"], capture_output=True, text=True, timeout=30
+            [str(CHROMIUM), "--version"], capture_output=True, text=True, timeout=30, check=False
         )
         return out.stdout.strip().splitlines()[0] if out.stdout.strip() else "unknown"
     except (OSError, subprocess.SubprocessError, IndexError):
@@ -193,6 +195,7 @@ def fresh_python(code: str, timeout: float = 600.0) -> str:
         timeout=timeout,
         env=env,
         cwd=REPO_ROOT,
+        check=False,
     )
     if out.returncode != 0:
         raise RuntimeError(f"fresh interpreter failed ({out.returncode}):\n{out.stderr[-3000:]}")

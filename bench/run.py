@@ -45,8 +45,8 @@ def parse_only(text: str | None) -> list[int]:
     if not text:
         return sorted(BENCHMARKS)
     numbers = []
-    for part in text.split(","):
-        part = part.strip()
+    for item in text.split(","):
+        part = item.strip()
         if not part.isdigit() or int(part) not in BENCHMARKS:
             valid = ", ".join(str(n) for n in BENCHMARKS)
             raise ValueError(f"unknown benchmark {part!r} in --only; choose from: {valid}")
@@ -61,7 +61,7 @@ def run_worker(number: int, quick: bool, json_path: Path) -> None:
     try:
         module = importlib.import_module(module_name)
         sections = module.run(quick=quick)
-    except Exception:  # noqa: BLE001 - the table reports the failure, the run goes on
+    except Exception:  # any failure: the table reports it, the run goes on
         sections = [Section(number, title, error=traceback.format_exc()[-4000:])]
     sections[0].seconds = time.perf_counter() - start
     json_path.write_text(json.dumps([s.to_dict() for s in sections]))
@@ -87,6 +87,7 @@ def spawn(number: int, quick: bool) -> list[Section]:
                 text=True,
                 stdout=sys.stdout,
                 stderr=subprocess.PIPE,
+                check=False,
             )
         except subprocess.TimeoutExpired:
             error = f"timed out after {WORKER_TIMEOUT[number]} s"

@@ -26,11 +26,38 @@ _LAZY = {
     "GradientsPanel": ("deconv_widgets.widgets", "GradientsPanel"),
 }
 
-__all__ = sorted(_LAZY) + ["__version__"]
+# A literal list, so that tools that read `__all__` without running it see every name;
+# tests/test_quiet_import.py checks it is _LAZY's keys and __version__.
+__all__ = [
+    "ChannelPicker",
+    "DeconvView",
+    "Explorer",
+    "GradientsPanel",
+    "ModelInspector",
+    "Projector",
+    "TransposeConvView",
+    "UnpoolView",
+    "__version__",
+    "figures",
+    "gradlab",
+    "ops",
+    "projection",
+    "widgets",
+    "zoo",
+]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from . import figures, gradlab, ops, projection, widgets, zoo  # noqa: F401
-    from .projection import Projector  # noqa: F401
+    from . import figures, gradlab, ops, projection, widgets, zoo
+    from .projection import Projector
+    from .widgets import (
+        ChannelPicker,
+        DeconvView,
+        Explorer,
+        GradientsPanel,
+        ModelInspector,
+        TransposeConvView,
+        UnpoolView,
+    )
 
 
 def __getattr__(name: str) -> Any:
@@ -45,4 +72,5 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
+    """The public names (loaded or not), for tab completion."""
     return __all__

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+from types import ModuleType
+from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -24,7 +26,7 @@ def _descriptors() -> list[int]:
     return fds
 
 
-def _import_quietly():
+def _import_quietly() -> ModuleType:
     """Import tensorflow (and run one op) with stderr sent to /dev/null meanwhile."""
     fds = _descriptors()
     saved = [os.dup(fd) for fd in fds]
@@ -49,3 +51,6 @@ tf = sys.modules["tensorflow"] if "tensorflow" in sys.modules else _import_quiet
 tf.get_logger().setLevel("ERROR")
 
 __all__ = ["tf"]
+
+Tensor = Any
+"""A tf.Tensor in annotations (TensorFlow ships no type information, so mypy sees Any)."""

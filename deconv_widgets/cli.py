@@ -5,11 +5,18 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from deconv_widgets import zoo  # names and small data only; models load when asked for
+
+if TYPE_CHECKING:  # pragma: no cover
+    import keras
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from deconv_widgets.projection import Projector
 
 METHOD_CHOICES = ("deconvnet", "guided", "saliency")
 LENS_CHOICES = ("gradcam", "guided_gradcam", "occlusion")
@@ -20,7 +27,7 @@ class CommandError(Exception):
     """A user error: printed as one line, exit code 2, no traceback."""
 
 
-def _load_model(path: Path | None) -> Any:
+def _load_model(path: Path | None) -> keras.Model:
     """The zoo model, or a .keras file loaded with safe_mode=True."""
     if path is None:
         return zoo.shapes_model()
@@ -32,7 +39,7 @@ def _load_model(path: Path | None) -> Any:
         raise CommandError(str(error)) from error
 
 
-def _zoo_preset(name: str) -> Any:
+def _zoo_preset(name: str) -> zoo.Preset:
     """A zoo preset by name; a missing extra is a user error (the message gives the pip line)."""
     try:
         return zoo.preset(name)
@@ -60,7 +67,7 @@ def _fit_image(pixels: np.ndarray, height: int, width: int, channels: int) -> np
         planes = [
             np.asarray(
                 Image.fromarray(pixels[..., c].astype(np.float32), mode="F").resize(
-                    (width, height), Image.BILINEAR
+                    (width, height), Image.Resampling.BILINEAR
                 )
             )
             for c in range(channels)
@@ -92,7 +99,7 @@ def _load_image(args: argparse.Namespace, input_shape: tuple) -> np.ndarray:
     if args.image is None:
         if args.index < 0:
             raise CommandError(f"--index must be >= 0, got {args.index}")
-        images, _ = zoo.shapes_images(args.index + 1, size=64, seed=0)
+        images, _ = zoo.shapes_images(args.index + 1, size=64, random_seed=0)
         if args.raw_pixels:
             images = images * 255.0
         return _fit_image(images[args.index], height, width, channels)
@@ -112,7 +119,13 @@ def _load_image(args: argparse.Namespace, input_shape: tuple) -> np.ndarray:
     return _fit_image(pixels, height, width, channels)
 
 
-def _figure(image, activation, last, args, layer_name) -> Any:
+def _figure(
+    image: np.ndarray,
+    activation: np.ndarray,
+    last: np.ndarray,
+    args: argparse.Namespace,
+    layer_name: str,
+) -> Figure:
     """Input, activation and projection (or lens) panels with colour bars (matplotlib, Agg)."""
     import matplotlib
 
@@ -145,7 +158,9 @@ def _figure(image, activation, last, args, layer_name) -> Any:
     return figure
 
 
-def _lens_panel(figure: Any, axis: Any, image: np.ndarray, lens: np.ndarray, args: Any) -> None:
+def _lens_panel(
+    figure: Figure, axis: Axes, image: np.ndarray, lens: np.ndarray, args: argparse.Namespace
+) -> None:
     """Draw a Grad-CAM (over the image), Guided Grad-CAM or occlusion map on the last axis."""
     if args.target_class is not None:
         target = f"class {args.target_class}"
@@ -167,7 +182,7 @@ def _lens_panel(figure: Any, axis: Any, image: np.ndarray, lens: np.ndarray, arg
     figure.colorbar(shown, ax=axis, shrink=0.8)
 
 
-def _lens(projector: Any, model_input: np.ndarray, args: argparse.Namespace) -> np.ndarray:
+def _lens(projector: Projector, model_input: np.ndarray, args: argparse.Namespace) -> np.ndarray:
     """The --method lens of the target (--class, else the channel's summed activation)."""
     target = args.target_class if args.target_class is not None else (args.layer, args.channel)
     if args.method == "gradcam":
@@ -281,7 +296,7 @@ def _atlas_html(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_scan_parsers(commands: Any) -> None:
+def _add_scan_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """The `scan` and `atlas-html` commands."""
     scan = commands.add_parser(
         "scan",

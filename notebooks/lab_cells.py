@@ -4,7 +4,7 @@ from lab_lens_cells import LENS_CELLS
 from make_notebooks import code, md
 
 TOPK_BY_LAYER = """
-patches = zoo.photo_patches(192, seed=1)
+patches = zoo.photo_patches(192, random_seed=1)
 inputs = prep(patches)
 
 def best_channel(top):
@@ -392,7 +392,7 @@ Zeiler 和 Fergus 把三个部分组合起来：从一个激活值出发，逐�
         """
 model = zoo.shapes_model()
 proj = dw.Projector(model)
-images, labels = zoo.shapes_images(64, seed=11)
+images, labels = zoo.shapes_images(64, random_seed=11)
 conv_layers = [info.name for info in proj.layers if info.kind == "Conv2D"]
 layer = conv_layers[-1]
 print("layers:", [info.name for info in proj.layers])

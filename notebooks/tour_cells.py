@@ -65,7 +65,7 @@ for info in proj.layers:
     print(f"{info.name:10s} {info.kind:14s} {str(info.output_shape):14s} rf={info.receptive_field:3d}px jump={info.jump}px")
 """),
     code("""
-images, labels = zoo.shapes_images(8, seed=7)
+images, labels = zoo.shapes_images(8, random_seed=7)
 layer = proj.layers[-1].name
 act = proj.activations(images[0], layer)
 back = proj.project(images[0], layer, channel=int(act.max(axis=(0, 1)).argmax()))

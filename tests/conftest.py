@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:  # the package is imported in the fixtures, once a test needs it
+    import keras
+    import numpy as np
+
+    from deconv_widgets.projection import Projector
+    from deconv_widgets.widgets import Explorer
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -21,7 +30,7 @@ if str(ROOT) not in _pp.split(os.pathsep):
 
 
 @pytest.fixture(scope="session")
-def model():
+def model() -> keras.Model:
     """The zoo's trained shapes CNN, loaded once for the whole session."""
     from deconv_widgets import zoo
 
@@ -29,8 +38,35 @@ def model():
 
 
 @pytest.fixture(scope="session")
-def vgg16_32():
+def vgg16_32() -> keras.Model:
     """The zoo's trained VGG16 at 32 x 32 (the weights do not depend on the input size)."""
     from deconv_widgets import zoo
 
     return zoo.vgg16(32)
+
+
+@pytest.fixture(scope="module")
+def images(request: pytest.FixtureRequest) -> np.ndarray:
+    """The module's shapes images: its `IMAGES = (n, random_seed)` for zoo.shapes_images."""
+    from deconv_widgets import zoo
+
+    n, random_seed = request.module.IMAGES
+    return zoo.shapes_images(n, random_seed=random_seed)[0]
+
+
+@pytest.fixture(scope="module")
+def projector(model: keras.Model) -> Projector:
+    """A Projector on the shapes CNN, shared by a module's tests."""
+    from deconv_widgets.projection import Projector
+
+    return Projector(model)
+
+
+@pytest.fixture()
+def explorer(model: keras.Model, images: np.ndarray) -> Iterator[Explorer]:
+    """A fresh Explorer on the module's images at conv2_1, closed after the test."""
+    from deconv_widgets.widgets import Explorer
+
+    widget = Explorer(model, images, layer="conv2_1")
+    yield widget
+    widget.close()

@@ -29,6 +29,7 @@ def run_bench(tmp_path: Path, only: str) -> tuple[subprocess.CompletedProcess, s
         capture_output=True,
         text=True,
         timeout=800,
+        check=False,
     )
     text = out.read_text() if out.exists() else ""
     return done, text
@@ -42,6 +43,7 @@ def test_run_rejects_unknown_benchmark(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         timeout=60,
+        check=False,
     )
     assert done.returncode == 2
     assert "choose from: 1, 2, 3, 4, 5, 6, 7, 8, 9" in done.stderr

@@ -24,7 +24,7 @@ def test_signed_rgb_puts_zero_at_grey_and_saturates_outliers():
 
 def test_top_k_figure_and_image_grid_draw(model):
     projector = Projector(model)
-    images = zoo.shapes_images(6, seed=2)[0]
+    images = zoo.shapes_images(6, random_seed=2)[0]
     top = projector.top_k(images, "conv2_1", k=4, channels=[0, 3], progress=False)
     figure = figures.top_k_figure(top, projector, images)
     assert len(figure.axes) == 4

@@ -67,7 +67,7 @@ LAYERS = {
 def case(request):
     model = MODELS[request.param]()
     if request.param == "zoo":
-        image = zoo.shapes_images(1, seed=5)[0][0]  # a shape the CNN was trained on
+        image = zoo.shapes_images(1, random_seed=5)[0][0]  # a shape the CNN was trained on
     else:
         image = np.random.default_rng(5).uniform(0, 1, model.input_shape[1:]).astype(np.float32)
     return request.param, model, Projector(model), image
@@ -131,7 +131,7 @@ def test_class_scores_are_the_output_before_the_softmax(case) -> None:
 def test_gradcam_on_a_gap_dense_head_is_the_closed_form_cam() -> None:
     model = zoo.shapes_model()  # ... pool3 -> GlobalAveragePooling2D -> Dense(softmax)
     projector = Projector(model)
-    image = zoo.shapes_images(1, seed=4)[0][0]
+    image = zoo.shapes_images(1, random_seed=4)[0][0]
     activation = projector.activations(image, "pool3")  # A: (H', W', K)
     weights = model.get_layer("classes").kernel.numpy()  # W: (K, classes)
     area = activation.shape[0] * activation.shape[1]
@@ -194,7 +194,7 @@ def guided_class_oracle(model: keras.Model, image: np.ndarray, c: int) -> np.nda
 def test_guided_gradcam_of_a_class_passes_the_head_with_the_guided_rule() -> None:
     model = zoo.shapes_model()
     projector = Projector(model)
-    image = zoo.shapes_images(1, seed=6)[0][0]
+    image = zoo.shapes_images(1, random_seed=6)[0][0]
     top = int(np.argmax(projector.class_scores(image)))
     guided = guided_class_oracle(model, image, top)
     assert np.abs(guided).max() > 0
@@ -235,7 +235,7 @@ def test_occlusion_equals_single_forward_passes_with_its_defaults() -> None:
 def test_occlusion_with_explicit_patch_stride_fill_and_a_channel_target() -> None:
     model = zoo.shapes_model()
     projector = Projector(model)
-    image = zoo.shapes_images(1, seed=8)[0][0]
+    image = zoo.shapes_images(1, random_seed=8)[0][0]
     calls: list[tuple[int, int]] = []
     target = ("conv2_2", 5)
     report = calls.append
@@ -289,7 +289,7 @@ def test_spearman_matches_scipy_with_ties() -> None:
 # ------------------------------------------------------------------------- bad input
 @pytest.fixture(scope="module")
 def zoo_projector():
-    return Projector(zoo.shapes_model()), zoo.shapes_images(1, seed=2)[0][0]
+    return Projector(zoo.shapes_model()), zoo.shapes_images(1, random_seed=2)[0][0]
 
 
 @pytest.mark.parametrize(

@@ -56,7 +56,7 @@ def test_roundtrip_validates():
     x = np.zeros((1, 4, 4, 1), np.float32)
     with pytest.raises(ValueError, match=r"kernel size \(5, 5\) is larger than the input"):
         ops.conv_roundtrip(x, np.zeros((5, 5, 1, 1)))
-    with pytest.raises(ValueError, match="C_in=2 .* x has 1 channels"):
+    with pytest.raises(ValueError, match=r"C_in=2 .* x has 1 channels"):
         ops.conv_roundtrip(x, np.zeros((3, 3, 2, 1)))
     with pytest.raises(ValueError, match="at most 4096"):
         ops.conv_roundtrip(np.zeros((1, 65, 65, 1)), np.zeros((3, 3, 1, 1)))

@@ -30,8 +30,11 @@ def relative_error(ours: np.ndarray, ref: np.ndarray) -> float:
 
 
 def expected_count() -> int:
-    """How many configurations the sweep must visit: both paddings allow exactly `stride`
-    output sizes per axis, so each (kernel, padding, y size) contributes sh * sw."""
+    """How many configurations the sweep must visit.
+
+    Both paddings allow exactly `stride` output sizes per axis, so each (kernel, padding,
+    y size) contributes sh * sw.
+    """
     per_kernel = sum(sh * sw for sh, sw in STRIDES)
     return per_kernel * len(KERNELS) * len(PADDINGS) * len(Y_SIZES)
 

@@ -24,9 +24,9 @@ def pool_gradient(pool, x, upstream, window, strides, padding) -> np.ndarray:
     return tape.gradient(pooled, x, output_gradients=upstream).numpy()
 
 
-def images(seed: int) -> dict[str, np.ndarray]:
+def images(random_seed: int) -> dict[str, np.ndarray]:
     """Random, all-constant (every window a tie) and 0/1 (many ties) batches of odd size."""
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(random_seed)
     return {
         "random": rng.standard_normal((2, 7, 5, 3)).astype(np.float32),
         "constant": np.full((2, 7, 5, 3), 0.5, np.float32),

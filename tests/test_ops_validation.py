@@ -24,7 +24,7 @@ TF_WOULD_FAIL = [
     ("kernel C_out", Y, np.ones((3, 3, 4, 5)), (1, 5, 5, 4), 1, "VALID", r"C_out=5 .* 2 channels"),
     ("output channels", Y, K, (1, 5, 5, 3), 1, "VALID", r"3 channels .* C_in .* is 4"),
     ("batch", Y, K, (2, 5, 5, 4), 1, "VALID", r"batch 2 .* batch 1"),
-    ("stride 0", Y, K, (1, 5, 5, 4), 0, "VALID", r"strides must be >= 1"),
+    ("stride 0", Y, K, (1, 5, 5, 4), 0, "VALID", r"strides must be an int >= 1"),
 ]
 
 
@@ -120,7 +120,7 @@ BAD_CALLS = [
         "sizes size 0",
         lambda: ops.conv_transpose_output_sizes(0, 3, 1, "VALID"),
         ValueError,
-        r"size must be >= 1",
+        r"size must be an int >= 1",
     ),
     (
         "sizes padding",
@@ -132,7 +132,7 @@ BAD_CALLS = [
         "pool size 0",
         lambda: ops.max_pool_with_switches(np.ones((1, 4, 4, 1)), 0),
         ValueError,
-        r"pool_size must be >= 1",
+        r"pool_size must be an int >= 1",
     ),
     (
         "pool too large",

@@ -8,10 +8,11 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
-from test_projection_helpers import (
+from projection_models import (
     SEEDS,
     assert_close,
     model_and_twins,
+    random_image,
     seed_tensor,
     tape_projection,
 )
@@ -21,11 +22,6 @@ from deconv_widgets.projection import LayerInfo, Projector
 
 MODELS = ("fused_chain", "standalone_chain", "residual_dag")
 RNG = np.random.default_rng(0)
-
-
-def _image(model, seed=0):
-    shape = model.inputs[0].shape[1:]
-    return np.random.default_rng(seed).uniform(-1, 1, shape).astype("float32")
 
 
 def _target_layers(projector):
@@ -40,7 +36,7 @@ def setup(request):
 
 def test_saliency_equals_gradient_tape(setup):
     _, model, _, projector = setup
-    image = _image(model)
+    image = random_image(model)
     for layer in _target_layers(projector):
         channels = projector.layer_info(layer).output_shape[-1]
         for channel in {0, channels - 1}:
@@ -56,7 +52,7 @@ def test_deconvnet_and_guided_equal_custom_gradient_twin(setup, method):
     _, model, twins, projector = setup
     cases = nonzero = 0
     for image_seed in (1, 2):
-        image = _image(model, image_seed)
+        image = random_image(model, image_seed)
         for layer in _target_layers(projector):
             channels = projector.layer_info(layer).output_shape[-1]
             for channel in range(channels):
@@ -71,7 +67,7 @@ def test_deconvnet_and_guided_equal_custom_gradient_twin(setup, method):
 
 def test_methods_differ_on_a_real_model(setup):
     _, model, _, projector = setup
-    image = _image(model, 3)
+    image = random_image(model, 3)
     layer = _target_layers(projector)[-1]
     results = {m: projector.project(image, layer, 0, method=m) for m in ("deconvnet", "guided")}
     assert not np.allclose(results["deconvnet"], results["guided"])
@@ -79,7 +75,7 @@ def test_methods_differ_on_a_real_model(setup):
 
 def test_project_many_equals_single_projections(setup):
     _, model, _, projector = setup
-    image = _image(model, 4)
+    image = random_image(model, 4)
     layer = _target_layers(projector)[-1]
     many = projector.project_many(image, layer, method="guided", seed="max")
     channels = projector.layer_info(layer).output_shape[-1]
@@ -97,7 +93,7 @@ def test_project_many_chunks_large_channel_counts():
         [keras.Input((6, 6, 1)), keras.layers.Conv2D(150, 3, activation="relu", name="wide")]
     )
     projector = Projector(model)
-    image = _image(model)
+    image = random_image(model)
     many = projector.project_many(image, "wide", method="saliency")
     assert many.shape == (150, 6, 6, 1)
     assert_close(many[149], tape_projection(model, image, "wide", 149, "activation"))
@@ -106,7 +102,7 @@ def test_project_many_chunks_large_channel_counts():
 def test_channel_and_seed_switch_runs_no_forward_and_traces_nothing():
     model, _ = model_and_twins("residual_dag")
     projector = Projector(model)
-    image = _image(model)
+    image = random_image(model)
     projector.project(image, "head", 0)
     projector.project_many(image, "head")
     traces, forwards = projector.trace_count, projector.forward_count
@@ -123,7 +119,7 @@ def test_channel_and_seed_switch_runs_no_forward_and_traces_nothing():
 def test_forward_cache_is_bounded_lru():
     model, _ = model_and_twins("fused_chain")
     projector = Projector(model)
-    images = [_image(model, s) for s in range(6)]
+    images = [random_image(model, s) for s in range(6)]
     for image in images:
         projector.activations(image, "conv_b")
     count = projector.forward_count
@@ -139,7 +135,7 @@ def test_forward_cache_is_bounded_lru():
 def test_activations_match_keras_and_accept_batch_of_one_and_tensors():
     model, _ = model_and_twins("standalone_chain")
     projector = Projector(model)
-    image = _image(model)
+    image = random_image(model)
     expected = keras.Model(model.inputs[0], model.get_layer("bn_a").output)(image[None])[0]
     assert_close(projector.activations(image, "bn_a"), expected.numpy())
     assert_close(projector.activations(tf.constant(image[None]), "bn_a"), expected.numpy())
@@ -226,7 +222,7 @@ def test_non_relu_layer_on_path_rejected_by_deconvnet_but_saliency_works(layer, 
         ]
     )
     projector = Projector(model)
-    image = _image(model)
+    image = random_image(model)
     for method in ("deconvnet", "guided"):
         with pytest.raises(ValueError, match=rf"'bad' \({kind}\).*{detail}"):
             projector.project(image, "top", 0, method=method)
@@ -240,7 +236,7 @@ def test_non_relu_layer_on_path_rejected_by_deconvnet_but_saliency_works(layer, 
 @pytest.fixture(scope="module")
 def small():
     model, _ = model_and_twins("fused_chain")
-    return Projector(model), _image(model)
+    return Projector(model), random_image(model)
 
 
 def test_unknown_layer_lists_names(small):
@@ -284,7 +280,7 @@ def test_bad_image_and_model_types(small):
         projector.project(np.full((15, 15, 2), "x"), "conv_a", 0)
     with pytest.raises(ValueError, match="NaN or infinite"):
         projector.project(np.full((15, 15, 2), np.nan, "float32"), "conv_a", 0)
-    with pytest.raises(TypeError, match="keras.Model"):
+    with pytest.raises(TypeError, match=r"keras.Model"):
         Projector(42)
     with pytest.raises(ValueError, match=r"unknown model 'not a model': give a zoo name \(shapes"):
         Projector("not a model")  # a string is a zoo name or a path to a .keras file
@@ -303,7 +299,7 @@ def test_nested_model_layer_deconvnet_error_points_inside_saliency_works():
         [keras.Input((10, 10, 1)), inner, keras.layers.Conv2D(2, 3, activation="relu", name="top")]
     )
     projector = Projector(model)
-    image = _image(model)
+    image = random_image(model)
     with pytest.raises(ValueError, match=r"'backbone' \(Functional\) is a nested model"):
         projector.project(image, "top", 0)
     expected = tape_projection(model, image, "top", 0, "activation")
@@ -312,7 +308,7 @@ def test_nested_model_layer_deconvnet_error_points_inside_saliency_works():
 
 
 def test_depthwise_and_separable_convolutions():
-    from test_projection_helpers import RuleReLU
+    from projection_models import RuleReLU
 
     keras.utils.set_random_seed(6)
     model = keras.Sequential(
@@ -327,7 +323,7 @@ def test_depthwise_and_separable_convolutions():
         ]
     )
     projector = Projector(model)
-    image = _image(model)
+    image = random_image(model)
     for method in ("deconvnet", "guided"):
 
         def swap(layer, method=method):

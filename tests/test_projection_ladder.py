@@ -8,15 +8,10 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
-from test_projection_helpers import SEEDS, assert_close, model_and_twins, tape_projection
+from projection_models import SEEDS, assert_close, model_and_twins, random_image, tape_projection
 
 from deconv_widgets import zoo
 from deconv_widgets.projection import RUNG_OPS, Projector
-
-
-def _image(model, seed=0):
-    shape = model.inputs[0].shape[1:]
-    return np.random.default_rng(seed).uniform(-1, 1, shape).astype("float32")
 
 
 def _check_ladder_equals_engine(projector, image, layers=None):
@@ -40,19 +35,19 @@ def test_ladder_equals_engine_on_chain_models(name):
     model, _ = model_and_twins(name)
     projector = Projector(model)
     for image_seed in (0, 1):
-        assert _check_ladder_equals_engine(projector, _image(model, image_seed)) > 0
+        assert _check_ladder_equals_engine(projector, random_image(model, image_seed)) > 0
 
 
 def test_ladder_equals_engine_on_zoo_model():
     projector = Projector(zoo.shapes_model())
-    images, _ = zoo.shapes_images(2, seed=21)
+    images, _ = zoo.shapes_images(2, random_seed=21)
     for image in images:
         _check_ladder_equals_engine(projector, image, layers={"conv1_1", "pool2", "pool3"})
 
 
 def test_ladder_rungs_name_each_step():
     model, _ = model_and_twins("standalone_chain")
-    rungs = Projector(model).ladder(_image(model), "pool_b", 1)
+    rungs = Projector(model).ladder(random_image(model), "pool_b", 1)
     steps = [(r.layer, r.op) for r in rungs]
     assert steps == [
         ("pool_b", "unpool"),
@@ -73,7 +68,7 @@ def test_ladder_rungs_name_each_step():
 
 def test_fused_relu_conv_gives_rectify_then_transpose_conv():
     model, _ = model_and_twins("fused_chain")
-    rungs = Projector(model).ladder(_image(model), "conv_b", 0)
+    rungs = Projector(model).ladder(random_image(model), "conv_b", 0)
     assert [(r.layer, r.op) for r in rungs] == [
         ("conv_b", "rectify"),
         ("conv_b", "transpose_conv"),
@@ -86,14 +81,14 @@ def test_fused_relu_conv_gives_rectify_then_transpose_conv():
 def test_ladder_rejects_branching_paths_and_dilation():
     model, _ = model_and_twins("residual_dag")
     projector = Projector(model)
-    image = _image(model)
+    image = random_image(model)
     with pytest.raises(ValueError, match=r"chain .*'stem'.*feeds several layers"):
         projector.ladder(image, "res_add", 0)
     projector.ladder(image, "stem", 0)  # the stem alone is a chain
     dilated = keras.Sequential(
         [keras.Input((9, 9, 1)), keras.layers.Conv2D(2, 3, dilation_rate=2, name="dil")]
     )
-    with pytest.raises(ValueError, match="'dil'.*dilation"):
+    with pytest.raises(ValueError, match=r"'dil'.*dilation"):
         Projector(dilated).ladder(np.zeros((9, 9, 1), "float32"), "dil", 0)
     with pytest.raises(ValueError, match="unknown seed"):
         projector.ladder(image, "stem", 0, seed="nope")
@@ -135,7 +130,7 @@ def test_vgg16_every_conv_layer_projects(vgg16):
 
 @pytest.mark.slow
 def test_resnet50_deconvnet_and_guided_equal_custom_gradient_twin():
-    from test_projection_helpers import RuleReLU
+    from projection_models import RuleReLU
 
     keras.utils.set_random_seed(0)
     # weights=None, 32x32x3 input: residual Add, BN, ZeroPadding2D, Activation("relu") layers.
@@ -176,7 +171,7 @@ def test_same_padding_pools_and_strided_valid_conv_on_odd_sizes():
     )
     projector = Projector(model)
     for image_seed in (0, 1, 2):
-        image = _image(model, image_seed)
+        image = random_image(model, image_seed)
         assert _check_ladder_equals_engine(projector, image) == 4 * 2 * 3
         for layer in ("avg_same", "max_same"):
             for seed in SEEDS:

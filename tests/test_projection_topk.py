@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
-from test_projection_helpers import assert_close
+from projection_models import assert_close
 
 from deconv_widgets import zoo
 from deconv_widgets._tf import tf
@@ -17,7 +17,7 @@ LAYER, K, CHANNELS = "conv2_2", 3, [0, 5, 31]
 @pytest.fixture(scope="module")
 def data():
     model = zoo.shapes_model()
-    images, _ = zoo.shapes_images(30, seed=77)
+    images, _ = zoo.shapes_images(30, random_seed=77)
     sub = keras.Model(model.inputs[0], model.get_layer(LAYER).output)
     activations = sub(images, training=False).numpy()
     return model, Projector(model), images, activations
@@ -40,7 +40,7 @@ def _batches(images, size):
 
 
 def test_top_k_matches_brute_force_over_uneven_batches(data):
-    model, projector, images, activations = data
+    _, projector, images, activations = data
     calls = []
     result = projector.top_k(
         _batches(images, 7), LAYER, k=K, channels=CHANNELS, progress=lambda *a: calls.append(a)
@@ -83,7 +83,7 @@ def test_top_k_projection_is_the_single_activation_and_fits_the_patch(data):
 
 
 def test_top_k_deconvnet_default_array_input_and_all_channels(data):
-    _, projector, images, activations = data
+    _, projector, images, _ = data
     result = projector.top_k(images[:10], "pool3", k=1, progress=False)
     assert sorted(result.hits) == list(range(64))
     for channel, (hit,) in result.hits.items():
@@ -95,7 +95,7 @@ def test_top_k_deconvnet_default_array_input_and_all_channels(data):
 
 def test_top_k_errors(data):
     _, projector, images, _ = data
-    with pytest.raises(ValueError, match="k must be a positive int"):
+    with pytest.raises(ValueError, match="k must be an int >= 1, got 0"):
         projector.top_k(images, LAYER, k=0, progress=False)
     with pytest.raises(ValueError, match="out of range"):
         projector.top_k(images, LAYER, channels=[99], progress=False)
@@ -133,7 +133,7 @@ def test_projections_are_computed_per_channel_on_first_read():
     """Streaming finds the hits; a channel's projections cost one batched pass when read."""
     model = zoo.shapes_model()
     projector = Projector(model)
-    images = zoo.shapes_images(12, seed=21)[0]
+    images = zoo.shapes_images(12, random_seed=21)[0]
     result = projector.top_k(images, "conv2_1", k=3, progress=False)
     assert "projected=[]" in repr(result.hits)
     where = {c: result.found(c) for c in result.hits}  # positions and values, no projection

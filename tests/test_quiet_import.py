@@ -32,3 +32,10 @@ def test_no_stderr_in_a_notebook_cell():
     streams = [(o.get("name"), o.get("text", "")) for o in nb.cells[0].outputs]
     assert ("stdout", "(1, 4, 4, 1)\n") in streams
     assert not [text for name, text in streams if name == "stderr"], streams
+
+
+def test_the_lazy_public_names_are_all_of_all():
+    import deconv_widgets
+
+    assert sorted(deconv_widgets.__all__) == sorted([*deconv_widgets._LAZY, "__version__"])
+    assert dir(deconv_widgets) == sorted(deconv_widgets.__all__)

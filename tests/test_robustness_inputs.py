@@ -7,26 +7,16 @@ call with a good argument works, so no case passes by refusing everything.
 
 from __future__ import annotations
 
-import re
 import tracemalloc
 
 import keras
 import numpy as np
 import pytest
+from helpers import expect_error
 
 from deconv_widgets._tf import tf
 from deconv_widgets.projection import MAX_IMAGE_PIXELS, Projector
 from deconv_widgets.projection.checks import image_stack
-
-
-def _expect(call, error, problem: str, choices: str) -> str:
-    """Run `call`; assert it raises `error` whose message matches both patterns."""
-    with pytest.raises(error) as info:
-        call()
-    message = str(info.value)
-    assert re.search(problem, message), f"problem {problem!r} not in: {message}"
-    assert re.search(choices, message), f"choices {choices!r} not in: {message}"
-    return message
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +36,7 @@ def small():
 
 @pytest.fixture(scope="module")
 def gap():
-    """conv (3 ch) -> GlobalAveragePooling2D -> dense."""
+    """A conv (3 ch) -> GlobalAveragePooling2D -> dense model."""
     inputs = keras.Input((8, 8, 1))
     x = keras.layers.Conv2D(3, 3, activation="relu", name="conv")(inputs)
     x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
@@ -89,8 +79,8 @@ IMAGE_CASES = [
 def test_bad_images(small, case):
     projector, _ = small
     _, image, error, problem, choices = case
-    _expect(lambda: projector.project(image, "conv_a", 0), error, problem, choices)
-    _expect(lambda: projector.activations(image, "conv_b"), error, problem, choices)
+    expect_error(lambda: projector.project(image, "conv_a", 0), error, problem, choices)
+    expect_error(lambda: projector.activations(image, "conv_b"), error, problem, choices)
 
 
 def test_good_images_in_every_accepted_form(small):
@@ -107,7 +97,7 @@ def test_huge_image_refused_before_allocating(any_size):
     huge = np.broadcast_to(np.float32(0.5), (side, side, 1))  # a view: no memory behind it
     tracemalloc.start()
     try:
-        _expect(
+        expect_error(
             lambda: any_size.project(huge, "conv", 0),
             ValueError,
             rf"{side} x {side} = {side * side} pixels is too large",
@@ -123,7 +113,7 @@ def test_huge_image_stack_refused_before_allocating():
     stack = np.broadcast_to(np.float32(0.0), (3, 5000, 5000, 1))
     tracemalloc.start()
     try:
-        _expect(lambda: image_stack(stack), ValueError, r"each image of 5000 x 5000", "4096")
+        expect_error(lambda: image_stack(stack), ValueError, r"each image of 5000 x 5000", "4096")
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -131,14 +121,16 @@ def test_huge_image_stack_refused_before_allocating():
 
 
 def test_empty_image_on_a_model_of_any_size(any_size):
-    _expect(lambda: any_size.project(np.zeros((0, 0, 1)), "conv", 0), ValueError, "empty", ">= 1")
+    expect_error(
+        lambda: any_size.project(np.zeros((0, 0, 1)), "conv", 0), ValueError, "empty", ">= 1"
+    )
     assert any_size.project(np.ones((5, 7, 1)), "conv", 0).shape == (5, 7, 1)
 
 
 def test_top_k_refuses_a_bad_batch_in_the_stream(small):
     projector, image = small
     batches = [image[None], np.zeros((1, 12, 12, 1), complex)]
-    _expect(
+    expect_error(
         lambda: projector.top_k(batches, "conv_a", k=1, progress=False),
         TypeError,
         "complex128",
@@ -177,7 +169,7 @@ def test_bad_picks(small, case):
     _, change, error, problem, choices = case
     kwargs = {"layer": "conv_a", "channel": 0, "method": "deconvnet", "seed": "activation"}
     kwargs.update(change)
-    _expect(lambda: projector.project(image, **kwargs), error, problem, choices)
+    expect_error(lambda: projector.project(image, **kwargs), error, problem, choices)
 
 
 def test_good_picks_work_and_numpy_ints_count_as_ints(small):
@@ -194,8 +186,8 @@ def test_flat_layers_in_activations_ladder_and_top_k(small, gap):
         lambda: projector.ladder(image, "flat", 0),
         lambda: projector.top_k(image[None], "dense", k=1, progress=False),
     ):
-        _expect(call, ValueError, r"no spatial \(H, W, C\) channels", LAYERS)
-    _expect(
+        expect_error(call, ValueError, r"no spatial \(H, W, C\) channels", LAYERS)
+    expect_error(
         lambda: gap.project(np.zeros((8, 8, 1)), "gap", 0),
         ValueError,
         r"'gap' \(GlobalAveragePooling2D\) has output shape \(None, 3\)",
@@ -205,14 +197,18 @@ def test_flat_layers_in_activations_ladder_and_top_k(small, gap):
 
 def test_bad_k_and_channel_lists(small):
     projector, image = small
-    _expect(lambda: projector.top_k(image[None], "conv_a", k=0), ValueError, "k must be", "posit")
-    _expect(
+    expect_error(
+        lambda: projector.top_k(image[None], "conv_a", k=0), ValueError, "k must be", r"int >= 1"
+    )
+    expect_error(
         lambda: projector.project_many(image, "conv_a", 3),
         TypeError,
         "channels must be a sequence",
         "ints or None",
     )
-    _expect(lambda: projector.project_many(image, "conv_a", [0, 9]), ValueError, "9", r"0\.\.3")
+    expect_error(
+        lambda: projector.project_many(image, "conv_a", [0, 9]), ValueError, "9", r"0\.\.3"
+    )
 
 
 # ------------------------------------------------------------------------------ models
@@ -294,7 +290,7 @@ MODEL_CASES = [
 def test_bad_models(case):
     _, build, error, problem, choices = case
     model = build()
-    _expect(lambda: Projector(model), error, problem, choices)
+    expect_error(lambda: Projector(model), error, problem, choices)
 
 
 def _saliency_by_tape(model, layer, image, channel):
@@ -329,7 +325,7 @@ def test_layers_without_a_rule_name_themselves_and_saliency_still_works(case, me
     model = keras.Model(inputs, x)
     projector = Projector(model)
     image = np.random.default_rng(2).uniform(-1, 1, (8, 8, 1)).astype(np.float32)
-    _expect(
+    expect_error(
         lambda: projector.project(image, "top", 1, method=method),
         ValueError,
         rf"method '{method}' cannot project through layer 'bad' .*{problem}",
@@ -360,7 +356,7 @@ def test_batch_entry_points_check_their_images(small, entry, case):
         ),
         "top_k": lambda: projector.top_k(images, "conv_a", k=1, progress=False),
     }
-    _expect(calls[entry], error, problem, choices)
+    expect_error(calls[entry], error, problem, choices)
     assert projector.forward_batch(np.stack([image, image]), "conv_a").shape == (2, 10, 10, 4)
 
 
@@ -380,7 +376,7 @@ def test_a_layer_behind_a_split_names_the_split_and_the_layers_that_work():
     left, _ = keras.ops.split(x, 2, axis=-1)
     projector = Projector(keras.Model(inputs, keras.layers.Conv2D(2, 3, name="c2")(left)))
     for method in ("deconvnet", "saliency"):
-        _expect(
+        expect_error(
             lambda: projector.project(np.ones((8, 8, 1)), "c2", 0, method=method),  # noqa: B023
             ValueError,
             r"'c2' is reached through 'split' \(Split\), which has several outputs",
@@ -397,7 +393,7 @@ def test_keras_ops_in_a_functional_model_work_with_saliency():
     model = keras.Model(inputs, keras.layers.Conv2D(2, 3, name="c2")(x))
     projector = Projector(model)
     image = np.random.default_rng(5).uniform(0, 1, (8, 8, 1)).astype(np.float32)
-    _expect(
+    expect_error(
         lambda: projector.project(image, "c2", 1),
         ValueError,
         r"layer 'multiply' \(Multiply\) has no DeconvNet rule",

@@ -1,31 +1,26 @@
-"""Issue 7 through the widgets: a bad value shows in `status`, the widget keeps its last
-valid state and keeps working, and what the user typed (program text, values, grids) is kept.
+"""Issue 7 through the widgets: a bad value shows in `status`, and the widget goes on.
+
+The widget keeps its last valid state and keeps working, and what the user typed (program
+text, values, grids) is kept.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import floats
 
-from deconv_widgets import zoo
 from deconv_widgets.projection import MAX_IMAGE_PIXELS, Projector
 from deconv_widgets.widgets import Explorer, GradientsPanel, TransposeConvView, UnpoolView
 
 ZOO_LAYERS = "choose one of: conv1_1, conv1_2, pool1"
-
-
-@pytest.fixture(scope="module")
-def images():
-    return zoo.shapes_images(3, seed=5)[0]
+IMAGES = (3, 5)  # (n, random_seed) of the conftest's `images`
 
 
 @pytest.fixture(scope="module")
 def explorer(model, images):
+    """One Explorer for the whole module (each case checks it still works after a bad value)."""
     return Explorer(model, images, layer="conv2_1", channel=2)
-
-
-def _floats(buffer: bytes, shape: list[int]) -> np.ndarray:
-    return np.frombuffer(buffer, dtype="<f4").reshape(shape)
 
 
 # (trait, bad value, words the status must contain: the problem and the valid choices)
@@ -34,14 +29,14 @@ EXPLORER_CASES = [
     ("layer", "gap", ["GlobalAveragePooling2D", ZOO_LAYERS]),
     ("layer", "<b>nope</b>", ["unknown layer '<b>nope</b>'", ZOO_LAYERS]),
     ("layer", 3, ["layer must be text", "int 3"]),
-    ("channel", 32, ["channel 32 is out of range", "0 to 31"]),
-    ("channel", -5, ["channel -5", "0 to 31"]),
+    ("channel", 32, ["channel 32 is out of range", "0..31"]),
+    ("channel", -5, ["channel -5", "0..31"]),
     ("channel", 3.0, ["channel must be an int", "float 3.0"]),
     ("channel", "3", ["channel must be an int", "str '3'"]),
     ("channel", True, ["channel must be an int", "bool True"]),
     ("method", "DeconvNet", ["unknown method 'DeconvNet'", "deconvnet, guided, saliency"]),
     ("seed", "", ["unknown seed ''", "activation, max, ones"]),
-    ("image_index", -1, ["image_index -1 is out of range", "0 to 2"]),
+    ("image_index", -1, ["image_index -1 is out of range", "0..2"]),
     ("image_index", 1.5, ["image_index must be an int", "float 1.5"]),
 ]
 
@@ -63,7 +58,7 @@ def test_explorer_bad_settings_show_in_status_and_it_keeps_working(
     assert explorer.proj_key["request"] == request
     explorer.layer, explorer.channel = "conv3_1", 5  # the next valid action works
     assert explorer.status == "" and explorer.proj_key["layer"] == "conv3_1"
-    shown = _floats(explorer.projections, explorer.proj_shape)[0, 5]
+    shown = floats(explorer.projections, explorer.proj_shape)[0, 5]
     expected = Projector(model).project(images[0], "conv3_1", 5)
     np.testing.assert_allclose(shown, expected, rtol=1e-5, atol=1e-6)
 
@@ -71,7 +66,7 @@ def test_explorer_bad_settings_show_in_status_and_it_keeps_working(
 def test_explorer_bad_page_messages_show_in_status(explorer):
     explorer.layer, explorer.channel = "conv2_1", 1
     explorer._on_message(explorer, {"type": "topk", "k": -1}, [])
-    assert "k must be a positive int" in explorer.status and "-1" in explorer.status
+    assert "k must be an int >= 1, got -1" in explorer.status and "-1" in explorer.status
     explorer._on_message(explorer, {"type": "ladder"}, [])
     assert explorer.status.startswith("ladder:") and explorer.ladder_index
 
@@ -109,8 +104,8 @@ def test_explorer_takes_a_keras_path(tmp_path, model, images):
     from_path = Explorer(str(path), images, layer="pool2", channel=4)
     from_model = Explorer(model, images, layer="pool2", channel=4)
     np.testing.assert_allclose(
-        _floats(from_path.projections, from_path.proj_shape),
-        _floats(from_model.projections, from_model.proj_shape),
+        floats(from_path.projections, from_path.proj_shape),
+        floats(from_model.projections, from_model.proj_shape),
         atol=1e-6,
     )
     with pytest.raises(ValueError, match=r"only Keras v3 \.keras files"):
@@ -152,9 +147,9 @@ VIEW_CASES = [
     ("transpose", "output_size", [7], ["pair of ints"]),
     ("transpose", "stride", 0, ["stride", ">= 1"]),
     ("transpose", "padding", "FULL", ["unknown padding 'FULL'", "VALID, SAME"]),
-    ("unpool", "pool_size", 0, ["pool_size must be >= 1"]),
+    ("unpool", "pool_size", 0, ["pool_size must be an int >= 1"]),
     ("unpool", "pool_size", 7, ["pool_size (7, 7) is larger", "at most (6, 6) or padding='SAME'"]),
-    ("unpool", "stride", -1, ["strides must be >= 1"]),
+    ("unpool", "stride", -1, ["strides must be an int >= 1"]),
     ("unpool", "padding", "same ", ["unknown padding 'same '", "VALID, SAME"]),
 ]
 
@@ -205,8 +200,13 @@ PART_CASES = [
         "too large",
         "MAX_IMAGE_PIXELS",
     ),
-    (lambda m: TransposeConvView(y=np.zeros((500, 500))), ValueError, "too large", "16x16"),
-    (lambda m: UnpoolView(image=np.zeros((17, 3))), ValueError, r"\(17, 3\) is too large", "16x16"),
+    (lambda _m: TransposeConvView(y=np.zeros((500, 500))), ValueError, "too large", "16x16"),
+    (
+        lambda _m: UnpoolView(image=np.zeros((17, 3))),
+        ValueError,
+        r"\(17, 3\) is too large",
+        "16x16",
+    ),
 ]
 
 

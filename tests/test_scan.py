@@ -28,13 +28,8 @@ TESTS = Path(__file__).resolve().parent
 def shapes_files(tmp_path_factory):
     """44 shapes images as 8-bit PNG files, and the same images read back by Pillow."""
     folder = tmp_path_factory.mktemp("shapes_files")
-    paths = write_images(folder, zoo.shapes_images(44, seed=5)[0])
+    paths = write_images(folder, zoo.shapes_images(44, random_seed=5)[0])
     return folder, paths, read_images(paths, 1)
-
-
-@pytest.fixture(scope="module")
-def projector(model):
-    return Projector(model)
 
 
 @pytest.mark.slow
@@ -62,7 +57,7 @@ def test_beam_scan_on_two_worker_processes_equals_top_k(shapes_files, projector,
 
 @pytest.mark.slow
 def test_scan_of_rgb_jpegs_with_a_keras_model_and_vgg16_preprocess(vgg16_32, tmp_path):
-    photos = zoo.photo_patches(12, size=32, seed=3)
+    photos = zoo.photo_patches(12, size=32, random_seed=3)
     paths = write_images(tmp_path / "photos", photos, suffix=".jpg")
     atlas = scan.run(
         vgg16_32, [str(p) for p in reversed(paths)], "block1_conv2,block3_conv3", k=4,
@@ -195,9 +190,9 @@ def test_unknown_layer_bad_k_and_sizes(shapes_files, tmp_path):
     folder = shapes_files[0]
     with pytest.raises(ValueError, match=r"unknown layer 'conv9'; choose one of: conv1_1, "):
         _run(folder, tmp_path / "out", layers=["conv9"])
-    with pytest.raises(ValueError, match="k must be at least 1, got 0"):
+    with pytest.raises(ValueError, match="k must be an int >= 1, got 0"):
         _run(folder, tmp_path / "out", k=0)
-    with pytest.raises(TypeError, match="k must be an int, got '3'"):
+    with pytest.raises(TypeError, match="k must be an int >= 1, got str '3'"):
         _run(folder, tmp_path / "out", k="3")
     with pytest.raises(ValueError, match="image_size=32 does not fit the model's input 64x64"):
         _run(folder, tmp_path / "out", image_size=32)

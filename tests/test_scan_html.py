@@ -15,8 +15,8 @@ from PIL import Image
 
 pytest.importorskip("apache_beam")
 
-from deconv_widgets import scan, zoo  # noqa: E402
-from deconv_widgets.scan import html as site_html  # noqa: E402
+from deconv_widgets import scan, zoo
+from deconv_widgets.scan import html as site_html
 
 LAYERS = ["conv1_1", "pool3"]
 BROKEN = "999_broken.png"
@@ -27,7 +27,7 @@ HOSTILE = ["a/b <script>", "..", "index.html", "CON", 'q"uote&amp', "x" * 300, "
 def atlas(tmp_path_factory: pytest.TempPathFactory) -> scan.Atlas:
     """A scan of 24 shapes images and one unreadable file over two layers, k=9."""
     folder = tmp_path_factory.mktemp("html_imgs")
-    for i, image in enumerate(zoo.shapes_images(24, seed=3)[0]):
+    for i, image in enumerate(zoo.shapes_images(24, random_seed=3)[0]):
         grey = np.round(image[..., 0] * 255).astype(np.uint8)
         Image.fromarray(grey, "L").save(folder / f"{i:03d}.png")
     (folder / BROKEN).write_bytes(b"this is not a PNG")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import floats
 
 from deconv_widgets import zoo
 from deconv_widgets._tf import tf
@@ -51,7 +52,7 @@ def test_grey_to_rgb_preprocess_pulls_back_to_one_channel():
         lambda x: x**2,  # not affine
         lambda x: x[::2, ::2],  # resizes
         lambda x: x * (np.arange(x.shape[1])[None, :, None] + 1.0),  # differs per pixel
-        lambda x: 1 / 0,  # fails
+        lambda _x: 1 / 0,  # fails
     ],
     ids=["none", "square", "resize", "per-pixel", "raises"],
 )
@@ -68,7 +69,7 @@ def test_explorer_sends_projections_and_top_k_in_the_shown_space(vgg16_32):
     explorer = Explorer(
         vgg16_32, photos, zoo.vgg16_preprocess, layer="block2_conv2", channel=5, method="guided"
     )
-    sent = np.frombuffer(explorer.projections, np.float32).reshape(explorer.proj_shape)
+    sent = floats(explorer.projections, explorer.proj_shape)
     projector = explorer._projector
     guided = projector.project(zoo.vgg16_preprocess(photos[0]), "block2_conv2", 5, "guided")
     at = explorer.proj_methods.index("guided")

@@ -4,24 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import floats
 
-from deconv_widgets import zoo
 from deconv_widgets.projection import Projector
 from deconv_widgets.widgets import ChannelPicker, DeconvView, Explorer, ModelInspector
 
-
-@pytest.fixture(scope="module")
-def images():
-    return zoo.shapes_images(4, seed=3)[0]
-
-
-@pytest.fixture()
-def explorer(model, images):
-    return Explorer(model, images, layer="conv2_1")
-
-
-def floats(buffer: bytes, shape: list[int]) -> np.ndarray:
-    return np.frombuffer(buffer, dtype="<f4").reshape(shape)
+IMAGES = (4, 3)  # (n, random_seed) of the conftest's `images`; its `explorer` is at conv2_1
 
 
 def test_default_explorer_uses_the_zoo() -> None:
@@ -78,11 +66,11 @@ def test_layer_with_fewer_channels_resets_the_channel(explorer) -> None:
     ("trait", "bad", "words"),
     [
         ("layer", "dense_9", ["dense_9", "conv1_1"]),
-        ("channel", 32, ["32", "0 to 31"]),
-        ("channel", -1, ["-1", "0 to 31"]),
+        ("channel", 32, ["32", "0..31"]),
+        ("channel", -1, ["-1", "0..31"]),
         ("method", "backprop", ["backprop", "deconvnet, guided, saliency"]),
         ("seed", "random", ["random", "activation"]),
-        ("image_index", 4, ["4", "0 to 3"]),
+        ("image_index", 4, ["4", "0..3"]),
     ],
 )
 def test_bad_values_go_to_status_and_keep_state(explorer, trait, bad, words) -> None:
@@ -102,7 +90,7 @@ def test_bad_values_go_to_status_and_keep_state(explorer, trait, bad, words) -> 
 def test_constructor_arguments_raise_clear_errors(model, images) -> None:
     with pytest.raises(ValueError, match="unknown layer 'nope'; choose one of: conv1_1"):
         Explorer(model, images, layer="nope")
-    with pytest.raises(ValueError, match="choose 0 to 15"):
+    with pytest.raises(ValueError, match=r"choose 0..15"):
         Explorer(model, images, layer="conv1_1", channel=16)
     with pytest.raises(ValueError, match="deconvnet, guided, saliency"):
         Explorer(model, images, method="fancy")
@@ -161,7 +149,7 @@ def test_parts_work_alone(model, images) -> None:
     assert picker.act_shape == [16, 16, 32]
     assert picker.projections == b""
     picker.channel = 40
-    assert picker.channel == 0 and "0 to 31" in picker.status
+    assert picker.channel == 0 and "0..31" in picker.status
     view = DeconvView(model, images[1], "conv1_1", 3, method="saliency")
     assert view.proj_shape[0] == 3 and view.method == "saliency"
     view.method = "guided"

@@ -5,36 +5,24 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
+from helpers import floats_at
 
 from deconv_widgets import zoo
-from deconv_widgets.projection import Projector
 from deconv_widgets.widgets import Explorer
 
 LAYER = "conv2_1"
-
-
-@pytest.fixture(scope="module")
-def images():
-    return zoo.shapes_images(3, seed=3)[0]
-
-
-@pytest.fixture(scope="module")
-def projector(model):
-    return Projector(model)
+IMAGES = (3, 3)  # (n, random_seed) of the conftest's `images`
 
 
 @pytest.fixture()
 def explorer(model, images):
+    """An Explorer that knows the shapes CNN's class names (the conftest's has numbers)."""
     return Explorer(model, images, layer=LAYER, classes=zoo.SHAPE_CLASSES)
 
 
 def unpacked(buffer: bytes, index: list[dict]) -> list[np.ndarray]:
     """The arrays of a packed buffer and its [{shape, offset}] index."""
-    data = np.frombuffer(buffer, "<f4")
-    return [
-        data[e["offset"] : e["offset"] + int(np.prod(e["shape"]))].reshape(e["shape"])
-        for e in index
-    ]
+    return [floats_at(buffer, entry) for entry in index]
 
 
 def send(explorer: Explorer, kind: str) -> None:
@@ -90,7 +78,7 @@ def test_lenses_are_in_the_shown_space(model, images, projector) -> None:
     np.testing.assert_allclose(guided, 2.0 * expected, rtol=1e-5, atol=1e-7)  # chain rule
 
 
-@pytest.mark.parametrize(("bad", "words"), [(8, ["-1", "0 to 7", "circle"]), (-2, ["0 to 7"])])
+@pytest.mark.parametrize(("bad", "words"), [(8, ["-1", "0..7", "circle"]), (-2, ["0..7"])])
 def test_bad_lens_target_goes_to_status_and_keeps_state(explorer, bad, words) -> None:
     send(explorer, "lenses")
     version = explorer.lens_version

@@ -16,25 +16,14 @@ from collections.abc import Awaitable, Callable
 
 import numpy as np
 import pytest
+from helpers import floats
 
-from deconv_widgets import Explorer, Projector, zoo
+from deconv_widgets import Explorer, Projector
 from deconv_widgets.projection import METHODS
 from deconv_widgets.widgets import _projection
 from deconv_widgets.widgets._live import Store
 
-
-@pytest.fixture(scope="module")
-def model():
-    return zoo.shapes_model()
-
-
-@pytest.fixture(scope="module")
-def images():
-    return zoo.shapes_images(4, seed=3)[0]
-
-
-def floats(buffer: bytes, shape: list[int]) -> np.ndarray:
-    return np.frombuffer(buffer, "<f4").reshape(shape)
+IMAGES = (4, 3)  # (n, random_seed) of the conftest's `images`
 
 
 async def settle(explorer: Explorer, timeout: float = 60.0) -> None:
@@ -183,7 +172,7 @@ def test_idle_prefetch_sends_the_strongest_channels_within_the_budget(
                 assert content["type"] == "prefetched" and content["method"] == "guided"
                 assert (content["layer"], content["seed"]) == ("conv3_1", "activation")
                 assert content["image"] == explorer.image_version
-                data = np.frombuffer(bytes(buffers[0]), "<f4").reshape(content["shape"])
+                data = floats(bytes(buffers[0]), content["shape"])
                 expected = projector.project(images[0], "conv3_1", content["channel"], "guided")
                 np.testing.assert_allclose(data, expected, rtol=1e-5, atol=1e-6)
             # a click on a prefetched channel is answered from the store: no new pass for it

@@ -59,7 +59,7 @@ def test_unpool_view_matches_tensorflow() -> None:
 
 
 def test_unpool_view_controls_and_errors() -> None:
-    view = UnpoolView(seed=3)
+    view = UnpoolView(random_seed=3)
     view.pool_size, view.stride = 3, 1
     assert view.result["pooled"]["height"] == 4 and view.status == ""
     view.padding = "SAME"
@@ -132,7 +132,7 @@ def test_transpose_conv_view_errors_keep_state_and_text() -> None:
 
 
 def test_wrong_types_set_later_go_to_status_in_the_constructor_raise() -> None:
-    view = UnpoolView(seed=1)
+    view = UnpoolView(random_seed=1)
     view.pool_size = "3"
     assert view.pool_size == 2 and "pool_size must be an int, got str" in view.status
     view.pool_size = np.int64(3)

@@ -9,25 +9,16 @@ import zlib
 
 import numpy as np
 import pytest
+from helpers import floats
 from PIL import Image
 from test_widgets_live import in_a_kernel_loop
 
-from deconv_widgets import Explorer, Projector, zoo
+from deconv_widgets import Explorer, Projector
 from deconv_widgets.projection import METHODS
 from deconv_widgets.projection.image_files import decode_image
 from deconv_widgets.widgets import _projection
 
-
-@pytest.fixture(scope="module")
-def images():
-    return zoo.shapes_images(3, seed=4)[0]
-
-
-@pytest.fixture()
-def explorer(model, images):
-    widget = Explorer(model, images, layer="conv2_1")
-    yield widget
-    widget.close()
+IMAGES = (3, 4)  # (n, random_seed) of the conftest's `images`; its `explorer` is at conv2_1
 
 
 def png(picture: Image.Image, **options) -> bytes:
@@ -117,7 +108,7 @@ def test_an_upload_is_fitted_turned_upright_and_shown(explorer, model):
 
     upright = error(Image.Transpose.ROTATE_270)
     assert upright < 0.02 and upright * 5 < error(Image.Transpose.ROTATE_90)
-    got = np.frombuffer(explorer.projections, "<f4").reshape(explorer.proj_shape)
+    got = floats(explorer.projections, explorer.proj_shape)
     want = Projector(model).project(explorer.images[3], "conv2_1", explorer.channel)
     np.testing.assert_allclose(got[0, explorer.channel], want, rtol=1e-5, atol=1e-6)
 
@@ -163,7 +154,7 @@ def test_a_camera_frame_becomes_the_image_and_its_projection_follows(explorer, m
     assert explorer.frames == 1 and explorer.image_version == version + 1
     assert explorer.proj_key["image"] == explorer.image_version and explorer.n_images == 3
     grey = (rgb.astype(np.float32) / 255.0) @ np.array([0.299, 0.587, 0.114], np.float32)
-    got = np.frombuffer(explorer.projections, "<f4").reshape(explorer.proj_shape)
+    got = floats(explorer.projections, explorer.proj_shape)
     for index, method in enumerate(explorer.proj_methods):
         want = Projector(model).project(grey[..., None], "conv2_1", 4, method=method)
         np.testing.assert_allclose(got[index, 4], want, rtol=1e-5, atol=1e-6)
@@ -214,7 +205,7 @@ def test_frames_on_a_large_layer_are_picks_computed_by_the_worker(model, images,
             grey = (frames[-1] / 255.0).astype(np.float32) @ np.array(
                 [0.299, 0.587, 0.114], np.float32
             )
-            got = np.frombuffer(explorer.projections, "<f4").reshape(explorer.proj_shape)
+            got = floats(explorer.projections, explorer.proj_shape)
             want = Projector(model).project(grey[..., None], "conv3_1", 2, method="guided")
             np.testing.assert_allclose(got[explorer.proj_methods.index("guided"), 0], want,
                                        rtol=1e-5, atol=1e-6)  # fmt: skip
@@ -240,7 +231,7 @@ def test_while_streaming_a_frame_computes_the_shown_method_of_the_shown_channel(
     assert explorer.proj_methods == ["guided"] and explorer.proj_channels == [explorer.channel]
     grey = (rgb.astype(np.float32) / 255.0) @ np.array([0.299, 0.587, 0.114], np.float32)
     want = Projector(model).project(grey[..., None], "conv2_1", explorer.channel, "guided")
-    got = np.frombuffer(explorer.projections, "<f4").reshape(explorer.proj_shape)
+    got = floats(explorer.projections, explorer.proj_shape)
     np.testing.assert_allclose(got[0, 0], want, rtol=1e-5, atol=1e-6)
     explorer._on_message(explorer, {"type": "camera", "state": "off", "message": "camera: off"}, [])
     assert explorer.status == "camera off"  # the last frame stays, now with everything

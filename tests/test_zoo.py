@@ -10,7 +10,7 @@ from deconv_widgets.zoo.model import MODEL_FILE
 
 
 def test_shapes_images_shape_range_and_labels():
-    images, labels = zoo.shapes_images(64, seed=3)
+    images, labels = zoo.shapes_images(64, random_seed=3)
     assert images.shape == (64, 64, 64, 1) and images.dtype == np.float32
     assert labels.shape == (64,) and labels.dtype == np.int64
     assert images.min() >= 0.0 and images.max() <= 1.0
@@ -18,18 +18,34 @@ def test_shapes_images_shape_range_and_labels():
     assert 6 <= len(zoo.SHAPE_CLASSES) <= 8
 
 
-def test_shapes_images_deterministic_per_seed_and_sized():
-    a, la = zoo.shapes_images(8, size=32, seed=7)
-    b, lb = zoo.shapes_images(8, size=32, seed=7)
-    c, _ = zoo.shapes_images(8, size=32, seed=8)
+def test_shapes_images_deterministic_per_random_seed_and_sized():
+    a, la = zoo.shapes_images(8, size=32, random_seed=7)
+    b, lb = zoo.shapes_images(8, size=32, random_seed=7)
+    c, _ = zoo.shapes_images(8, size=32, random_seed=8)
     assert a.shape == (8, 32, 32, 1)
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(la, lb)
     assert not np.array_equal(a, c)
 
 
+def test_shapes_images_takes_seed_as_a_deprecated_name_of_random_seed():
+    images, labels = zoo.shapes_images(4, size=32, random_seed=5)
+    np.testing.assert_array_equal(zoo.shapes_images(4, 32, 5)[0], images)  # by position
+    deprecated = r"shapes_images\(seed=\.\.\.\) is deprecated: use random_seed="
+    with pytest.warns(DeprecationWarning, match=deprecated) as caught:
+        old_images, old_labels = zoo.shapes_images(4, size=32, seed=5)
+    assert [w.filename for w in caught] == [__file__]  # stacklevel=2: the warning names the caller
+    np.testing.assert_array_equal(old_images, images)
+    np.testing.assert_array_equal(old_labels, labels)
+    for both in ({"random_seed": 5}, {"random_seed": 0}):
+        with pytest.raises(TypeError, match="got both random_seed and seed"):
+            zoo.shapes_images(4, seed=5, **both)
+    with pytest.raises(TypeError, match="got both random_seed and seed"):
+        zoo.shapes_images(4, 32, 5, seed=5)
+
+
 def test_every_class_varies_in_position_and_contrast():
-    images, labels = zoo.shapes_images(400, seed=11)
+    images, labels = zoo.shapes_images(400, random_seed=11)
     for label in range(len(zoo.SHAPE_CLASSES)):
         group = images[labels == label]
         assert len(group) >= 10
@@ -37,9 +53,11 @@ def test_every_class_varies_in_position_and_contrast():
         assert np.abs(group[0] - group[1]).mean() > 0.01
 
 
-@pytest.mark.parametrize("bad", [-1, 2.5, "3", True])
-def test_shapes_images_rejects_bad_n(bad):
-    with pytest.raises(ValueError, match="n must be"):
+@pytest.mark.parametrize(
+    ("bad", "error"), [(-1, ValueError), (2.5, TypeError), ("3", TypeError), (True, TypeError)]
+)
+def test_shapes_images_rejects_bad_n(bad, error):
+    with pytest.raises(error, match="n must be an int >= 0, got"):
         zoo.shapes_images(bad)
 
 
@@ -59,10 +77,10 @@ def test_shapes_model_is_cached():
     assert zoo.shapes_model() is zoo.shapes_model()
 
 
-def test_accuracy_on_unseen_seed_is_at_least_95_percent():
-    images, labels = zoo.shapes_images(500, seed=12345)  # training uses seeds 999..1009
+def test_accuracy_on_unseen_random_seed_is_at_least_95_percent():
+    images, labels = zoo.shapes_images(500, random_seed=12345)  # training used 999 and 1000..1009
     model = zoo.shapes_model()
     predicted = np.argmax(model.predict(images, batch_size=100, verbose=0), axis=1)
     accuracy = float(np.mean(predicted == labels))
-    print(f"zoo accuracy on seed 12345: {accuracy:.4f}")
+    print(f"zoo accuracy on random_seed 12345: {accuracy:.4f}")
     assert accuracy >= 0.95

@@ -9,7 +9,8 @@ import textwrap
 import keras
 import numpy as np
 import pytest
-from test_projection_helpers import FUSED_SUFFIX, RuleReLU, assert_close, tape_projection
+from helpers import floats
+from projection_models import FUSED_SUFFIX, RuleReLU, assert_close, tape_projection
 
 from deconv_widgets import zoo
 from deconv_widgets.projection import Projector
@@ -70,8 +71,8 @@ def test_the_13_convolutions_compute_what_hed_blocks_compute(hed, vgg16_32, size
     for block in (hed.block1, hed.block2, hed.block3, hed.block4, hed.block5):
         h = block(h, training=False)
         theirs.append(h)
-    for name, a, b in zip(BLOCK_ENDS, ours, theirs, strict=True):
-        a, b = np.asarray(a), np.asarray(b)
+    for name, our_block, their_block in zip(BLOCK_ENDS, ours, theirs, strict=True):
+        a, b = np.asarray(our_block), np.asarray(their_block)
         assert a.shape == b.shape, name
         np.testing.assert_array_equal(a, b, err_msg=name)
         assert a.max() > 0, f"{name} is all zero on the photos"
@@ -117,7 +118,7 @@ def test_nothing_is_fetched_in_a_fresh_process(tmp_path):
         """
     )
     done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False
     )
     assert done.returncode == 0, done.stderr[-2000:]
     # scikit-image's data module (whose fetchers download) is never even imported
@@ -206,9 +207,9 @@ def test_photos_are_square_rgb_in_unit_range_with_names():
 
 
 def test_photo_patches_are_deterministic_varied_crops():
-    a = zoo.photo_patches(40, size=32, seed=3)
-    b = zoo.photo_patches(40, size=32, seed=3)
-    c = zoo.photo_patches(40, size=32, seed=4)
+    a = zoo.photo_patches(40, size=32, random_seed=3)
+    b = zoo.photo_patches(40, size=32, random_seed=3)
+    c = zoo.photo_patches(40, size=32, random_seed=4)
     assert a.shape == (40, 32, 32, 3) and a.dtype == np.float32
     assert a.min() >= 0.0 and a.max() <= 1.0
     np.testing.assert_array_equal(a, b)
@@ -219,6 +220,21 @@ def test_photo_patches_are_deterministic_varied_crops():
     # crops, not the whole photos: no patch equals a resized photo
     whole = zoo.photos(32)[0]
     assert min(np.abs(p - w).mean() for p in a for w in whole) > 0.005
+
+
+@pytest.mark.parametrize("make", [zoo.photo_patches, skimage_photos.photo_patches])
+def test_photo_patches_take_seed_as_a_deprecated_name_of_random_seed(make):
+    patches = make(3, size=16, random_seed=4)
+    np.testing.assert_array_equal(make(3, 16, 4), patches)  # by position
+    deprecated = r"photo_patches\(seed=\.\.\.\) is deprecated: use random_seed="
+    with pytest.warns(DeprecationWarning, match=deprecated) as caught:
+        old = make(3, size=16, seed=4)
+    assert [w.filename for w in caught] == [__file__]  # stacklevel=2: the warning names the caller
+    np.testing.assert_array_equal(old, patches)
+    with pytest.raises(TypeError, match="got both random_seed and seed"):
+        make(3, size=16, random_seed=0, seed=4)
+    with pytest.raises(TypeError, match="got both random_seed and seed"):
+        make(3, 16, 4, seed=4)
 
 
 def test_projector_sees_vgg16_layers_and_receptive_fields(vgg16_32):
@@ -294,15 +310,15 @@ def test_explorer_opens_on_the_real_network_at_224():
     assert explorer.layer == "block5_pool" and explorer.status == ""
     assert [row["name"] for row in explorer.layers][-1] == "block5_pool"
     assert explorer.proj_shape == [3, 1, 224, 224, 3]
-    projections = np.frombuffer(explorer.projections, np.float32).reshape(explorer.proj_shape)
+    projections = floats(explorer.projections, explorer.proj_shape)
     assert np.abs(projections).max() > 0
     # the shown image is the photo, the model's input is its preprocessed version
-    shown = np.frombuffer(explorer.image, np.float32).reshape(224, 224, 3)
+    shown = floats(explorer.image, [224, 224, 3])
     np.testing.assert_array_equal(shown, zoo.photos()[0][0])
     explorer.layer = "block3_conv3"
     explorer.channel = 200
     assert explorer.status == "" and explorer.proj_channels == [200]
     explorer.channel = 256  # out of range: reported, the previous channel kept
-    assert "choose 0 to 255" in explorer.status and explorer.channel == 200
+    assert "choose 0..255" in explorer.status and explorer.channel == 200
     with pytest.raises(ValueError, match=r"unknown model 'vgg'"):
         Explorer("vgg")

@@ -1,4 +1,4 @@
-"""The gradients lab: tiny programs, real `tf.gradients` inside a `tf.function`.
+r"""The gradients lab: tiny programs, real `tf.gradients` inside a `tf.function`.
 
 ```python
 r = gradlab.run("y1 = W1 + W2 + W3\ny2 = W3 + W4", {"W1": [1, 2], ...}, ["y1", "y2"],

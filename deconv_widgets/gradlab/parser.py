@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -175,8 +175,9 @@ class _Builder:
     def _statement(self, statement: ast.stmt) -> None:
         line, col = self._at(statement)
         if isinstance(statement, ast.Expr):
-            # report what is wrong inside a bare expression first (e.g. `eval(...)`)
-            _Builder(self.source)._expression(statement.value)
+            # report what is wrong inside a bare expression first (e.g. `eval(...)`), with a
+            # throwaway builder of this same class so that nothing is added to this program
+            _Builder(self.source)._expression(statement.value)  # noqa: SLF001
         if type(statement) in REFUSED_STATEMENTS:
             raise _fail(line, col, REFUSED_STATEMENTS[type(statement)])
         if not isinstance(statement, ast.Assign):
@@ -222,7 +223,7 @@ class _Builder:
         self.program.nodes[index] = named
         self.program.assigned[target] = target
 
-    def _add(self, kind: str, op: str, inputs: tuple[str, ...], at: ast.AST, **extra) -> str:
+    def _add(self, kind: str, op: str, inputs: tuple[str, ...], at: ast.AST, **extra: Any) -> str:
         self.counter += 1
         node_id = f"#{self.counter}"
         line, col = self._at(at)
@@ -271,7 +272,8 @@ class _Builder:
         return name
 
     @staticmethod
-    def _is_negative_number(expr: ast.expr) -> bool:
+    def _is_negative_number(expr: ast.expr) -> TypeGuard[ast.UnaryOp]:
+        """True for a signed number literal such as -3 or +2.5 (a unary op on a constant)."""
         return (
             isinstance(expr, ast.UnaryOp)
             and isinstance(expr.op, ast.USub | ast.UAdd)
@@ -338,7 +340,7 @@ class _Builder:
                 raise _fail(*self._at(arg), REFUSED[ast.Starred])
         axis = None
         for kw in expr.keywords:
-            axis = self._axis(name, kw, line, col)
+            axis = self._axis(name, kw)
         arity = FUNCTIONS[name]
         if len(expr.args) != arity:
             plural = "s" if arity > 1 else ""
@@ -351,7 +353,8 @@ class _Builder:
         inputs = tuple(self._expression(arg) for arg in expr.args)
         return self._add("op", name, inputs, expr, axis=axis)
 
-    def _axis(self, name: str, kw: ast.keyword, line: int, col: int) -> int:
+    def _axis(self, name: str, kw: ast.keyword) -> int:
+        """The int of an `axis=` keyword of a reduction; any other keyword is refused."""
         where = self._at(kw)
         if kw.arg is None:
             raise _fail(*where, "'**' keyword unpacking is not allowed")
@@ -362,9 +365,10 @@ class _Builder:
                 f"for {' and '.join(AXIS_FUNCTIONS)}",
                 allowed=False,
             )
-        value = kw.value
-        negative = isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.USub)
-        inner = value.operand if negative else value
+        inner = kw.value
+        negative = False
+        if isinstance(inner, ast.UnaryOp) and isinstance(inner.op, ast.USub):
+            negative, inner = True, inner.operand
         if not (isinstance(inner, ast.Constant) and type(inner.value) is int):
             raise _fail(*where, "axis must be an integer like axis=0 or axis=-1", False)
         if abs(inner.value) > 32:

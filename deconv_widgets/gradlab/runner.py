@@ -9,8 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from deconv_widgets._tf import tf
+from deconv_widgets._tf import Tensor, tf
 
+from .._values import unwrap_tensor
 from .codegen import generate_code
 from .language import FLOAT32_MAX, MAX_ARRAY_SIZE, SYMBOLS
 from .parser import Node, Program, check_name, parse_program
@@ -56,8 +57,8 @@ class GradResult:
 
 
 def _as_value(value: Any, what: str) -> np.ndarray:
-    if hasattr(value, "numpy") and callable(value.numpy):
-        value = value.numpy()
+    """A value as a float64 array (TypeError naming `what` for text, bools and None)."""
+    value = unwrap_tensor(value)
     if isinstance(value, bool | str | bytes) or value is None:
         raise TypeError(f"{what} must be a number or a (nested) list of numbers; got {value!r}")
     try:
@@ -235,13 +236,21 @@ def _check_grad_ys(
     return seeds
 
 
-def _gradients(program, variables, ys, xs, seeds, unconnected) -> dict[str, np.ndarray | None]:
+def _gradients(
+    program: Program,
+    variables: dict[str, np.ndarray],
+    ys: tuple[str, ...],
+    xs: tuple[str, ...],
+    seeds: list[np.ndarray],
+    unconnected: str,
+) -> dict[str, np.ndarray | None]:
+    """tf.gradients(ys, xs, grad_ys=seeds) in a tf.function; None for a cut x (unconnected)."""
     names = list(variables)
     cut: list[bool] = []
     mode = tf.UnconnectedGradients.ZERO if unconnected == "zero" else tf.UnconnectedGradients.NONE
 
     @tf.function(autograph=False)
-    def gradients(*tensors):
+    def gradients(*tensors: Tensor) -> list[Tensor]:
         env = _evaluate(program, dict(zip(names, tensors, strict=True)))
         grads = tf.gradients(
             [env[y] for y in ys],
@@ -259,8 +268,15 @@ def _gradients(program, variables, ys, xs, seeds, unconnected) -> dict[str, np.n
     }
 
 
-def _graph(program: Program, ys, xs, node_values) -> dict[str, list[dict[str, Any]]]:
-    nodes, edges = [], []
+def _graph(
+    program: Program,
+    ys: tuple[str, ...],
+    xs: tuple[str, ...],
+    node_values: dict[str, np.ndarray],
+) -> dict[str, list[dict[str, Any]]]:
+    """The program's nodes and edges as the GradientsPanel draws them."""
+    nodes: list[dict[str, Any]] = []
+    edges: list[dict[str, Any]] = []
     for node in program.nodes:
         kind = "y" if node.id in ys and node.kind != "variable" else node.kind
         label = node.name or (node.text if node.kind == "const" else SYMBOLS.get(node.op, node.op))
@@ -301,4 +317,4 @@ def eager_gradients_error() -> str:
     raise AssertionError("tf.gradients ran eagerly; this TensorFlow behaves unlike TF 2")
 
 
-__all__ = ["GradResult", "UNCONNECTED", "eager_gradients_error", "run"]
+__all__ = ["UNCONNECTED", "GradResult", "eager_gradients_error", "run"]

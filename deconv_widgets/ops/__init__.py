@@ -1,4 +1,7 @@
-"""The seed's algorithms as pure functions over arrays: NumPy in, NumPy out (tensors accepted).
+"""The classic notes' algorithms as pure functions over arrays: NumPy in, NumPy out.
+
+Tensors are accepted wherever arrays are.
+
 
 - `transpose_conv_steps`: tf.nn.conv2d_transpose in four explicit steps (flip the kernel,
   insert stride-1 zeros, pad, stride-1 convolution), each intermediate returned.

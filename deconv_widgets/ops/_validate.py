@@ -7,13 +7,14 @@ from typing import Any
 
 import numpy as np
 
+from .._values import check_int, is_int, unwrap_tensor
+
 PADDINGS = ("SAME", "VALID")
 
 
 def as_float_array(value: Any, name: str, rank: int | None = None) -> np.ndarray:
     """Return `value` (array, nested list or tf.Tensor) as a float32 NumPy array."""
-    if hasattr(value, "numpy") and callable(value.numpy):
-        value = value.numpy()
+    value = unwrap_tensor(value)
     try:
         array = np.asarray(value)
     except (ValueError, TypeError) as err:
@@ -38,16 +39,12 @@ def _rank_hint(rank: int) -> str:
 
 def as_int(value: Any, name: str, minimum: int = 1) -> int:
     """Return `value` as a Python int >= minimum, refusing bools, floats and strings."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{name} must be an int >= {minimum}; got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}; got {value}")
-    return int(value)
+    return check_int(value, name, low=minimum)
 
 
 def as_pair(value: Any, name: str) -> tuple[int, int]:
     """Accept an int, a pair (h, w) or TF's 4-form (1, h, w, 1); return (h, w), each >= 1."""
-    if isinstance(value, int | np.integer) and not isinstance(value, bool):
+    if is_int(value):
         number = as_int(value, name)
         return number, number
     forms = f"{name} must be an int, a pair (h, w) or (1, h, w, 1), each >= 1"
@@ -55,11 +52,7 @@ def as_pair(value: Any, name: str) -> tuple[int, int]:
         raise TypeError(f"{forms}; got {value!r}")
     items = list(value)
     if len(items) == 4:
-        if (
-            not all(isinstance(v, int | np.integer) for v in items)
-            or items[0] != 1
-            or items[3] != 1
-        ):
+        if not all(is_int(v) for v in items) or items[0] != 1 or items[3] != 1:
             raise ValueError(f"{forms}; the 4-form needs 1 for batch and channels; got {value!r}")
         items = items[1:3]
     if len(items) != 2:
@@ -81,15 +74,14 @@ def as_shape(value: Any, name: str, rank: int = 4) -> tuple[int, ...]:
     """Return a shape (list, tuple, array, TensorShape or 1-D tensor) as a tuple of ints >= 1."""
     if hasattr(value, "as_list"):
         value = value.as_list()
-    if hasattr(value, "numpy") and callable(value.numpy):
-        value = value.numpy()
+    value = unwrap_tensor(value)
     if isinstance(value, str) or not isinstance(value, Sequence | np.ndarray):
         raise TypeError(f"{name} must be a sequence of {rank} ints; got {value!r}")
     items = list(np.asarray(value).ravel()) if isinstance(value, np.ndarray) else list(value)
     if len(items) != rank:
         raise ValueError(f"{name} must have {rank} entries (N, H, W, C); got {value!r}")
     for item in items:
-        if isinstance(item, bool) or not isinstance(item, int | np.integer):
+        if not is_int(item):
             raise TypeError(f"{name} must hold ints; got {value!r}")
         if item < 1:
             raise ValueError(f"{name} entries must be >= 1; got {value!r}")
@@ -109,7 +101,9 @@ def forward_size(size: int, kernel: int, stride: int, padding: str) -> int:
     return (size - kernel) // stride + 1
 
 
-def check_window_fits(size: tuple[int, int], window: tuple[int, int], what: str, padding: str):
+def check_window_fits(
+    size: tuple[int, int], window: tuple[int, int], what: str, padding: str
+) -> None:
     """For VALID padding a window larger than the input leaves no output: refuse it."""
     if padding == "VALID" and (window[0] > size[0] or window[1] > size[1]):
         raise ValueError(

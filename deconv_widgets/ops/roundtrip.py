@@ -45,7 +45,7 @@ def conv_roundtrip(
     sh, sw = as_pair(strides, "strides")
     padding = as_padding(padding)
     n, h, w, c_in = x.shape
-    kh, kw, k_in, c_out = kernel.shape
+    kh, kw, k_in, _ = kernel.shape
     if k_in != c_in:
         raise ValueError(
             f"kernel has C_in={k_in} (axis 2) but x has {c_in} channels; they must match"

@@ -1,4 +1,4 @@
-"""Transposed convolution in the seed's four explicit steps: flip, insert zeros, pad, convolve."""
+"""Transposed convolution in the classic notes' four steps: flip, insert zeros, pad, convolve."""
 
 from __future__ import annotations
 
@@ -38,7 +38,14 @@ def _describe(sizes: range) -> str:
     return f"{sizes.start}..{sizes.stop - 1}" if len(sizes) > 1 else str(sizes.start)
 
 
-def _check_shapes(y, kernel, out_shape, strides, padding) -> None:
+def _check_shapes(
+    y: np.ndarray,
+    kernel: np.ndarray,
+    out_shape: tuple[int, ...],
+    strides: tuple[int, int],
+    padding: str,
+) -> None:
+    """ValueError unless y, kernel and the output shape fit one transposed convolution."""
     n, h, w, c_out = y.shape
     kh, kw, c_in, k_out = kernel.shape
     if k_out != c_out:

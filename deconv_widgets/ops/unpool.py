@@ -8,6 +8,7 @@ import numpy as np
 
 from deconv_widgets._tf import tf
 
+from .._values import unwrap_tensor
 from ._validate import (
     as_float_array,
     as_padding,
@@ -21,7 +22,10 @@ from ._validate import (
 AVG_UNPOOL_MODES = ("fill", "adjoint")
 
 
-def _pool_args(pool_size, strides, padding, size: tuple[int, int]):
+def _pool_args(
+    pool_size: Any, strides: Any, padding: Any, size: tuple[int, int]
+) -> tuple[tuple[int, int], tuple[int, int], str]:
+    """The checked (window, strides, padding) of a pooling over an input of (H, W) `size`."""
     window = as_pair(pool_size, "pool_size")
     steps = window if strides is None else as_pair(strides, "strides")
     padding = as_padding(padding)
@@ -65,9 +69,7 @@ def max_pool_with_switches(
 def max_unpool(pooled: Any, switches: Any, input_shape: Any) -> np.ndarray:
     """Put each pooled value at its switch (summing where windows overlap), zeros elsewhere."""
     pooled = as_float_array(pooled, "pooled", rank=4)
-    if hasattr(switches, "numpy") and callable(switches.numpy):
-        switches = switches.numpy()
-    switches = np.asarray(switches)
+    switches = np.asarray(unwrap_tensor(switches))
     if not np.issubdtype(switches.dtype, np.integer):
         raise TypeError(
             f"switches must be integers (from max_pool_with_switches); got {switches.dtype}"
@@ -107,10 +109,10 @@ def avg_unpool(
 ) -> np.ndarray:
     """Spread each pooled value over its window: `fill` copies it, `adjoint` divides it.
 
-    `fill` is the seed's rule: every cell of the window gets the pooled value. Where windows
-    overlap, the contributions add up (as in max_unpool and the adjoint). `adjoint` divides each
-    value by the number of real (non-padded) cells in its window, which is exactly the gradient
-    of tf.nn.avg_pool2d. Cells that no window covers stay zero.
+    `fill` is the classic notes' rule: every cell of the window gets the pooled value. Where
+    windows overlap, the contributions add up (as in max_unpool and the adjoint). `adjoint`
+    divides each value by the number of real (non-padded) cells in its window, which is exactly
+    the gradient of tf.nn.avg_pool2d. Cells that no window covers stay zero.
     """
     if mode not in AVG_UNPOOL_MODES:
         raise ValueError(f"unknown mode {mode!r}; choose one of: {', '.join(AVG_UNPOOL_MODES)}")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from .checks import MAX_IMAGE_PIXELS
-from .engine import SEEDS, Projector
+from .engine import Projector
 from .graph import LayerInfo
 from .ladder import RUNG_OPS, Rung
 from .lenses import Cascade
 from .loading import load_model
-from .rules import METHODS
+from .rules import METHODS, SEEDS
 from .topk import Hit, TopK
 
 __all__ = [

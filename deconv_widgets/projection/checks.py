@@ -13,23 +13,29 @@ from typing import Any
 
 import numpy as np
 
+from .._values import MAX_SHOWN, check_index, check_int, is_int, shown, unwrap_tensor
+
+# MAX_SHOWN, check_int, is_int and shown are re-exported: their one home is _values.
+__all__ = [
+    "MAX_IMAGE_PIXELS",
+    "MAX_SHOWN",
+    "check_channel",
+    "check_choice",
+    "check_finite",
+    "check_fits",
+    "check_image_size",
+    "check_int",
+    "check_pixel_dtype",
+    "image_batch",
+    "image_stack",
+    "is_int",
+    "model_stack",
+    "shown",
+]
+
 # Largest image the Projector accepts, in pixels (height x width): 4096 x 4096. One float32
 # RGB image of that size is 192 MiB, and every layer's activations on it are cached.
 MAX_IMAGE_PIXELS = 4096 * 4096
-
-
-MAX_SHOWN = 80  # characters of a bad value repeated in a message (a pasted novel stays out)
-
-
-def shown(value: Any) -> str:
-    """repr(value) cut to MAX_SHOWN characters, for error messages."""
-    text = repr(value)
-    return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 12] + f"... ({len(text)} chars)"
-
-
-def is_int(value: Any) -> bool:
-    """True for Python and NumPy integers (bools are not integers here)."""
-    return isinstance(value, int | np.integer) and not isinstance(value, bool)
 
 
 def check_choice(value: Any, choices: Sequence[str], what: str) -> str:
@@ -41,17 +47,7 @@ def check_choice(value: Any, choices: Sequence[str], what: str) -> str:
 
 def check_channel(channel: Any, count: int, layer: str) -> int:
     """A channel index 0..count-1 as an int (ints only: no bools, floats or text)."""
-    if not is_int(channel):
-        raise TypeError(
-            f"channel must be an int, got {type(channel).__name__} {shown(channel)}; "
-            f"choose 0..{count - 1} for layer {layer!r}"
-        )
-    if not 0 <= int(channel) < count:
-        raise ValueError(
-            f"channel {channel} is out of range for layer {layer!r} with {count} channels; "
-            f"choose 0..{count - 1}"
-        )
-    return int(channel)
+    return check_index(channel, "channel", count, f" for layer {layer!r} with {count} channels")
 
 
 def _shape_text(shape: Sequence[int | None]) -> str:
@@ -60,8 +56,7 @@ def _shape_text(shape: Sequence[int | None]) -> str:
 
 def _as_array_no_copy(value: Any, what: str) -> np.ndarray:
     """An ndarray view of an array, tensor or nested list (no float copy yet)."""
-    if hasattr(value, "numpy") and callable(value.numpy):
-        value = value.numpy()
+    value = unwrap_tensor(value)
     if isinstance(value, np.ndarray):
         return value
     if isinstance(value, str | bytes) or value is None:

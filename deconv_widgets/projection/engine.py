@@ -2,28 +2,27 @@
 
 from __future__ import annotations
 
-from deconv_widgets._tf import tf
+from deconv_widgets._tf import Tensor, tf
 
 # isort: split
 
 import hashlib
 import os
-import re
-import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import keras
 import numpy as np
 
-from . import checks, lenses, rules
+from . import checks, kinds, lenses, rules
 from .graph import (
     ClassHead,
     GraphNode,
     LayerInfo,
+    ModelGraph,
+    Trace,
     check_channels_last,
     class_head,
     forward_nodes,
@@ -31,11 +30,13 @@ from .graph import (
     layer_infos,
     path_to,
     receptive_fields,
+    scope_name,
     unreachable_input,
 )
+from .ladder import Rung, ladder
 from .loading import model_from
+from .topk import TopK, top_k
 
-SEEDS = ("activation", "max", "ones")
 CHUNK = 64  # channels per batched backward call (bounds memory)
 CACHE_IMAGES = 4  # forward results kept per layer (least recently used goes first)
 HEAD_PLAN = "\0class head"  # the plans' key of the class head (no layer has this name)
@@ -58,16 +59,6 @@ class _LayerPlan:
     linear_top: bool = False  # the class head: its own softmax is not part of the target
 
 
-def _scope_name(name: str) -> str:
-    """A layer name made safe for a TensorFlow name scope (layer names may hold any text)."""
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
-
-
-def _is_int(value: Any) -> bool:
-    """True for Python and NumPy integers (not bools)."""
-    return checks.is_int(value)
-
-
 class Projector:
     """Project any channel of a Keras CNN back to pixel space (Zeiler & Fergus, 2014).
 
@@ -78,10 +69,13 @@ class Projector:
         """Inspect `model` (one image input, or a .keras path loaded with safe_mode=True)."""
         model = model_from(model)
         self.model = model
-        self._graph = functional_of(model)
-        self._nodes = forward_nodes(self._graph)
+        functional = functional_of(model)
+        self.graph = ModelGraph(functional, forward_nodes(functional))
+        """The model's layer graph and the functions compiled on it (lenses share them)."""
+        self._graph = functional
+        self._nodes = self.graph.nodes
         check_channels_last(self._nodes)
-        self._input = self._graph.inputs[0]
+        self._input = self.graph.input
         self.input_shape: tuple[int | None, ...] = tuple(self._input.shape[1:])
         self.layers: list[LayerInfo] = layer_infos(self._graph, self._nodes)
         self._fields = receptive_fields(self._graph, self._nodes)
@@ -91,32 +85,45 @@ class Projector:
             for node in self._nodes
             if len(node.output.shape) != 4
         }
-        self._node_of = {}
-        for node in self._nodes:
-            self._node_of.setdefault(node.layer.name, node)
+        self._node_of = self.graph.node_of
         self._head: ClassHead | None = class_head(self._graph, self._nodes)
         # classes of the model's class head (an output of shape (N, classes)), else None
         self.class_count: int | None = self._head.classes if self._head else None
         self._plans: dict[str, _LayerPlan] = {}
-        self._lens_fns: dict[tuple, Any] = {}  # compiled Grad-CAM and score functions
-        self._lock = threading.RLock()  # widgets may call from a worker thread
+        self._lock = self.graph.lock  # widgets may call from a worker thread
         self.trace_count = 0  # graphs traced so far (tests assert no new ones on a switch)
         self.forward_count = 0  # forward passes actually run (cache misses)
 
     def receptive_box(self, layer: str | LayerInfo, y: int, x: int) -> tuple[int, int, int]:
         """(top, left, size) of the input square under position (y, x) of a layer's output.
 
-        The square may reach past the image's borders (negative or too large coordinates).
+        Args:
+            layer: a 4-D layer, by name or LayerInfo.
+            y: a row of the layer's output map.
+            x: a column of it.
+
+        Returns:
+            The square's top row, left column and side in input pixels; it may reach past the
+            image's borders (negative or too large coordinates).
+
+        Raises:
+            ValueError: an unknown layer (the message lists the names).
         """
         info = self.layer_info(layer)
         _, jump, centre = self._fields[self._node_of[info.name].output_id]
         size = info.receptive_field
         offset = centre - (size - 1) / 2
-        return int(round(offset + y * jump)), int(round(offset + x * jump)), size
+        return round(offset + y * jump), round(offset + x * jump), size
 
     # ----------------------------------------------------------------- validation
     def layer_info(self, layer: str | LayerInfo) -> LayerInfo:
-        """The LayerInfo of a layer given by name or LayerInfo (ValueError listing the names)."""
+        """The LayerInfo of a layer given by name or LayerInfo.
+
+        Raises:
+            TypeError: a layer that is neither a name nor a LayerInfo.
+            ValueError: an unknown layer, or one without an (H, W, C) output (the message
+                lists the layers to choose from).
+        """
         name = layer.name if isinstance(layer, LayerInfo) else layer
         names = ", ".join(info.name for info in self.layers)
         if not isinstance(name, str):
@@ -135,14 +142,20 @@ class Projector:
             raise ValueError(f"unknown layer {checks.shown(name)}; choose one of: {names}")
         return self._by_name[name]
 
-    def _check_channel(self, info: LayerInfo, channel: Any) -> int:
-        """Validate a channel index against a layer's channel count."""
-        return checks.check_channel(channel, int(info.output_shape[-1]), info.name)
+    def check_channel(self, layer: str | LayerInfo, channel: Any) -> int:
+        """The channel as an int in range for the layer.
 
-    @staticmethod
-    def _check_choice(value: Any, choices: tuple[str, ...], what: str) -> str:
-        """Validate a method or seed name."""
-        return checks.check_choice(value, choices, what)
+        Raises:
+            TypeError: a channel that is not an int (bools, floats and text are refused).
+            ValueError: a channel out of range; the message gives the range.
+        """
+        info = self.layer_info(layer)
+        return checks.check_channel(channel, info.channels, info.name)
+
+    def check_method(self, layer: str | LayerInfo, method: str) -> None:
+        """ValueError naming the first layer on the way to `layer` that `method` cannot pass."""
+        checks.check_choice(method, rules.METHODS, "method")
+        self._check_method(self._plan(self.layer_info(layer)), method)
 
     def _image_batch(self, image: Any) -> np.ndarray:
         """An image (H, W, C) or (1, H, W, C), array or tensor, as float32 (1, H, W, C)."""
@@ -199,23 +212,23 @@ class Projector:
                 tensors[id(tensor)] = tensor
         tensors.pop(input_id, None)
         tensors.pop(node.output_id, None)
-        computed = list(tensors.values()) + [node.output]
+        computed = [*tensors.values(), node.output]
         cached = [self._input, *computed]  # the image itself first, the target output last
         cached_ids = [id(t) for t in cached]
-        scope = _scope_name(info.name)
+        scope = scope_name(info.name)
         sub_model = keras.Model(self._input, computed, name=f"to_{scope}")
         target_model = keras.Model(self._input, node.output, name=f"only_{scope}")
         image_spec = tf.TensorSpec((None, *self.input_shape), tf.float32)
 
-        def forward(image: tf.Tensor) -> list[tf.Tensor]:
+        def forward(image: Tensor) -> list[Tensor]:
             self.trace_count += 1
-            with self._scope_safe_names():
+            with self.graph.safe_names():
                 outputs = sub_model(image, training=False)
             return [image, *(outputs if isinstance(outputs, list | tuple) else [outputs])]
 
-        def target_forward(image: tf.Tensor) -> tf.Tensor:
+        def target_forward(image: Tensor) -> Tensor:
             self.trace_count += 1
-            with self._scope_safe_names():
+            with self.graph.safe_names():
                 return target_model(image, training=False)
 
         plan = _LayerPlan(
@@ -235,31 +248,6 @@ class Projector:
             ),
         )
         return plan
-
-    @contextmanager
-    def _scope_safe_names(self) -> Iterator[None]:
-        """While tracing, give layers whose names TensorFlow refuses as scopes a safe name.
-
-        Keras layer names may hold any text (even HTML), but a layer calls itself inside a name
-        scope of its own name, and graph tracing rejects most punctuation. The original names
-        come back as soon as the trace ends; nothing else sees the temporary ones.
-        """
-        renamed = [
-            (layer, layer.name)
-            for layer in self._graph.layers
-            if _scope_name(layer.name) != layer.name
-        ]
-        if not renamed:
-            yield
-            return
-        with self._lock:  # a trace on another thread must not see (or restore) these names
-            for layer, name in renamed:
-                layer.name = _scope_name(name)
-            try:
-                yield
-            finally:
-                for layer, name in renamed:
-                    layer.name = name
 
     def _check_reachable(self, info: LayerInfo, path: list[GraphNode]) -> None:
         """Refuse a layer whose path passes a node with several outputs (a split)."""
@@ -307,7 +295,7 @@ class Projector:
         specs = plan.cached_specs
         target_shape = tuple(plan.node.output.shape[1:])
 
-        def from_channels(cached, channels, seed_kind):
+        def from_channels(cached: list[Tensor], channels: Tensor, seed_kind: Tensor) -> Tensor:
             self.trace_count += 1
             target = cached[-1][0]  # (H', W', C') of the first cached image
             maps = tf.transpose(tf.gather(target, channels, axis=-1), [2, 0, 1])  # (B, H', W')
@@ -320,12 +308,12 @@ class Projector:
             seeds = tf.gather(tf.stack([maps, max_maps, tf.ones_like(maps)]), seed_kind)
             onehot = tf.one_hot(channels, target_shape[-1], dtype=maps.dtype)
             seed = seeds[..., None] * onehot[:, None, None, :]
-            with self._scope_safe_names():
+            with self.graph.safe_names():
                 return self._propagate(plan, method, cached, seed)
 
-        def from_seed(cached, seed):
+        def from_seed(cached: list[Tensor], seed: Tensor) -> Tensor:
             self.trace_count += 1
-            with self._scope_safe_names():
+            with self.graph.safe_names():
                 return self._propagate(plan, method, cached, seed)
 
         channel_spec = tf.TensorSpec((None,), tf.int32)
@@ -339,25 +327,28 @@ class Projector:
         }
         return fns
 
-    def _propagate(self, plan: _LayerPlan, method: str, cached: list, seed: tf.Tensor):
+    def _propagate(
+        self, plan: _LayerPlan, method: str, cached: list[Tensor], seed: Tensor
+    ) -> Tensor:
         """Carry `seed` (B, H', W', C') from the target layer down to the input (traced)."""
         values = dict(zip(plan.cached_ids, cached, strict=True))
-        grads: dict[int, tf.Tensor] = {plan.node.output_id: seed}
+        grads: dict[int, Tensor] = {plan.node.output_id: seed}
         for step in reversed(plan.path):
             grad = grads.pop(step.output_id, None)
             if grad is None:
                 continue
             inputs = [values.get(i) for i in step.input_ids]
             output = values.get(step.output_id)
-            rule, activation = rules.classify(step.layer)
+            kind = kinds.kind_of(step.layer)
+            activation = kind.activation(step.layer) if kind else type(step.layer).__name__
             if plan.linear_top and step.output_id == plan.node.output_id:
                 activation = "linear"  # a class score is taken before its softmax
-            if method == "saliency" and (rule == "other" or activation not in ("linear", "relu")):
-                input_grads = rules.vjp_backward(step, grad, inputs)
+            if kind is None or activation not in ("linear", "relu"):
+                input_grads = rules.vjp_backward(step, grad, inputs)  # saliency only (checked)
             else:
                 if activation == "relu":
                     grad = rules.relu_backward(grad, output, method)
-                input_grads = rules.linear_backward(step.layer, rule, grad, inputs, output)
+                input_grads = kind.backward(step.layer, grad, inputs, output)
             for tensor_id, input_grad in zip(step.input_ids, input_grads, strict=True):
                 if tensor_id in grads:
                     grads[tensor_id] = grads[tensor_id] + input_grad
@@ -366,7 +357,7 @@ class Projector:
         return grads[plan.input_id]  # every path starts at the model's input
 
     # ------------------------------------------------------------------- forward
-    def _forward(self, plan: _LayerPlan, batch: np.ndarray) -> list[tf.Tensor]:
+    def _forward(self, plan: _LayerPlan, batch: np.ndarray) -> list[Tensor]:
         """Cached forward pass of one image (1, H, W, C) up to the plan's layer."""
         key = hashlib.blake2b(batch.tobytes(), digest_size=16).hexdigest() + str(batch.shape)
         with self._lock:
@@ -388,7 +379,18 @@ class Projector:
                 plan.cache.clear()
 
     def activations(self, image: Any, layer: str | LayerInfo) -> np.ndarray:
-        """The layer's activation (H', W', C') for one image (H, W, C)."""
+        """The layer's activation for one image.
+
+        Args:
+            image: one model input (H, W, C) or (1, H, W, C): array, tensor or nested lists.
+            layer: a 4-D layer, by name or LayerInfo.
+
+        Returns:
+            float32 (H', W', C'); the forward pass is cached (CACHE_IMAGES images per layer).
+
+        Raises:
+            TypeError, ValueError: a bad image (shape, dtype, size, NaN) or an unknown layer.
+        """
         plan = self._plan(self.layer_info(layer))
         return self._forward(plan, self._image_batch(image))[-1][0].numpy()
 
@@ -400,9 +402,27 @@ class Projector:
         method: str = "deconvnet",
         seed: str = "activation",
     ) -> np.ndarray:
-        """Project one channel of `layer` back to the image's pixel space: (H, W, C)."""
+        """Project one channel of `layer` back to the image's pixel space.
+
+        Args:
+            image: one model input (H, W, C) or (1, H, W, C).
+            layer: a 4-D layer, by name or LayerInfo.
+            channel: the channel projected, 0..C-1.
+            method: one of METHODS: "deconvnet" (Zeiler & Fergus), "guided" (guided
+                backprop) or "saliency" (the plain gradient).
+            seed: one of SEEDS, what is placed on the channel with every other activation
+                zero: "activation" (its own map), "max" (1 at its first maximum), "ones".
+
+        Returns:
+            float32 (H, W, C), the input's shape.
+
+        Raises:
+            TypeError: a channel that is not an int, a bad image.
+            ValueError: an unknown layer, method or seed, a channel out of range, a layer
+                the method cannot pass on the way (the message names it).
+        """
         info = self.layer_info(layer)
-        channel = self._check_channel(info, channel)
+        channel = self.check_channel(info, channel)
         return self.project_many(image, info, [channel], method=method, seed=seed)[0]
 
     def project_many(
@@ -413,22 +433,37 @@ class Projector:
         method: str = "deconvnet",
         seed: str = "activation",
     ) -> np.ndarray:
-        """Project many channels at once (None = all): (len(channels), H, W, C), batched."""
+        """Project many channels of `layer` at once, batched (CHUNK channels a pass).
+
+        Args:
+            image: one model input (H, W, C) or (1, H, W, C).
+            layer: a 4-D layer, by name or LayerInfo.
+            channels: a sequence of channel indices, or None for all of the layer's.
+            method: one of METHODS.
+            seed: one of SEEDS (see `project`).
+
+        Returns:
+            float32 (len(channels), H, W, C), in the order of `channels`.
+
+        Raises:
+            TypeError: `channels` that is one int or text, a channel that is not an int.
+            ValueError: as for `project`.
+        """
         info = self.layer_info(layer)
-        self._check_choice(method, rules.METHODS, "method")
-        self._check_choice(seed, SEEDS, "seed")
+        checks.check_choice(method, rules.METHODS, "method")
+        checks.check_choice(seed, rules.SEEDS, "seed")
         if channels is None:
-            channels = range(info.output_shape[-1])
-        if _is_int(channels) or isinstance(channels, str):
+            channels = range(info.channels)
+        if checks.is_int(channels) or isinstance(channels, str):
             raise TypeError(
                 f"channels must be a sequence of ints or None, got {checks.shown(channels)}"
             )
-        channels = [self._check_channel(info, c) for c in channels]
+        channels = [self.check_channel(info, c) for c in channels]
         plan = self._plan(info)
         batch = self._image_batch(image)
         fns = self._backward_fns(plan, method)
         cached = self._forward(plan, batch)
-        kind = tf.constant(SEEDS.index(seed), tf.int32)
+        kind = tf.constant(rules.SEEDS.index(seed), tf.int32)
         parts = []
         for start in range(0, len(channels), CHUNK):
             chunk = tf.constant(channels[start : start + CHUNK], tf.int32)
@@ -437,20 +472,83 @@ class Projector:
             return np.zeros((0, *batch.shape[1:]), np.float32)
         return np.concatenate(parts, axis=0)
 
+    def project_class(self, image: Any, index: int, method: str = "guided") -> np.ndarray:
+        """Project one class score (the class head's output before its softmax) to pixels.
+
+        Args:
+            image: one model input (H, W, C).
+            index: the class, 0..classes-1.
+            method: one of METHODS.
+
+        Returns:
+            float32 (H, W, C).
+
+        Raises:
+            ValueError: a model without a class head, a class out of range, an unknown method
+                or one the head's path cannot pass.
+        """
+        checks.check_choice(method, rules.METHODS, "method")
+        plan = self._head_plan()
+        classes = int(plan.node.output.shape[-1])
+        index = checks.check_index(index, "class", classes, f" of {classes} classes")
+        fns = self._backward_fns(plan, method)
+        cached = self._forward(plan, self._image_batch(image))
+        seed = tf.one_hot([index], classes, dtype=tf.float32)
+        return np.asarray(fns["seed"](cached, seed)[0], np.float32)
+
     def project_seeds(
         self, images: Any, layer: str | LayerInfo, seeds: Any, method: str = "deconvnet"
     ) -> np.ndarray:
-        """Project explicit seeds (B, H', W', C') placed on `layer` for images (B or 1, H, W, C)."""
+        """Project explicit seeds placed on `layer`, one per image.
+
+        Args:
+            images: model inputs (B, H, W, C) (or one, used for every seed).
+            layer: a 4-D layer, by name or LayerInfo.
+            seeds: (B, H', W', C') values placed on the layer's output.
+            method: one of METHODS.
+
+        Returns:
+            float32 (B, H, W, C).
+
+        Raises:
+            TypeError, ValueError: bad images, an unknown layer or method.
+        """
         info = self.layer_info(layer)
-        self._check_choice(method, rules.METHODS, "method")
+        checks.check_choice(method, rules.METHODS, "method")
         plan = self._plan(info)
         fns = self._backward_fns(plan, method)
         images = checks.model_stack(images, self.input_shape)
         cached = plan.forward(tf.constant(images))
         return fns["seed"](cached, tf.constant(seeds, tf.float32)).numpy()
 
+    def trace(self, image: Any, layer: str | LayerInfo) -> Trace:
+        """One image's forward pass up to `layer`, with the value of every tensor on the way.
+
+        Args:
+            image: one model input (H, W, C) or (1, H, W, C).
+            layer: a 4-D layer, by name or LayerInfo.
+
+        Returns:
+            A Trace: the path's nodes (forward order, `layer`'s last) and tensor id -> value.
+        """
+        plan = self._plan(self.layer_info(layer))
+        cached = self._forward(plan, self._image_batch(image))
+        values = {i: t.numpy()[0] for i, t in zip(plan.cached_ids, cached, strict=True)}
+        return Trace(list(plan.path), values)
+
     def forward_batch(self, images: np.ndarray, layer: str | LayerInfo) -> np.ndarray:
-        """The layer's activations for a batch of images (N, H, W, C), uncached."""
+        """The layer's activations for a batch of images, uncached.
+
+        Args:
+            images: model inputs (N, H, W, C).
+            layer: a 4-D layer, by name or LayerInfo.
+
+        Returns:
+            float32 (N, H', W', C').
+
+        Raises:
+            TypeError, ValueError: bad images or an unknown layer.
+        """
         plan = self._plan(self.layer_info(layer))
         images = checks.model_stack(images, self.input_shape)
         return plan.target_forward(tf.constant(images)).numpy()
@@ -467,25 +565,29 @@ class Projector:
         """
         infos = [self.layer_info(layer) for layer in layers]
         key = ("forward_layers", *(info.name for info in infos))
-        with self._lock:
-            if key not in self._lens_fns:
-                outputs = [self._node_of[info.name].output for info in infos]
-                sub_model = keras.Model(self._input, outputs, name="scan_layers")
-                spec = tf.TensorSpec((None, *self.input_shape), tf.float32)
 
-                def forward(image: tf.Tensor) -> list[tf.Tensor]:
-                    self.trace_count += 1
-                    with self._scope_safe_names():
-                        result = sub_model(image, training=False)
-                    return list(result) if isinstance(result, list | tuple) else [result]
+        def build() -> Any:
+            outputs = [self._node_of[info.name].output for info in infos]
+            sub_model = keras.Model(self._input, outputs, name="scan_layers")
+            spec = tf.TensorSpec((None, *self.input_shape), tf.float32)
 
-                self._lens_fns[key] = tf.function(forward, input_signature=[spec], autograph=False)
-            fn = self._lens_fns[key]
+            def forward(image: Tensor) -> list[Tensor]:
+                self.trace_count += 1
+                with self.graph.safe_names():
+                    result = sub_model(image, training=False)
+                return list(result) if isinstance(result, list | tuple) else [result]
+
+            return tf.function(forward, input_signature=[spec], autograph=False)
+
+        fn = self.graph.compiled(key, build)
         images = checks.model_stack(images, self.input_shape)
         return [tensor.numpy() for tensor in fn(tf.constant(images))]
 
     def cached_bytes_per_image(self, layer: str | LayerInfo, image_shape: tuple) -> int:
-        """Bytes the forward cache of one image holds for `layer` (sizes the top-k chunks)."""
+        """Bytes the forward cache of one image of `image_shape` (H, W, C) holds for `layer`.
+
+        The top-k search sizes its projection chunks by it.
+        """
         plan = self._plan(self.layer_info(layer))
         total = 0
         for spec in plan.cached_specs:
@@ -493,10 +595,24 @@ class Projector:
             total += int(np.prod(dims)) * spec.dtype.size
         return total
 
-    def ladder(self, image: Any, layer: str | LayerInfo, channel: int, seed: str = "activation"):
-        """The DeconvNet projection step by step: one Rung per layer on the way down."""
-        from .ladder import ladder
+    def ladder(
+        self, image: Any, layer: str | LayerInfo, channel: int, seed: str = "activation"
+    ) -> list[Rung]:
+        """The DeconvNet projection step by step, done explicitly with `deconv_widgets.ops`.
 
+        Args:
+            image: one model input (H, W, C).
+            layer: a layer on a chain from the input (no merges or splits on the way).
+            channel: the channel projected.
+            seed: what is placed on the channel, one of SEEDS.
+
+        Returns:
+            One Rung per step on the way down (unpool, rectify, transpose_conv, scale,
+            identity); the last rung's array equals `project(..., method="deconvnet")`.
+
+        Raises:
+            ValueError: a branching path, a layer with no explicit step, an unknown seed.
+        """
         return ladder(self, image, layer, channel, seed=seed)
 
     def top_k(
@@ -507,15 +623,40 @@ class Projector:
         channels: Any = None,
         progress: Any = True,
         method: str = "deconvnet",
-    ):
-        """The k strongest activations per channel over a stream of images, with patches."""
-        from .topk import top_k
+    ) -> TopK:
+        """Zeiler & Fergus's top-k: the k strongest activations per channel over `images`.
 
+        Args:
+            images: an array (N, H, W, C) or an iterable of such batches (streamed).
+            layer: the layer searched.
+            k: hits kept per channel.
+            channels: the channels searched (None: all).
+            progress: True (a tqdm bar), False, or a callable(done, total).
+            method: the projection of each hit, one of METHODS.
+
+        Returns:
+            A TopK: per channel its hits strongest first, each with the input patch under its
+            receptive field and its projection (computed when the channel is first read).
+
+        Raises:
+            TypeError: a k that is not an int. ValueError: k < 1, an unknown layer, channel or
+            method.
+        """
         return top_k(self, images, layer, k=k, channels=channels, progress=progress, method=method)
 
     # --------------------------------------------------------------------- lenses
     def class_scores(self, image: Any) -> np.ndarray:
-        """The class head's output before its softmax, (classes,) (ValueError without one)."""
+        """The class head's output before its softmax.
+
+        Args:
+            image: one model input (H, W, C).
+
+        Returns:
+            float32 (classes,).
+
+        Raises:
+            ValueError: a model without a class head (the message says what to pass instead).
+        """
         return lenses.class_scores(self, image)
 
     def gradcam(
@@ -540,7 +681,19 @@ class Projector:
         return lenses.gradcam(self, image, layer, target, size=size)
 
     def guided_gradcam(self, image: Any, layer: str | LayerInfo, target: Any) -> np.ndarray:
-        """Guided backprop of `target` times its Grad-CAM on `layer` at input size: (H, W, C)."""
+        """Guided Grad-CAM: guided backprop of `target` times its Grad-CAM on `layer`.
+
+        Args:
+            image: one model input (H, W, C).
+            layer: the layer of the Grad-CAM (a name or LayerInfo).
+            target: a class (int) or (layer, channel), as for `gradcam`.
+
+        Returns:
+            float32 (H, W, C): the guided projection weighted by the input-size Grad-CAM map.
+
+        Raises:
+            ValueError, TypeError: as for `gradcam`.
+        """
         return lenses.guided_gradcam(self, image, layer, target)
 
     def occlusion(
@@ -584,8 +737,23 @@ class Projector:
 
         Step 0 is the trained model; each next step re-initialises one more layer with
         weights, from `layer` down (each with its own initializer, seeded by `random_seed`),
-        and projects the channel again. `rho` is the Spearman rank correlation of
-        |projection| summed over channels with the trained one. The model is never changed.
+        and projects the channel again. The model is never changed.
+
+        Args:
+            image: one model input (H, W, C).
+            layer: the unit's layer, re-initialised first (then each layer below it).
+            channel: the unit's channel.
+            method: one of METHODS.
+            random_seed: the seed of the re-initialisations (an int).
+            progress: True (a tqdm bar), False, or a callable(done, total).
+
+        Returns:
+            One Cascade per step; `rho` is the Spearman rank correlation of |projection|
+            summed over channels with the trained model's.
+
+        Raises:
+            TypeError: a random_seed or channel that is not an int.
+            ValueError: an unknown layer, channel or method.
         """
         return lenses.sanity_cascade(
             self, image, layer, channel, method=method, random_seed=random_seed, progress=progress

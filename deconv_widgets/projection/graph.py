@@ -6,10 +6,17 @@ from deconv_widgets._tf import tf  # noqa: F401  (quiet TensorFlow first)
 
 # isort: split
 
-from dataclasses import dataclass
+import re
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import keras
+import numpy as np
+
+from .kinds import kind_of, same_padding_before
 
 
 @dataclass(frozen=True)
@@ -22,6 +29,11 @@ class LayerInfo:
     params: int
     receptive_field: int
     jump: int
+
+    @property
+    def channels(self) -> int:
+        """The number of channels (classes for the class head): the output's last axis."""
+        return int(self.output_shape[-1] or 0)
 
 
 @dataclass(frozen=True)
@@ -42,6 +54,14 @@ class GraphNode:
     def output_id(self) -> int:
         """Id of the output tensor."""
         return id(self.output)
+
+
+@dataclass(frozen=True)
+class Trace:
+    """One image's forward pass up to a layer: the nodes on the way and every tensor's value."""
+
+    path: list[GraphNode]  # forward order; the target layer's node last
+    values: dict[int, np.ndarray]  # tensor id -> its value for the image, batch axis dropped
 
 
 def functional_of(model: Any) -> Any:
@@ -87,8 +107,9 @@ def check_channels_last(nodes: list[GraphNode]) -> None:
 def forward_nodes(graph: Any) -> list[GraphNode]:
     """Every non-input layer call of the graph, in an order where inputs come first."""
     nodes = []
-    for depth in sorted(graph._nodes_by_depth, reverse=True):
-        for node in graph._nodes_by_depth[depth]:
+    by_depth = graph._nodes_by_depth  # noqa: SLF001  (Keras has no public API for the nodes)
+    for depth in sorted(by_depth, reverse=True):
+        for node in by_depth[depth]:
             if node.is_input or not node.operation:
                 continue
             if len(node.outputs) != 1:
@@ -115,38 +136,28 @@ def path_to(nodes: list[GraphNode], target: GraphNode) -> list[GraphNode]:
     return path[::-1]
 
 
-def _pair(value: Any) -> tuple[int, int]:
-    """An int or a pair as a pair of ints."""
-    if isinstance(value, int):
-        return value, value
-    first, second = tuple(value)
-    return int(first), int(second)
+def _largest(value: Any) -> int:
+    """The larger of an (h, w) argument, or an int argument itself."""
+    return int(np.max(value))
 
 
 def window_of(layer: Any) -> tuple[int, int, int]:
     """(kernel, stride, dilation) of a layer along rows (max over both axes), 1s if none."""
     if hasattr(layer, "kernel_size") and hasattr(layer, "strides"):
-        kernel = max(_pair(layer.kernel_size))
-        dilation = max(_pair(getattr(layer, "dilation_rate", 1)))
-        return kernel, max(_pair(layer.strides)), dilation
+        dilation = _largest(getattr(layer, "dilation_rate", 1))
+        return _largest(layer.kernel_size), _largest(layer.strides), dilation
     if hasattr(layer, "pool_size") and hasattr(layer, "strides"):
-        strides = layer.strides if layer.strides is not None else layer.pool_size
-        return max(_pair(layer.pool_size)), max(_pair(strides)), 1
+        return _largest(layer.pool_size), _largest(layer.strides), 1
     return 1, 1, 1
 
 
-def _pad_before(layer: Any, size_in: int | None, size_out: int | None, span: int, stride: int):
-    """Rows a layer pads (or, negative, crops) before its input along one axis."""
-    kind = type(layer).__name__
-    if kind == "ZeroPadding2D":
-        return int(layer.padding[0][0])
-    if kind == "Cropping2D":
-        return -int(layer.cropping[0][0])
-    if str(getattr(layer, "padding", "valid")).lower() != "same":
-        return 0
-    if size_in is None or size_out is None:
-        return (span - 1) // 2
-    return max((size_out - 1) * stride + span - size_in, 0) // 2
+def _pad_before(
+    layer: Any, size_in: int | None, size_out: int | None, span: int, stride: int
+) -> int:
+    """Rows a layer pads (or, negative, crops) before its input along one axis: its kind's."""
+    kind = kind_of(layer)
+    pad_before = kind.pad_before if kind is not None else same_padding_before
+    return pad_before(layer, size_in, size_out, span, stride)
 
 
 def receptive_fields(graph: Any, nodes: list[GraphNode]) -> dict[int, tuple[int, int, float]]:
@@ -251,3 +262,69 @@ def class_head(graph: Any, nodes: list[GraphNode]) -> ClassHead | None:
     if drop and type(layer) is not keras.layers.Dense:
         return None  # no way to take its output before the softmax
     return ClassHead(node, drop, int(output.shape[-1]))
+
+
+def scope_name(name: str) -> str:
+    """A layer name made safe for a TensorFlow name scope (layer names may hold any text)."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+
+
+@dataclass
+class ModelGraph:
+    """A model's layer graph as the projections read it, with the functions compiled on it.
+
+    The Projector builds one (`Projector.graph`); the lenses and the occlusion share it.
+    """
+
+    functional: Any  # the keras Functional behind the model
+    nodes: list[GraphNode]  # every layer call, in an order where inputs come first
+    lock: threading.RLock = field(default_factory=threading.RLock)  # widgets use threads
+    node_of: dict[str, GraphNode] = field(init=False)  # the first call of each layer, by name
+    _compiled: dict[tuple, Any] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        """Index the nodes by layer name (a layer called twice: its first call)."""
+        self.node_of = {}
+        for node in self.nodes:
+            self.node_of.setdefault(node.layer.name, node)
+
+    @property
+    def input(self) -> Any:
+        """The model's image input (a KerasTensor)."""
+        return self.functional.inputs[0]
+
+    def path(self, target: GraphNode) -> list[GraphNode]:
+        """The nodes `target` depends on (target included), in forward order."""
+        return path_to(self.nodes, target)
+
+    def compiled(self, key: tuple, build: Callable[[], Any]) -> Any:
+        """The function built (once per key, under the lock) by `build`."""
+        with self.lock:
+            if key not in self._compiled:
+                self._compiled[key] = build()
+            return self._compiled[key]
+
+    @contextmanager
+    def safe_names(self) -> Iterator[None]:
+        """While tracing, give layers whose names TensorFlow refuses as scopes a safe name.
+
+        Keras layer names may hold any text (even HTML), but a layer calls itself inside a name
+        scope of its own name, and graph tracing rejects most punctuation. The original names
+        come back as soon as the trace ends; nothing else sees the temporary ones.
+        """
+        renamed = [
+            (layer, layer.name)
+            for layer in self.functional.layers
+            if scope_name(layer.name) != layer.name
+        ]
+        if not renamed:
+            yield
+            return
+        with self.lock:  # a trace on another thread must not see (or restore) these names
+            for layer, name in renamed:
+                layer.name = scope_name(name)
+            try:
+                yield
+            finally:
+                for layer, name in renamed:
+                    layer.name = name

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import rules
-from .graph import path_to
 
 if TYPE_CHECKING:  # pragma: no cover
     from .engine import Projector
@@ -61,7 +60,9 @@ class Step:
     out_id: int
 
 
-def _window_of(layer: Any, rule: str, in_shape: Sequence[int], out_shape: Sequence[int]):
+def _window_of(
+    layer: Any, rule: str, in_shape: Sequence[int], out_shape: Sequence[int]
+) -> Window | None:
     """The Window of a conv or pool layer, or None when this module has no rule for it."""
     if rule == "conv":
         dilation = tuple(layer.dilation_rate)
@@ -110,8 +111,8 @@ def _pointwise_apply(node: Any) -> Callable[[np.ndarray], np.ndarray]:
 
 def chain_steps(projector: Projector, node: Any) -> list[Step] | None:
     """The steps from the input to `node` when they form a chain this module handles."""
-    steps, previous = [], id(projector._input)
-    for step in path_to(projector._nodes, node):
+    steps, previous = [], id(projector.graph.input)
+    for step in projector.graph.path(node):
         if len(step.inputs) != 1 or step.input_ids[0] != previous:
             return None
         rule, _ = rules.classify(step.layer)
@@ -137,10 +138,15 @@ def _square(corner: tuple[int, int], patch: int) -> tuple[int, int, int, int]:
     return corner[0], corner[0] + patch - 1, corner[1], corner[1] + patch - 1
 
 
-def _geometry(steps: list[Step], clean: dict[int, np.ndarray], corner: tuple[int, int], patch):
+Box = tuple[int, int, int, int]  # (r0, r1, c0, c1), inclusive
+
+
+def _geometry(
+    steps: list[Step], clean: dict[int, np.ndarray], corner: tuple[int, int], patch: int
+) -> list[tuple[Box, Box | None]]:
     """Per step: (output box, input cut-out box) of one square; boxes are (r0, r1, c0, c1)."""
     box = _square(corner, patch)
-    plan = []
+    plan: list[tuple[Box, Box | None]] = []
     for step in steps:
         if step.window is None:
             plan.append((box, None))
@@ -170,7 +176,7 @@ def occluded_maps(
     corners: list[tuple[int, int]],
     patch: int,
     fill: np.ndarray,
-) -> tuple[list[tuple[int, int, int, int]], np.ndarray]:
+) -> tuple[list[Box], list[np.ndarray]]:
     """The last step's changed window for each corner: (boxes, windows (N, h, w, C)).
 
     Corners whose windows have the same shapes at every step are computed as one batch.
@@ -191,6 +197,7 @@ def occluded_maps(
             crops = []
             for member, v, low in zip(members, values, below, strict=True):
                 cut = plans[member][number][1]
+                assert cut is not None  # a window step always has its cut-out
                 crop = _cut_out(clean[step.in_id], cut, step.window.pad_value)
                 top, left = low[0] - cut[0], low[2] - cut[2]
                 crop[top : top + v.shape[0], left : left + v.shape[1]] = v

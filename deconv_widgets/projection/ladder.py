@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
-from deconv_widgets import ops
-
-from . import rules
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .engine import Projector
-    from .graph import LayerInfo
+from .checks import check_choice
+from .graph import GraphNode, LayerInfo, Trace
+from .kinds import kind_of
+from .rules import SEEDS
 
 RUNG_OPS = ("unpool", "rectify", "transpose_conv", "scale", "identity")
 
@@ -26,11 +24,6 @@ class Rung:
     op: str
     array: np.ndarray
     note: str = ""
-
-
-def _pair(value: Any) -> tuple[int, int]:
-    """A keras int-or-tuple argument as a pair."""
-    return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
 
 
 def _seed_map(activation: np.ndarray, channel: int, seed: str) -> np.ndarray:
@@ -48,7 +41,7 @@ def _seed_map(activation: np.ndarray, channel: int, seed: str) -> np.ndarray:
     return result
 
 
-def _check_chain(projector: Projector, path: list) -> None:
+def _check_chain(path: Sequence[GraphNode]) -> None:
     """Raise ValueError naming the first layer that makes the path branch."""
     consumers: dict[int, int] = {}
     for node in path:
@@ -68,92 +61,56 @@ def _check_chain(projector: Projector, path: list) -> None:
             )
 
 
-def _conv_rung(layer: Any, signal: np.ndarray, layer_input: np.ndarray) -> np.ndarray:
-    """The transposed convolution of a Conv2D with its own kernel (bias unused)."""
-    if _pair(layer.dilation_rate) != (1, 1):
-        raise ValueError(
-            f"ladder cannot show layer {layer.name!r} (Conv2D with dilation_rate="
-            f"{layer.dilation_rate}): ops.transpose_conv_steps has no dilation; use "
-            "Projector.project"
-        )
-    steps = ops.transpose_conv_steps(
-        signal[None],
-        np.asarray(layer.kernel),
-        output_shape=(1, *layer_input.shape),
-        strides=_pair(layer.strides),
-        padding=layer.padding.upper(),
-    )
-    return steps.output[0]
+class Traceable(Protocol):
+    """What the ladder needs of the engine (the Projector has it)."""
+
+    def layer_info(self, layer: str | LayerInfo) -> LayerInfo:
+        """The layer's LayerInfo (ValueError listing the names)."""
+        ...
+
+    def check_channel(self, layer: str | LayerInfo, channel: Any) -> int:
+        """The channel as an int in range (TypeError / ValueError naming the range)."""
+        ...
+
+    def check_method(self, layer: str | LayerInfo, method: str) -> None:
+        """ValueError naming the first layer on the way that `method` cannot pass."""
+        ...
+
+    def trace(self, image: Any, layer: str | LayerInfo) -> Trace:
+        """The forward pass of one image up to `layer`, every tensor on the way kept."""
+        ...
 
 
 def ladder(
-    projector: Projector,
+    projector: Traceable,
     image: Any,
     layer: str | LayerInfo,
     channel: int,
     seed: str = "activation",
 ) -> list[Rung]:
     """Project one channel down step by step; the last rung equals project(deconvnet)."""
-    from .engine import SEEDS
-
     info = projector.layer_info(layer)
-    channel = projector._check_channel(info, channel)
-    projector._check_choice(seed, SEEDS, "seed")
-    plan = projector._plan(info)
-    _check_chain(projector, plan.path)
-    projector._check_method(plan, "deconvnet")
-    cached = projector._forward(plan, projector._image_batch(image))
-    values = {i: t.numpy()[0] for i, t in zip(plan.cached_ids, cached, strict=True)}
-    signal = _seed_map(values[plan.node.output_id], channel, seed)
+    channel = projector.check_channel(info, channel)
+    check_choice(seed, SEEDS, "seed")
+    trace = projector.trace(image, info)
+    _check_chain(trace.path)
+    projector.check_method(info, "deconvnet")
+    values = trace.values
+    signal = _seed_map(values[trace.path[-1].output_id], channel, seed)
     rungs: list[Rung] = []
-    for node in reversed(plan.path):
+    for node in reversed(trace.path):
         layer_obj, name = node.layer, node.layer.name
-        layer_input = values[node.input_ids[0]]
-        rule, activation = rules.classify(layer_obj)
-        if activation == "relu":
+        kind = kind_of(layer_obj)
+        if kind is not None and kind.activation(layer_obj) == "relu":
             signal = np.maximum(signal, 0.0)
             rungs.append(Rung(name, "rectify", signal, "relu(signal); forward mask ignored"))
-        if rule == "conv":
-            signal = _conv_rung(layer_obj, signal, layer_input)
-            rungs.append(Rung(name, "transpose_conv", signal, "own kernel, bias unused"))
-        elif rule == "maxpool":
-            pool, strides = _pair(layer_obj.pool_size), layer_obj.strides
-            strides = pool if strides is None else _pair(strides)
-            padding = layer_obj.padding.upper()
-            _, switches = ops.max_pool_with_switches(layer_input[None], pool, strides, padding)
-            signal = ops.max_unpool(signal[None], switches, (1, *layer_input.shape))[0]
-            rungs.append(Rung(name, "unpool", signal, "max unpooling with the switches"))
-        elif rule == "avgpool":
-            pool, strides = _pair(layer_obj.pool_size), layer_obj.strides
-            strides = pool if strides is None else _pair(strides)
-            signal = ops.avg_unpool(
-                signal[None],
-                (1, *layer_input.shape),
-                pool,
-                strides,
-                layer_obj.padding.upper(),
-                mode="adjoint",
-            )[0]
-            rungs.append(Rung(name, "unpool", signal, "average unpooling (adjoint)"))
-        elif rule in ("bn", "rescale"):
-            factor = rules.bn_scale(layer_obj).numpy() if rule == "bn" else float(layer_obj.scale)
-            signal = (signal * factor).astype(np.float32)
-            rungs.append(Rung(name, "scale", signal, f"times {rule} factor"))
-        elif rule == "zeropad":
-            (top, bottom), (left, right) = layer_obj.padding
-            height, width = signal.shape[:2]
-            signal = signal[top : height - bottom, left : width - right]
-            rungs.append(Rung(name, "identity", signal, "crop (undo zero padding)"))
-        elif rule == "crop":
-            (top, bottom), (left, right) = layer_obj.cropping
-            signal = np.pad(signal, ((top, bottom), (left, right), (0, 0)))
-            rungs.append(Rung(name, "identity", signal, "pad (undo cropping)"))
-        elif rule == "identity":
-            if activation != "relu":
-                rungs.append(Rung(name, "identity", signal, "identity at inference"))
-        else:
+        if kind is None or kind.rung is None:
             raise ValueError(
                 f"ladder has no explicit step for layer {name!r} ({type(layer_obj).__name__}); "
                 "use Projector.project for this layer"
             )
+        step = kind.rung(layer_obj, signal, values[node.input_ids[0]])
+        if step is not None:
+            op, signal, note = step
+            rungs.append(Rung(name, op, signal, note))
     return rungs

@@ -6,7 +6,7 @@ channel's activation map, summed. Each function takes the Projector it serves.
 
 from __future__ import annotations
 
-from deconv_widgets._tf import tf
+from deconv_widgets._tf import Tensor, tf
 
 # isort: split
 
@@ -19,7 +19,7 @@ import keras
 import numpy as np
 
 from . import checks, incremental, rules
-from .graph import LayerInfo, path_to
+from .graph import LayerInfo
 from .rules import METHODS
 from .topk import progress_reporter
 
@@ -62,7 +62,7 @@ def resolve_target(projector: Projector, target: Any, above: LayerInfo | None = 
         resolved = Target(None, int(target))
     elif isinstance(target, tuple | list) and len(target) == 2 and isinstance(target[0], str):
         info = projector.layer_info(target[0])
-        resolved = Target(info.name, projector._check_channel(info, target[1]))
+        resolved = Target(info.name, projector.check_channel(info, target[1]))
     else:
         raise TypeError(
             f"target must be a class index (int) or (layer, channel), got "
@@ -86,12 +86,12 @@ def _target_node(projector: Projector, target: Target) -> Any:
     """The graph node whose output the target reads."""
     if target.layer is None:
         return projector.require_head().node
-    return projector._node_of[target.layer]
+    return projector.graph.node_of[target.layer]
 
 
 def _layers_below(projector: Projector, target: Target) -> set[str]:
     """Names of the layers the target depends on (its own included)."""
-    return {node.layer.name for node in path_to(projector._nodes, _target_node(projector, target))}
+    return {node.layer.name for node in projector.graph.path(_target_node(projector, target))}
 
 
 def _target_tensor(projector: Projector, target: Target) -> Any:
@@ -102,14 +102,14 @@ def _target_tensor(projector: Projector, target: Target) -> Any:
     return node.output
 
 
-def _score(projector: Projector, target: Target, value: tf.Tensor, index: tf.Tensor) -> tf.Tensor:
+def _score(projector: Projector, target: Target, value: Tensor, index: Tensor) -> Tensor:
     """The target's value (B,) from its tensor's value (traced)."""
     if target.layer is not None:
         return tf.reduce_sum(tf.gather(value, index, axis=-1), axis=[1, 2])
     return tf.gather(_class_scores(projector, value), index, axis=-1)
 
 
-def _class_scores(projector: Projector, value: tf.Tensor) -> tf.Tensor:
+def _class_scores(projector: Projector, value: Tensor) -> Tensor:
     """Every class's score (B, classes) from the head tensor's value (traced)."""
     head = projector.require_head()
     if head.drop_activation:  # the Dense's output before its softmax
@@ -122,13 +122,10 @@ def _class_scores(projector: Projector, value: tf.Tensor) -> tf.Tensor:
 
 def _compiled(projector: Projector, key: tuple, build: Callable[[], Any]) -> Any:
     """Build (once per key) a compiled function of the Projector."""
-    with projector._lock:
-        if key not in projector._lens_fns:
-            projector._lens_fns[key] = build()
-        return projector._lens_fns[key]
+    return projector.graph.compiled(key, build)
 
 
-def _spec(projector: Projector) -> tf.TensorSpec:
+def _spec(projector: Projector) -> Any:
     """The image batch signature."""
     return tf.TensorSpec((None, *projector.input_shape), tf.float32)
 
@@ -141,7 +138,7 @@ def gradcam(
     info = projector.layer_info(layer)
     resolved = resolve_target(projector, target, above=info)
     checks.check_choice(size, SIZES, "size")
-    batch = projector._image_batch(image)
+    batch = checks.image_batch(image, projector.input_shape)
     key = ("gradcam", info.name, resolved.layer)
     fn = _compiled(projector, key, lambda: _gradcam_fn(projector, info, resolved))
     cam = fn(tf.constant(batch), tf.constant(resolved.index, tf.int32))
@@ -152,13 +149,13 @@ def gradcam(
 
 def _gradcam_fn(projector: Projector, info: LayerInfo, target: Target) -> Any:
     """image, index -> cam (1, H', W') for one (layer, target layer) pair."""
-    layer_tensor = projector._node_of[info.name].output
-    model = keras.Model(projector._input, [layer_tensor, _target_tensor(projector, target)])
+    layer_tensor = projector.graph.node_of[info.name].output
+    model = keras.Model(projector.graph.input, [layer_tensor, _target_tensor(projector, target)])
 
-    def fn(image: tf.Tensor, index: tf.Tensor) -> tf.Tensor:
+    def fn(image: Tensor, index: Tensor) -> Tensor:
         with tf.GradientTape() as tape:
             tape.watch(image)  # records every op, trainable weights or not
-            with projector._scope_safe_names():
+            with projector.graph.safe_names():
                 activation, value = model(image, training=False)
             score = tf.reduce_sum(_score(projector, target, value, index))
         grads = tape.gradient(score, activation)
@@ -173,11 +170,7 @@ def guided_backprop(projector: Projector, image: Any, target: Target) -> np.ndar
     """The gradient of the target with the guided ReLU rule: (H, W, C)."""
     if target.layer is not None:  # d sum(A_k) / d A = ones on channel k
         return projector.project(image, target.layer, target.index, "guided", seed="ones")
-    plan = projector._head_plan()
-    fns = projector._backward_fns(plan, "guided")
-    cached = projector._forward(plan, projector._image_batch(image))
-    seed = tf.one_hot([target.index], int(plan.node.output.shape[-1]), dtype=tf.float32)
-    return np.asarray(fns["seed"](cached, seed)[0], np.float32)
+    return projector.project_class(image, target.index, "guided")
 
 
 def guided_gradcam(
@@ -237,11 +230,11 @@ def _check_occlusion(
 
 
 def _scores_fn(projector: Projector, target: Target) -> Any:
-    """images (B, H, W, C), index -> the target's value (B,)."""
-    model = keras.Model(projector._input, _target_tensor(projector, target))
+    """A function of images (B, H, W, C) and an index: the target's value (B,)."""
+    model = keras.Model(projector.graph.input, _target_tensor(projector, target))
 
-    def fn(images: tf.Tensor, index: tf.Tensor) -> tf.Tensor:
-        with projector._scope_safe_names():
+    def fn(images: Tensor, index: Tensor) -> Tensor:
+        with projector.graph.safe_names():
             value = model(images, training=False)
         return _score(projector, target, value, index)
 
@@ -254,16 +247,16 @@ def class_scores(projector: Projector, image: Any) -> np.ndarray:
     projector.require_head()
 
     def build() -> Any:
-        model = keras.Model(projector._input, _target_tensor(projector, Target(None, 0)))
+        model = keras.Model(projector.graph.input, _target_tensor(projector, Target(None, 0)))
 
-        def fn(images: tf.Tensor) -> tf.Tensor:
-            with projector._scope_safe_names():
+        def fn(images: Tensor) -> Tensor:
+            with projector.graph.safe_names():
                 return _class_scores(projector, model(images, training=False))
 
         return tf.function(fn, input_signature=[_spec(projector)], autograph=False)
 
     fn = _compiled(projector, ("class scores",), build)
-    return fn(tf.constant(projector._image_batch(image))).numpy()[0]
+    return fn(tf.constant(checks.image_batch(image, projector.input_shape))).numpy()[0]
 
 
 def scores(projector: Projector, images: np.ndarray, target: Target) -> np.ndarray:
@@ -284,7 +277,7 @@ def occlusion(
 ) -> np.ndarray:
     """The target's value with a `fill` square at each position (rows, cols), batched."""
     resolved = resolve_target(projector, target)
-    batch = projector._image_batch(image)
+    batch = checks.image_batch(image, projector.input_shape)
     mean = batch[0].mean(axis=(0, 1))
     patch, stride, fill, batch_size = _check_occlusion(
         batch.shape[1:], patch, stride, fill, batch_size, mean
@@ -314,7 +307,7 @@ def occlusion(
 def _by_windows(projector: Projector, target: Target, batch: np.ndarray) -> Any:
     """chunk, patch, fill -> scores by incremental inference, or None for other graphs."""
     node = _target_node(projector, target)
-    path = path_to(projector._nodes, node)
+    path = projector.graph.path(node)
     trunk = [step for step in path if len(step.output.shape) == 4]
     head = path[len(trunk) :]
     if not trunk or any(len(step.output.shape) == 4 for step in head):
@@ -327,9 +320,7 @@ def _by_windows(projector: Projector, target: Target, batch: np.ndarray) -> Any:
     steps = incremental.chain_steps(projector, trunk[-1])
     if steps is None:
         return None
-    plan = projector._plan(projector.layer_info(trunk[-1].layer.name))
-    cached = projector._forward(plan, batch)
-    clean = {i: t.numpy()[0] for i, t in zip(plan.cached_ids, cached, strict=True)}
+    clean = projector.trace(batch, trunk[-1].layer.name).values
     last = clean[trunk[-1].output_id]
     index = tf.constant(target.index, tf.int32)
     if target.layer is None:
@@ -438,13 +429,13 @@ def sanity_cascade(
 ) -> list[Cascade]:
     """Project again after re-initialising one more layer each step, from `layer` down."""
     info = projector.layer_info(layer)
-    channel = projector._check_channel(info, channel)
+    channel = projector.check_channel(info, channel)
     checks.check_choice(method, METHODS, "method")
     if not checks.is_int(random_seed):
         raise TypeError(f"random_seed must be an int, got {checks.shown(random_seed)}")
     trained = projector.project(image, info, channel, method)
     twin = type(projector)(twin_of(projector.model))  # a Projector of its own
-    path = path_to(twin._nodes, twin._node_of[info.name])
+    path = twin.graph.path(twin.graph.node_of[info.name])
     layers: list[Any] = []
     for node in reversed(path):
         if node.layer.weights and node.layer not in layers:

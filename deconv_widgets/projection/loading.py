@@ -58,7 +58,7 @@ def load_model(
         model = keras.saving.load_model(
             file, custom_objects=custom_objects, compile=False, safe_mode=safe_mode
         )
-    except Exception as error:  # noqa: BLE001  (any failure here is the file's)
+    except Exception as error:
         raise ValueError(_load_failure(file, error, safe_mode)) from error
     if not isinstance(model, keras.Model):
         raise ValueError(

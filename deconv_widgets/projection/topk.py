@@ -5,13 +5,14 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .engine import Projector
-    from .graph import LayerInfo
+from .._values import check_int, unwrap_tensor
+from .checks import check_choice, model_stack
+from .graph import LayerInfo
+from .rules import METHODS
 
 BATCH = 32  # images per forward pass when `images` is one array
 PROJECTION_BUDGET = 256 * 2**20  # bytes of cached forward tensors per projection chunk
@@ -47,10 +48,41 @@ class TopK:
         return [(h.image, h.y, h.x, h.value) for h in self.hits[channel]]
 
 
+class HitSource(Protocol):
+    """What the top-k search needs of the engine (the Projector has it)."""
+
+    input_shape: tuple[int | None, ...]
+
+    def layer_info(self, layer: str | LayerInfo) -> LayerInfo:
+        """The layer's LayerInfo (ValueError listing the names)."""
+        ...
+
+    def check_channel(self, layer: str | LayerInfo, channel: Any) -> int:
+        """The channel as an int in range (TypeError / ValueError naming the range)."""
+        ...
+
+    def forward_batch(self, images: np.ndarray, layer: str | LayerInfo) -> np.ndarray:
+        """The layer's activations (N, H', W', C') of a batch, uncached."""
+        ...
+
+    def cached_bytes_per_image(self, layer: str | LayerInfo, image_shape: tuple) -> int:
+        """Bytes one image's forward pass holds for `layer`."""
+        ...
+
+    def project_seeds(
+        self, images: Any, layer: str | LayerInfo, seeds: Any, method: str = "deconvnet"
+    ) -> np.ndarray:
+        """Projections (B, H, W, C) of explicit seeds placed on `layer`."""
+        ...
+
+    def receptive_box(self, layer: str | LayerInfo, y: int, x: int) -> tuple[int, int, int]:
+        """(top, left, size) of the input square under (y, x) of the layer."""
+        ...
+
+
 def _batches(images: Any) -> tuple[Iterable[np.ndarray], int | None]:
     """An iterable of (b, H, W, C) batches and the total number of images if known."""
-    if hasattr(images, "numpy") and callable(images.numpy):
-        images = images.numpy()
+    images = unwrap_tensor(images)
     if isinstance(images, np.ndarray):
         if images.ndim == 3:
             images = images[None]
@@ -80,7 +112,7 @@ def progress_reporter(
             bar.update(done - bar.n)
 
         return update, bar.close
-    return (lambda done: None), (lambda: None)
+    return (lambda _done: None), (lambda: None)
 
 
 def crop_square(image: np.ndarray, top: int, left: int, size: int) -> np.ndarray:
@@ -95,7 +127,7 @@ def crop_square(image: np.ndarray, top: int, left: int, size: int) -> np.ndarray
 
 
 def top_k(
-    projector: Projector,
+    projector: HitSource,
     images: Any,
     layer: str | LayerInfo,
     k: int = 9,
@@ -104,23 +136,20 @@ def top_k(
     method: str = "deconvnet",
 ) -> TopK:
     """Stream `images`, keep the k strongest (value, image, y, x) per channel, then project them."""
-    from . import checks, rules
-
     info = projector.layer_info(layer)
-    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
-        raise ValueError(f"k must be a positive int, got {k!r}")
-    projector._check_choice(method, rules.METHODS, "method")
+    k = check_int(k, "k", low=1)
+    check_choice(method, METHODS, "method")
     if channels is None:
-        channels = range(info.output_shape[-1])
-    channels = [projector._check_channel(info, c) for c in channels]
+        channels = range(info.channels)
+    channels = [projector.check_channel(info, c) for c in channels]
     batches, total = _batches(images)
     update, close = progress_reporter(progress, total)
     strongest = Strongest(channels, k)
     kept: dict[int, np.ndarray] = {}  # only the images some heap still points at
     done = 0
     try:
-        for batch in batches:
-            batch = checks.model_stack(batch, projector.input_shape)  # before any copy
+        for given in batches:
+            batch = model_stack(given, projector.input_shape)  # before any copy
             strongest.add(projector.forward_batch(batch, info), done)  # (b, H', W', C')
             referenced = strongest.images()
             for n in range(len(batch)):
@@ -193,7 +222,7 @@ class Strongest:
         return {-key[1] for heap in self.heaps.values() for key in heap}
 
     def entries(self) -> dict[int, list[tuple[int, int, int, float]]]:
-        """channel -> [(image, y, x, value)], strongest first."""
+        """Per channel its [(image, y, x, value)], strongest first."""
         return {
             channel: [(-key[1], -key[2], -key[3], key[0]) for key in sorted(heap, reverse=True)]
             for channel, heap in self.heaps.items()
@@ -210,7 +239,7 @@ class LazyHits(Mapping[int, list[Hit]]):
     """
 
     def __init__(
-        self, projector: Projector, info: Any, entries: dict, kept: dict, method: str
+        self, projector: HitSource, info: Any, entries: dict, kept: dict, method: str
     ) -> None:
         self._projector, self._info, self._method = projector, info, method
         self._entries = entries  # channel -> [(image, y, x, value)], strongest first
@@ -243,7 +272,7 @@ class LazyHits(Mapping[int, list[Hit]]):
         shape = self._kept[entries[0][0]].shape
         per_image = max(projector.cached_bytes_per_image(info, shape), 1)
         step = int(max(1, min(64, PROJECTION_BUDGET // per_image)))  # bounds the memory used
-        projections = []
+        projections: list[np.ndarray] = []
         for start in range(0, len(entries), step):
             chunk = entries[start : start + step]
             images = np.stack([self._kept[image] for image, _, _, _ in chunk])

@@ -38,7 +38,7 @@ def _local(path: str) -> str:
     return path if "://" in path else os.path.abspath(path)
 
 
-def _model_spec(model: Any, out: str) -> tuple[str, keras.Model]:
+def _model_spec(model: Any) -> tuple[str, keras.Model]:
     """(what workers load: a zoo name or a .keras path, the model itself)."""
     if isinstance(model, str) and model in zoo.MODEL_NAMES:
         return model, zoo.load(model)
@@ -108,8 +108,10 @@ def run(
         layers: the layers to scan (names, or one comma-separated string).
         k: hits kept per channel.
         out: the scan's folder: shards, projections and the atlas are kept there.
-        runner, workers, pipeline_args: the Beam runner; `workers` processes for DirectRunner;
-            any runner's own flags (e.g. ["--project=...", "--region=..."] for Dataflow).
+        runner: the Beam runner ("DirectRunner" here; "DataflowRunner", "FlinkRunner", ...).
+        workers: worker processes for DirectRunner.
+        pipeline_args: any runner's own flags (e.g. ["--project=...", "--region=..."] for
+            Dataflow).
         batch_size: images per forward pass on a worker.
         preprocess: None, "vgg16", or a picklable function shown images -> model inputs.
         method: the projection of each hit ("deconvnet", "guided", "saliency").
@@ -131,7 +133,7 @@ def run(
         raise TypeError(f"runner must be a Beam runner's name, got {type(runner).__name__}")
     out = _local(os.fspath(out))
     sources = [_local(path) for path in image_files(images)]
-    model_name, keras_model = _model_spec(model, out)
+    model_name, keras_model = _model_spec(model)
     projector = Projector(keras_model)
     names = _layer_names(projector, layers)
     size = _image_size(projector, image_size)

@@ -33,6 +33,7 @@ class TopKOfShard(beam.DoFn):
         self.reused = Metrics.counter(NAMESPACE, "shards_reused")
 
     def process(self, shard: int) -> Iterator[dict[str, Any]]:
+        """Yield the shard's tables and skipped files (computing and keeping them if new)."""
         _, computed = work.shard_topk(self.spec, shard)
         (self.computed if computed else self.reused).inc()
         yield work.shard_result(self.spec, shard)
@@ -45,13 +46,16 @@ class MergeTopK(beam.CombineFn):
         self.k = k
 
     def create_accumulator(self) -> tuple[list[Strongest] | None, list]:
+        """No tables yet (None) and no skipped files."""
         return None, []
 
     def add_input(self, accumulator: tuple, result: dict[str, Any]) -> tuple:
+        """Merge one shard's result in."""
         tables = [work.strongest_of(table, self.k) for table in result["tables"]]
         return self._merge(accumulator, (tables, list(result["skipped"])))
 
     def merge_accumulators(self, accumulators: Any) -> tuple:
+        """Merge the partial merges of several workers."""
         merged: tuple = self.create_accumulator()
         for accumulator in accumulators:
             merged = self._merge(merged, accumulator)
@@ -59,6 +63,7 @@ class MergeTopK(beam.CombineFn):
 
     @staticmethod
     def _merge(left: tuple, right: tuple) -> tuple:
+        """Two accumulators as one: the tables merged channel by channel, the skips joined."""
         if left[0] is None:
             return right[0], left[1] + right[1]
         if right[0] is None:
@@ -66,6 +71,7 @@ class MergeTopK(beam.CombineFn):
         return [a.merge(b) for a, b in zip(left[0], right[0], strict=True)], left[1] + right[1]
 
     def extract_output(self, accumulator: tuple) -> dict[str, Any]:
+        """The merged tables as arrays of k rows a channel, and the skipped files sorted."""
         strongest, skipped = accumulator
         tables = [work.strongest_array(acc, self.k) for acc in strongest or []]
         return {"tables": tables, "skipped": sorted(map(tuple, skipped))}
@@ -97,6 +103,7 @@ class ProjectPart(beam.DoFn):
         self.reused = Metrics.counter(NAMESPACE, "parts_reused")
 
     def process(self, task: tuple[int, int, np.ndarray]) -> Iterator[str]:
+        """Yield the path of the part's file (projecting and keeping it if new)."""
         path, computed = work.project_part(self.spec, *task)
         (self.computed if computed else self.reused).inc()
         yield path
@@ -216,10 +223,7 @@ def check_scan_args(k: Any, batch_size: Any, shard_size: Any, workers: Any, meth
         ("shard_size", shard_size),
         ("workers", workers),
     ):
-        if not checks.is_int(value):
-            raise TypeError(f"{name} must be an int, got {checks.shown(value)}")
-        if value < 1:
-            raise ValueError(f"{name} must be at least 1, got {value}")
+        checks.check_int(value, name, low=1)
     checks.check_choice(method, rules.METHODS, "method")
 
 

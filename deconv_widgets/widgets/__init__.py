@@ -8,6 +8,7 @@ previous valid value is kept.
 
 from __future__ import annotations
 
+from ._log import log_output
 from .explorer import Explorer
 from .gradients_panel import GradientsPanel
 from .inspector import ChannelPicker, DeconvView, ModelInspector
@@ -22,4 +23,5 @@ __all__ = [
     "ModelInspector",
     "TransposeConvView",
     "UnpoolView",
+    "log_output",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import reprlib
+import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -12,7 +12,13 @@ import anywidget
 import numpy as np
 import traitlets
 
+from .._values import check_int, is_int, shown
+
 STATIC = Path(__file__).resolve().parents[1] / "static"
+LOG = logging.getLogger("deconv_widgets")
+"""Tracebacks for developers: users see one status line, this logger gets the whole story."""
+USER_ERRORS = (ValueError, TypeError, KeyError, IndexError)
+"""Errors that are a bad input (logged at DEBUG); any other is a bug (logged at ERROR)."""
 
 _MISSING_BUNDLE = """
 export default { render({ el }) {
@@ -53,15 +59,17 @@ def pack_arrays(arrays: Sequence[Any]) -> tuple[bytes, list[dict[str, Any]]]:
 def error_text(err: BaseException) -> str:
     """A one-line, user-facing description of an exception."""
     message = str(err).strip() or type(err).__name__
-    if isinstance(err, ValueError | TypeError | KeyError | IndexError):
+    if isinstance(err, USER_ERRORS):
         return f"error: {message}"
     return f"error ({type(err).__name__}): {message}"
 
 
 class Setting(traitlets.TraitType):
-    """A synced, user-settable trait. A value of the wrong type given to a constructor raises
-    TypeError; set later (from Python or the page) it is reported in the widget's `status`
-    and the previous value is kept. Range and choice checks happen in the widget's observers.
+    """A synced, user-settable trait that reports a value of the wrong type.
+
+    Given to a constructor, such a value raises TypeError; set later (from Python or the page)
+    it is reported in the widget's `status` and the previous value is kept. Range and choice
+    checks happen in the widget's observers.
     """
 
     def coerce(self, value: Any) -> Any:
@@ -74,8 +82,8 @@ class Setting(traitlets.TraitType):
         except TypeError as err:
             if not getattr(obj, "_ready", False):
                 raise
-            obj._report(err)
-            return getattr(obj, self.name)
+            obj._report(err)  # noqa: SLF001  (a trait type is its widget's own machinery)
+            return getattr(obj, str(self.name))
 
 
 class IntSetting(Setting):
@@ -84,11 +92,7 @@ class IntSetting(Setting):
     default_value = 0
 
     def coerce(self, value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int | np.integer):
-            raise TypeError(
-                f"{self.name} must be an int, got {type(value).__name__} {reprlib.repr(value)}"
-            )
-        return int(value)
+        return check_int(value, str(self.name))
 
 
 class TextSetting(Setting):
@@ -98,22 +102,20 @@ class TextSetting(Setting):
 
     def coerce(self, value: Any) -> str:
         if not isinstance(value, str):
-            raise TypeError(
-                f"{self.name} must be text, got {type(value).__name__} {reprlib.repr(value)}"
-            )
+            raise TypeError(f"{self.name} must be text, got {type(value).__name__} {shown(value)}")
         return value
 
 
 class SizeSetting(Setting):
     """A (height, width) pair of ints, kept as a list."""
 
-    default_value: list[int] = [0, 0]
+    default_value: list[int] = [0, 0]  # noqa: RUF012  (coerce gives each instance a new list)
 
     def coerce(self, value: Any) -> list[int]:
         ok = isinstance(value, list | tuple) and len(value) == 2
-        if not ok or any(isinstance(v, bool) or not isinstance(v, int | np.integer) for v in value):
+        if not ok or not all(is_int(v) for v in value):
             raise TypeError(
-                f"{self.name} must be a pair of ints [height, width], got {reprlib.repr(value)}"
+                f"{self.name} must be a pair of ints [height, width], got {shown(value)}"
             )
         return [int(v) for v in value]
 
@@ -122,6 +124,8 @@ class BaseWidget(anywidget.AnyWidget):
     """An anywidget with a status line; observers never raise, they report and revert."""
 
     status = traitlets.Unicode("").tag(sync=True)
+    """One line of progress, result or "error: ..." text. Set by Python only; the page shows it
+    as plain text."""
     _ready = False  # constructors set True when done: then bad settings report, not raise
 
     def __init__(self, **kwargs: Any) -> None:
@@ -138,8 +142,10 @@ class BaseWidget(anywidget.AnyWidget):
             self._reverting = False
 
     def _report(self, err: BaseException) -> None:
-        """Show an error in the status line."""
+        """Show an error in the status line; log its traceback on the "deconv_widgets" logger."""
         self.status = error_text(err)
+        level = logging.DEBUG if isinstance(err, USER_ERRORS) else logging.ERROR
+        LOG.log(level, "%s: %s", type(self).__name__, self.status, exc_info=err)
 
     def _guarded(self, change: dict[str, Any], apply: Callable[[], None]) -> None:
         """Run apply() for a trait change; on error report it and restore the old value."""
@@ -147,7 +153,7 @@ class BaseWidget(anywidget.AnyWidget):
             return
         try:
             apply()
-        except Exception as err:  # noqa: BLE001 - an observer must never raise into the kernel
+        except Exception as err:
             self._report(err)
             self._reverting = True
             try:
@@ -155,11 +161,11 @@ class BaseWidget(anywidget.AnyWidget):
             finally:
                 self._reverting = False
 
-    def _safely(self, action: Callable[[], None]) -> bool:
+    def _safely(self, action: Callable[[], object]) -> bool:
         """Run an action (button, message); report any error. True when it succeeded."""
         try:
             action()
-        except Exception as err:  # noqa: BLE001 - a click must never kill the widget
+        except Exception as err:
             self._report(err)
             return False
         return True

@@ -44,16 +44,38 @@ class LensWidget(ProjectionWidget):
     """Lens panels over the current pick (see the module's docstring for when they recompute)."""
 
     classes = traitlets.List(traitlets.Unicode()).tag(sync=True)  # the class head's class names
+    """The class head's class names, index k for class k ([] without a class head). Set by
+    Python only (at construction); the page lists them as lens targets."""
     lens_target = IntSetting(CHANNEL_TARGET).tag(sync=True)  # -1: the current channel; k: class k
+    """What the lenses explain, an int: -1 (CHANNEL_TARGET) the current channel, k >= 0 class k
+    of `classes`. Set from Python or in the page (target menu); a bad one reverts, see `status`."""
     lenses = traitlets.Bytes(b"").tag(sync=True)  # Grad-CAM (H, W), Guided Grad-CAM (H, W, C)
+    """float32 little-endian, packed as `lenses_index` says: Grad-CAM (H, W) at input size, then
+    Guided Grad-CAM (H, W, C) in the shown image's space; b"" when cleared. Set by Python only."""
     lenses_index = traitlets.List(traitlets.Dict()).tag(sync=True)  # [{kind, shape, offset, …}]
+    """Per array of `lenses`: {shape, offset (in floats), kind ("gradcam", "guided_gradcam"),
+    layer, target (its label)}; [] when cleared. Set by Python only."""
     lens_version = traitlets.Int(0).tag(sync=True)  # counts changes of `lenses`
+    """Counts changes of `lenses` (computed or cleared); the page redraws on it. Set by Python
+    only."""
     occlusion = traitlets.Bytes(b"").tag(sync=True)  # occlusion maps (rows, cols), packed
+    """Occlusion maps, float32 (rows, cols) little-endian, packed as `occlusion_index` says: the
+    channel's, then (with a class head) the top class's; b"" when cleared. Set by Python only."""
     occlusion_index = traitlets.List(traitlets.Dict()).tag(sync=True)  # one entry per map
+    """Per map: {shape, offset (in floats), kind ("channel", "class"), target (its label),
+    unoccluded (the target's value on the whole image), min, max}. Set by Python only."""
     occlusion_version = traitlets.Int(0).tag(sync=True)  # counts changes of `occlusion`
+    """Counts changes of `occlusion` (computed or cleared); the page redraws on it. Set by
+    Python only."""
     sanity = traitlets.Bytes(b"").tag(sync=True)  # the cascade's projections (H, W, C), packed
+    """The cascade's projections, float32 (H, W, C) little-endian in the shown image's space, one
+    a step (trained first), packed as `sanity_index` says; b"" if cleared. Set by Python only."""
     sanity_index = traitlets.List(traitlets.Dict()).tag(sync=True)  # one per step: layer, rho
+    """Per step: {shape, offset (in floats), layer (the last randomised; None: trained), rho
+    (Spearman correlation of its |projection| with the trained one's)}. Set by Python only."""
     sanity_version = traitlets.Int(0).tag(sync=True)  # counts changes of `sanity`
+    """Counts changes of `sanity` (computed or cleared); the page redraws on it. Set by Python
+    only."""
 
     def _init_lenses(self, names: Sequence[str] | None) -> None:
         """Check and set the class names (constructor: ValueError/TypeError)."""
@@ -73,7 +95,7 @@ class LensWidget(ProjectionWidget):
             )
         raise ValueError(
             f"lens_target {value} is out of range; choose {CHANNEL_TARGET} (the current channel) "
-            f"or a class 0 to {len(self.classes) - 1} ({', '.join(self.classes)})"
+            f"or a class 0..{len(self.classes) - 1} ({', '.join(self.classes)})"
         )
 
     def _target(self) -> tuple[Any, str]:
@@ -129,7 +151,12 @@ class LensWidget(ProjectionWidget):
 
     # ------------------------------------------------------------------ lenses
     def show_lenses(self) -> None:
-        """Grad-CAM (input size) and Guided Grad-CAM of the lens target on the current layer."""
+        """Grad-CAM (input size) and Guided Grad-CAM of the lens target on the current layer.
+
+        Raises:
+            ValueError: a class target that does not depend on the current layer (another
+                branch), or a layer guided backprop cannot pass (the message names it).
+        """
         label = self._compute_lenses()
         self.status = f"Grad-CAM of {label} on {self.layer}"
 
@@ -178,7 +205,12 @@ class LensWidget(ProjectionWidget):
         self.status = f"occlusion maps of {' and '.join(t[2] for t in targets)}"
 
     def show_sanity(self) -> None:
-        """The sanity cascade of the current channel with the method on show (a copy is changed)."""
+        """The sanity cascade of the current channel with the method on show (a copy is changed).
+
+        Raises:
+            ValueError: the model cannot be copied (keras.models.clone_model), a layer on the
+                way has no initializer to re-draw its weights, or the method cannot pass a layer.
+        """
 
         def report(done: int, total: int) -> None:
             self.status = f"sanity cascade: {done}/{total} layers randomised"

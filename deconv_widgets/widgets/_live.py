@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-LOG = logging.getLogger("deconv_widgets")
+LOG = logging.getLogger("deconv_widgets")  # the widgets' logger (_base.LOG is the same)
 
 # (layer, seed, image version, channel); channel None = every channel of the layer at once.
 Key = tuple[str, str, int, int | None]
@@ -218,7 +218,7 @@ class Worker:
             self._post(Event("start", task, method))
             try:
                 value = self._compute(task, method)
-            except Exception as err:  # noqa: BLE001 - reported in the widget; the next pick works
+            except Exception as err:
                 LOG.exception("computing %s for %s failed", method, task.key)
                 self._post(Event("error", task, method, err))
                 return

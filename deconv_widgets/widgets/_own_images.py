@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import traitlets
 
+from .._values import check_index
 from ..projection.checks import image_stack
 from ..projection.image_files import ImageFileError, decode_image, fit
 from ._base import IntSetting
@@ -44,8 +45,14 @@ class ImagesWidget(LensWidget):
     """The images to pick from (`image_index`), extended by uploads, drops, the camera."""
 
     image_index = IntSetting(0).tag(sync=True)  # the image shown, an index into `images`
+    """The image shown, an int index 0..n_images-1 into `images`. Set from Python or in the page
+    (number box, previous/next buttons); out of range reverts, see `status`."""
     n_images = traitlets.Int(0).tag(sync=True)  # how many images there are to pick from
+    """How many images there are to pick from (grows with uploads, `add_images`, `freeze`). Set
+    by Python only."""
     frames = traitlets.Int(0).tag(sync=True)  # camera frames handled (accepted or refused)
+    """Counts the camera frames handled, accepted or refused; the page sends the next frame once
+    it has counted the last one (and that one's projection is in). Set by Python only."""
 
     def _init_images(self, images: Any, image_index: int) -> None:
         """Check the images and the first index (constructor: ValueError/TypeError)."""
@@ -63,13 +70,7 @@ class ImagesWidget(LensWidget):
 
     def _check_index(self, index: Any) -> int:
         """An int index into the images, else TypeError/ValueError with the range."""
-        if isinstance(index, bool) or not isinstance(index, int | np.integer):
-            raise TypeError(f"image_index must be an int, got {type(index).__name__}")
-        if not 0 <= index < len(self._images):
-            raise ValueError(
-                f"image_index {index} is out of range; choose 0 to {len(self._images) - 1}"
-            )
-        return int(index)
+        return check_index(index, "image_index", len(self._images))
 
     @traitlets.observe("image_index")
     def _image_changed(self, change: dict[str, Any]) -> None:
@@ -87,6 +88,9 @@ class ImagesWidget(LensWidget):
             images: an array (N, H, W, C) or (H, W, C) in [0, 1] (or 0..255 integers), or the
                 path of an image file, or a list of paths. They are fitted to the Explorer's
                 images: centre crop with their aspect ratio, resized, grey <-> RGB.
+
+        Returns:
+            The index of the first image added (now `image_index`).
 
         Raises:
             ValueError, TypeError: a bad array or file (nothing is added).
@@ -156,8 +160,27 @@ class ImagesWidget(LensWidget):
                 self.frames += 1
             raise
 
+    def camera_frame(self, frame: Any) -> None:
+        """Show one frame as the page's camera sends it (scripts and benchmarks).
+
+        Args:
+            frame: RGB uint8 (H, W, 3) at the images' size.
+
+        Raises:
+            ValueError: a frame of another shape.
+        """
+        data = np.ascontiguousarray(frame, np.uint8)
+        self._camera_frame({"shape": [int(d) for d in data.shape]}, [data.tobytes()])
+
     def freeze(self) -> int:
-        """Keep the last camera frame as an image (appended and shown); returns its index."""
+        """Keep the last camera frame as an image (appended and shown); returns its index.
+
+        Returns:
+            The kept frame's index into `images` (now `image_index`).
+
+        Raises:
+            ValueError: no camera frame has been shown yet.
+        """
         if self._frame is None:
             raise ValueError("no camera frame to keep: turn the camera on first")
         self._streaming = False  # the page stopped the camera; the kept image gets every method

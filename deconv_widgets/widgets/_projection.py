@@ -13,7 +13,7 @@ import numpy as np
 import traitlets
 
 from ..projection import METHODS, SEEDS, LayerInfo, Projector
-from ..projection.checks import check_choice, image_batch
+from ..projection.checks import check_channel, check_choice, image_batch
 from ..projection.shown_space import affine_matrix, to_shown
 from ._base import BaseWidget, IntSetting, TextSetting, error_text, float32_bytes
 from ._live import LOG, Event, Key, Store, Task, Worker, kernel_loop
@@ -85,23 +85,63 @@ class ProjectionWidget(BaseWidget):
     """Layer, channel, method and seed over one image, with activations and projections."""
 
     layers = traitlets.List(traitlets.Dict()).tag(sync=True)
+    """The model's 4-D layers, a dict each: name, kind, output_shape [H, W, C] (None: unknown),
+    params, receptive_field and jump (input pixels). Set by Python only; the page reads it."""
     layer = LayerSetting("").tag(sync=True)
+    """The layer shown, a name from `layers` (a LayerInfo stands for its name). Set from Python
+    or in the page (layer menu; Explorer: an inspector row); a bad name reverts, see `status`."""
     channel = IntSetting(0).tag(sync=True)
+    """The channel shown, 0..C-1 of `layer` (0 when a new layer has fewer). Set from Python or
+    in the page (grid click, arrow keys, channel box); out of range reverts, see `status`."""
     method = TextSetting("deconvnet").tag(sync=True)
+    """The primary projection method, one of `methods`. Set from Python or in the page (method
+    menu, or a click on a projection); an unknown one reverts, see `status`."""
     seed = TextSetting("activation").tag(sync=True)
+    """What the projection places on the channel, one of `seeds`. Set from Python or in the page
+    (seed menu); an unknown one reverts, see `status`."""
+    methods = traitlets.List(traitlets.Unicode(), list(METHODS), read_only=True).tag(sync=True)
+    """METHODS in display order: "deconvnet", "guided", "saliency". Read-only (Python); the page
+    shows one projection per method."""
+    seeds = traitlets.List(traitlets.Unicode(), list(SEEDS), read_only=True).tag(sync=True)
+    """SEEDS: "activation" (the channel's own map), "max" (a 1 at its maximum), "ones".
+    Read-only (Python); the page's seed menu lists them."""
     image = traitlets.Bytes(b"").tag(sync=True)
+    """The shown image: float32 (H, W, C) little-endian, row-major, values in [0, 1] (rescaled
+    when outside); shape in `image_shape`. Set by Python only."""
     image_shape = traitlets.List(traitlets.Int()).tag(sync=True)
+    """[H, W, C] of `image` (the page's camera sends frames of this H and W). Set by Python only."""
     activations = traitlets.Bytes(b"").tag(sync=True)
+    """The layer's activation on the shown image: float32 (H', W', C) little-endian, row-major;
+    shape in `act_shape`. Set by Python only; the page draws it as the channel grid."""
     act_shape = traitlets.List(traitlets.Int()).tag(sync=True)
+    """[H', W', C] of `activations`; C is the number of channels of `layer`. Set by Python only."""
     projections = traitlets.Bytes(b"").tag(sync=True)
+    """The pick's projections, float32 (M, N, H, W, C) little-endian, row-major: M methods of
+    `proj_methods`, N channels of `proj_channels`; shape in `proj_shape`. Set by Python only."""
     proj_shape = traitlets.List(traitlets.Int()).tag(sync=True)
+    """[M, N, H, W, C] of `projections`; C is the shown image's (the model input's when the
+    preprocess is not per-pixel affine). Set by Python only."""
     proj_methods = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    """The methods along axis 0 of `projections`, those known so far, in METHODS order. Set by
+    Python only."""
     proj_channels = traitlets.List(traitlets.Int()).tag(sync=True)
+    """The channels along axis 1 of `projections`: all of the layer's when they fit
+    ALL_CHANNELS_LIMIT_BYTES and no camera streams, else the picked one. Set by Python only."""
     proj_key = traitlets.Dict().tag(sync=True)
+    """What `projections` was computed for: {layer, seed, image (an `image_version`), request
+    (counts publications)}; the page uses them only for its current pick. Set by Python only."""
     proj_errors = traitlets.Dict().tag(sync=True)
+    """{method: error text} for methods of `proj_methods` that cannot pass this layer; their
+    slices of `projections` are zeros. Set by Python only."""
     image_version = traitlets.Int(0).tag(sync=True)
+    """Counts the images made current (picks, uploads, camera frames); `proj_key` names one. Set
+    by Python only."""
     strongest = traitlets.List(traitlets.Int()).tag(sync=True)
+    """Every channel of `layer`, strongest peak activation on the shown image first (ties by
+    index): the grid's "strongest" order and the prefetch order. Set by Python only."""
     cache_budget = traitlets.Int(CACHE_BUDGET_BYTES).tag(sync=True)
+    """Bytes the page's LRU cache of prefetched and earlier projections may hold (the kernel's
+    own cache is separate). Set from Python; the page only reads it."""
 
     # Subclasses that only show activations (ChannelPicker) turn projections off.
     _with_projections = True
@@ -166,15 +206,7 @@ class ProjectionWidget(BaseWidget):
     @staticmethod
     def _check_channel(info: LayerInfo, channel: Any) -> int:
         """An int channel in range for the layer, else TypeError/ValueError with the range."""
-        if isinstance(channel, bool) or not isinstance(channel, int | np.integer):
-            raise TypeError(f"channel must be an int, got {type(channel).__name__}")
-        count = channel_count(info)
-        if not 0 <= channel < count:
-            raise ValueError(
-                f"channel {channel} is out of range for layer {info.name!r}; "
-                f"choose 0 to {count - 1}"
-            )
-        return int(channel)
+        return check_channel(channel, channel_count(info), info.name)
 
     def _model_input(self, shown: np.ndarray) -> np.ndarray:
         """The model's input for a shown image (through `preprocess` when given)."""
@@ -249,7 +281,7 @@ class ProjectionWidget(BaseWidget):
                 self._worker.submit(task)
         else:
             self.status = "; ".join(f"{m}: {e}" for m, e in self.proj_errors.items())
-        self._plan_prefetch(info)
+        self._plan_prefetch()
 
     def _publish(self, key: Key) -> None:
         """Put the stored projections of `key` into the traits (skipped when already there)."""
@@ -284,7 +316,7 @@ class ProjectionWidget(BaseWidget):
             return tuple(self._input.shape)
         return (*self._input.shape[:-1], int(self._shown_matrix.shape[1]))
 
-    def _plan_prefetch(self, info: LayerInfo) -> None:
+    def _plan_prefetch(self) -> None:
         """While idle: the shown method for the strongest channels, within half the budget."""
         key = self._want
         idle_work = self._prefetches and self._viewed and self._loop is not None
@@ -313,6 +345,7 @@ class ProjectionWidget(BaseWidget):
         try:
             array = self._projector.project_many(task.image, layer, channels, method, seed)
         except ValueError as err:  # e.g. a layer this method cannot pass
+            LOG.debug("%s of %s: %s", method, task.key, err, exc_info=True)
             return str(err)
         return np.ascontiguousarray(to_shown(array, self._shown_matrix), np.float32)
 
@@ -336,9 +369,8 @@ class ProjectionWidget(BaseWidget):
                 continue
             try:
                 fresh = self._apply(event) or fresh
-            except Exception as err:  # noqa: BLE001 - the event loop must never see it
-                LOG.exception("applying a worker result failed")
-                self._report(err)
+            except Exception as err:
+                self._report(err)  # logs the traceback
         if fresh and self._want is not None and not self._closed:
             self._publish(self._want)
 
@@ -362,7 +394,7 @@ class ProjectionWidget(BaseWidget):
         """A page rendered the widget: start prefetching for it."""
         self._viewed = True
         self._prefetch_context = None
-        self._plan_prefetch(self._projector.layer_info(self.layer))
+        self._plan_prefetch()
 
     def _worker_status(self, text: str, busy: bool = False) -> None:
         """Progress of the pick in the status line, unless something else was reported since."""
@@ -386,11 +418,19 @@ class ProjectionWidget(BaseWidget):
         }
         self.send(message, buffers=[float32_bytes(value[0])])
 
-    def wait(self, timeout: float = 60.0) -> None:
-        """Block until the current pick's projections (every method) are in the traits.
+    def wait(self, timeout: float = 60.0, shown_only: bool = False) -> None:
+        """Block until the current pick's projections are in the traits.
 
-        For scripts and tests; works in a kernel and in plain Python. Raises TimeoutError
-        after `timeout` seconds, and RuntimeError when the worker failed on this pick.
+        For scripts and tests; works in a kernel and in plain Python.
+
+        Args:
+            timeout: seconds to wait at most.
+            shown_only: wait for the shown method's projection of the current image only
+                (what a streaming camera frame computes), not every method's.
+
+        Raises:
+            TimeoutError: nothing after `timeout` seconds.
+            RuntimeError: the worker failed on this pick.
         """
         deadline = time.monotonic() + timeout
         while True:
@@ -401,10 +441,17 @@ class ProjectionWidget(BaseWidget):
                 raise RuntimeError(f"the projection failed: {error_text(self._failed)}")
             if not self._with_projections or self._published == (self._want, METHODS):
                 return
+            if shown_only and self._shown_is_published():
+                return
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError(f"no projections for {_what(self._want)} after {timeout} s")
             self._arrived.wait(min(remaining, 0.25))
+
+    def _shown_is_published(self) -> bool:
+        """True once the shown method's projection of the current image is in the traits."""
+        key = self.proj_key or {}
+        return key.get("image") == self.image_version and self.method in self.proj_methods
 
     def close(self) -> None:
         """Close the widget and stop its worker (after the computation in flight)."""

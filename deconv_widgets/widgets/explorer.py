@@ -77,10 +77,22 @@ class Explorer(ImagesWidget):
     _prefetches = True
 
     ladder = traitlets.Bytes(b"").tag(sync=True)
+    """The ladder's rungs, float32 (H, W, C) little-endian each, at that step's size and in the
+    model's own space (not the shown one), packed as `ladder_index` says. Set by Python only."""
     ladder_index = traitlets.List(traitlets.Dict()).tag(sync=True)
+    """Per rung, from the top layer down: {shape, offset (in floats), layer, op ("unpool",
+    "rectify", "transpose_conv", ...)}. Set by Python only (`show_ladder`)."""
     topk = traitlets.Bytes(b"").tag(sync=True)
+    """float32 little-endian, packed as `topk_index` says: per hit its patch (rf, rf, C) of the
+    shown image in [0, 1], then its projection (rf, rf, C) in the shown space. Set by Python."""
     topk_index = traitlets.List(traitlets.Dict()).tag(sync=True)
+    """Per hit, strongest first: {image, source, y, x (on the layer's map), value, patch and
+    projection ({shape, offset} in `topk`)}, from `show_top_k` or the atlas. Set by Python."""
     progress = traitlets.Float(0.0).tag(sync=True)
+    """Progress of the top-k search or the occlusion maps, 0.0 to 1.0 (1.0 when done). Set by
+    Python only."""
+    topk_k = traitlets.Int(TOPK_DEFAULT, read_only=True).tag(sync=True)
+    """The k the page's top-k button asks for (TOPK_DEFAULT, 9). Read-only (Python)."""
 
     def __init__(
         self,
@@ -193,18 +205,29 @@ class Explorer(ImagesWidget):
             self._safely(lambda: self._own_message(kind, content, _buffers))
 
     def show_ladder(self) -> None:
-        """Compute the current channel's ladder (one rung per layer) and send it to the page."""
+        """Compute the current channel's ladder (one rung per layer) and send it to the page.
+
+        Raises:
+            ValueError: the path down to the input branches or merges, or has a layer with no
+                explicit step or that the DeconvNet cannot pass (the message names it).
+        """
         rungs = self._projector.ladder(self._input, self.layer, self.channel, seed=self.seed)
-        buffer, index = pack_arrays(
-            [np.asarray(r.array)[0] if np.ndim(r.array) == 4 else r.array for r in rungs]
-        )
+        buffer, index = pack_arrays([r.array for r in rungs])  # each (H, W, C)
         for entry, rung in zip(index, rungs, strict=True):
             entry.update(layer=str(rung.layer), op=str(rung.op))
         self.ladder, self.ladder_index = buffer, index
         self.status = f"ladder: {len(rungs)} rungs from {self.layer} down to the input"
 
     def show_top_k(self, k: int = TOPK_DEFAULT) -> None:
-        """Search every image for the current channel's k strongest activations (progress)."""
+        """Search every image for the current channel's k strongest activations (progress).
+
+        Args:
+            k: the number of hits kept, an int >= 1.
+
+        Raises:
+            TypeError: a k that is not an int.
+            ValueError: k < 1.
+        """
         inputs = np.stack([self._model_input(image) for image in self._images])
         self.progress = 0.0
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-import reprlib
 from typing import Any
 
 import traitlets
 
 from .. import gradlab
+from .._values import shown
 from ._base import BaseWidget, TextSetting, esm
 from ._grids import format_array
 
@@ -46,8 +46,7 @@ def parse_assignments(text: str, what: str) -> dict[str, Any]:
             result[name] = json.loads(value)
         except json.JSONDecodeError:
             raise ValueError(
-                f"{what}, line {line_no}: {reprlib.repr(value)} is not a number or a list "
-                "like [1, 2]"
+                f"{what}, line {line_no}: {shown(value)} is not a number or a list like [1, 2]"
             ) from None
     return result
 
@@ -76,19 +75,40 @@ class GradientsPanel(BaseWidget):
     _esm = esm("gradients_panel")
 
     examples = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    """The names of gradlab.EXAMPLES, for the page's example menu. Set by Python only."""
     example = TextSetting("").tag(sync=True)
+    """The example loaded, a name from `examples` ("": none). Set from Python or in the page
+    (menu): it fills the fields and runs; an unknown name reverts, see `status`."""
     program = TextSetting("").tag(sync=True)
+    """The program, one assignment a line (text). Set from Python or in the page (typed); it
+    runs on `run()` or the Run button."""
     values_text = TextSetting("").tag(sync=True)
+    """The inputs' values: "name = [1, 2]" lines or one JSON object (text). Set from Python or
+    in the page (typed)."""
     ys_text = TextSetting("").tag(sync=True)
+    """The ys: names separated by commas or spaces (text). Set from Python or in the page."""
     xs_text = TextSetting("").tag(sync=True)
+    """The xs: names separated by commas or spaces (text). Set from Python or in the page."""
     grad_ys_text = TextSetting("").tag(sync=True)
+    """grad_ys, one per y: "name = value" lines or one JSON object; empty: ones (text). Set from
+    Python or in the page (typed)."""
     unconnected = TextSetting("none").tag(sync=True)
+    """tf.gradients' unconnected_gradients, "none" or "zero" (gradlab.UNCONNECTED; checked on
+    a run). Set from Python or in the page (menu)."""
     explanation = traitlets.Unicode("").tag(sync=True)
+    """What the loaded example shows (text; "" without one). Set by Python only."""
     graph = traitlets.Dict().tag(sync=True)
+    """The last run's graph: {"nodes": [{id, label, kind, op, shape, is_y, is_x, ...}], "edges":
+    [{source, target, position, stop_gradient}]}; {} after a failed run. Set by Python only."""
     grads = traitlets.Dict().tag(sync=True)
+    """The last run's gradients, {x: its value as text ("None": no gradient)}. Set by Python
+    only."""
     grad_rows = traitlets.List(traitlets.List()).tag(sync=True)
+    """`grads` as table rows [[x, text], ...] in the order of xs. Set by Python only."""
     code = traitlets.Unicode("").tag(sync=True)
+    """A plain TensorFlow 2 program that prints the same gradients (text). Set by Python only."""
     runs = traitlets.Int(0).tag(sync=True)
+    """Counts the successful runs. Set by Python only."""
 
     def __init__(self, example: str | None = None) -> None:
         """Open on gradlab.EXAMPLES[example] (run at once) or on an empty program."""
@@ -160,7 +180,11 @@ class GradientsPanel(BaseWidget):
             self.status = f"ran: {len(texts)} gradient(s) of {', '.join(ys)}"
 
     def run(self) -> bool:
-        """Run the current fields; errors show in `status` (never raised). True on success."""
+        """Run the current fields; errors show in `status` (never raised). True on success.
+
+        Returns:
+            True when the run succeeded; False when it failed (the results are cleared).
+        """
         ok = self._safely(self._run_now)
         if not ok:
             self._clear_results()

@@ -16,6 +16,8 @@ class ModelInspector(BaseWidget):
 
     _esm = esm("model_inspector")
     layers = traitlets.List(traitlets.Dict()).tag(sync=True)
+    """The model's 4-D layers, a dict each: name, kind, output_shape [H, W, C] (None: unknown),
+    params, receptive_field and jump (input pixels). Set by Python only; shown as a table."""
 
     def __init__(self, model: Any) -> None:
         """Inspect a Keras model (ValueError/TypeError for a model that cannot be shown)."""

@@ -13,7 +13,7 @@ from ._base import BaseWidget, IntSetting, SizeSetting, TextSetting, esm
 from ._grids import MAX_GRID_SIDE, grid_payload, grid_text, parse_grid
 
 PADDINGS = ("VALID", "SAME")
-ROUNDTRIP_SEED = 0
+ROUNDTRIP_RANDOM_SEED = 0
 
 
 def zero_marks(height: int, width: int, stride: tuple[int, int]) -> np.ndarray:
@@ -48,12 +48,26 @@ class TransposeConvView(BaseWidget):
     _esm = esm("transpose_conv_view")
 
     input_text = TextSetting("").tag(sync=True)
+    """y, the forward conv's output: a 2-D grid as text, rows of numbers (at most 16 x 16). Set
+    from Python or in the page (typed); bad text is kept and reported in `status`."""
     kernel_text = TextSetting("").tag(sync=True)
+    """The 2-D kernel as text, rows of numbers (at most 16 x 16). Set from Python or in the page
+    (typed); bad text is kept and reported in `status`."""
     stride = IntSetting(2).tag(sync=True)
+    """The stride along both axes, an int >= 1. Set from Python or in the page (number box,
+    1..4); a bad value reverts, see `status`."""
     padding = TextSetting("VALID").tag(sync=True)
+    """The padding, "VALID" or "SAME". Set from Python or in the page (menu); another value
+    reverts, see `status`."""
     output_size = SizeSetting([0, 0]).tag(sync=True)
+    """The output's [height, width], each one of `output_sizes`; snaps to Keras' choice when no
+    longer valid. Set from Python or in the page (menus); an invalid one reverts."""
     output_sizes = traitlets.List(traitlets.List(traitlets.Int())).tag(sync=True)
+    """The valid output sizes, [[heights...], [widths...]], for y, kernel, stride and padding.
+    Set by Python only."""
     result = traitlets.Dict().tag(sync=True)
+    """Grids {height, width, data (row-major), marks}: flipped_kernel, zero_inserted, padded,
+    output, tf_output; pads, max_abs_diff, roundtrip (js/src/lib/traits.js). Set by Python only."""
 
     def __init__(
         self,
@@ -112,9 +126,11 @@ class TransposeConvView(BaseWidget):
         reference = tf.nn.conv2d_transpose(
             y4, k4, out_shape, strides=self.stride, padding=self.padding
         ).numpy()
-        x = np.random.default_rng(ROUNDTRIP_SEED).uniform(-1, 1, out_shape).astype(np.float32)
+        rng = np.random.default_rng(ROUNDTRIP_RANDOM_SEED)
+        x = rng.uniform(-1, 1, out_shape).astype(np.float32)
         trip = ops.conv_roundtrip(x, k4, self.stride, self.padding)
-        zeros = zero_marks(*steps.zero_inserted.shape[1:3], (self.stride, self.stride))
+        height, width = steps.zero_inserted.shape[1:3]
+        zeros = zero_marks(height, width, (self.stride, self.stride))
         self._quietly(output_size=chosen, output_sizes=[list(s) for s in sizes])
         self.result = {
             "flipped_kernel": grid_payload(steps.flipped_kernel[:, :, 0, 0]),
@@ -146,6 +162,6 @@ class TransposeConvView(BaseWidget):
         self._guarded(change, self._update)
 
     @traitlets.observe("input_text", "kernel_text")
-    def _text_changed(self, change: dict[str, Any]) -> None:
+    def _text_changed(self, _change: dict[str, Any]) -> None:
         if not self._reverting:
             self._safely(lambda: self._update(keep_size=False))  # typed text is kept

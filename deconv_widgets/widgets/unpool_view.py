@@ -8,6 +8,7 @@ import numpy as np
 import traitlets
 
 from .. import ops
+from .._values import check_int
 from ._base import BaseWidget, IntSetting, TextSetting, esm
 from ._grids import MAX_GRID_SIDE, grid_payload, grid_text, parse_grid
 
@@ -30,11 +31,23 @@ class UnpoolView(BaseWidget):
     _esm = esm("unpool_view")
 
     input_text = TextSetting("").tag(sync=True)
+    """The input map: a 2-D grid as text, rows of numbers (at most 16 x 16). Set from Python or
+    in the page (typed); bad text is kept and reported in `status`."""
     pool_size = IntSetting(2).tag(sync=True)
+    """The pooling window's side, an int. Set from Python or in the page (number box, 1..8); a
+    bad value reverts, see `status`."""
     stride = IntSetting(2).tag(sync=True)
+    """The pooling stride along both axes, an int. Set from Python or in the page (number box,
+    1..8); a bad value reverts, see `status`."""
     padding = TextSetting("VALID").tag(sync=True)
+    """The pooling's padding, "VALID" or "SAME". Set from Python or in the page (menu); another
+    value reverts, see `status`."""
     random_seed = IntSetting(0).tag(sync=True)
+    """The seed (an int >= 0) of the last random map; setting it draws a new map of the same
+    size. Set from Python; the page's "random map" button asks Python for seed + 1."""
     result = traitlets.Dict().tag(sync=True)
+    """Grids {height, width, data (row-major), marks}: input, pooled, max_unpool, avg_fill,
+    avg_adjoint; switches ("(y, x, c)" texts), switch_index (flat ints). Set by Python only."""
 
     def __init__(
         self,
@@ -42,10 +55,15 @@ class UnpoolView(BaseWidget):
         pool_size: int = 2,
         stride: int = 2,
         padding: str = "VALID",
-        seed: int = 0,
+        random_seed: int = 0,
     ) -> None:
-        """Start on a 2-D map (default: a random 6x6 map from `seed`); ValueError if invalid."""
+        """Start on a 2-D map (default: a random 6x6 map from `random_seed`).
+
+        Raises:
+            TypeError, ValueError: a bad map, window, stride, padding or random_seed.
+        """
         super().__init__()
+        seed = check_int(random_seed, "random_seed", low=0)
         grid = random_grid(6, seed) if image is None else np.asarray(image, np.float32)
         if grid.ndim != 2:
             raise ValueError(f"image must be a 2-D map (H, W), got shape {grid.shape}")
@@ -101,18 +119,25 @@ class UnpoolView(BaseWidget):
         self._guarded(change, self._update)
 
     @traitlets.observe("input_text")
-    def _text_changed(self, change: dict[str, Any]) -> None:
+    def _text_changed(self, _change: dict[str, Any]) -> None:
         if not self._reverting:
             self._safely(self._update)  # keep the typed text even when it is wrong
 
     @traitlets.observe("random_seed")
     def _seed_changed(self, change: dict[str, Any]) -> None:
-        if not self._reverting:
-            self.randomize(change["new"])
+        self._guarded(change, lambda: self.randomize(change["new"]))
 
     def randomize(self, seed: int | None = None, size: int | None = None) -> None:
-        """Replace the map by a random one (seeded) of the same size."""
-        seed = self.random_seed if seed is None else seed
+        """Replace the map by a random one (seeded) of the same size.
+
+        Args:
+            seed: the seed, an int >= 0 (None: `random_seed`); it becomes `random_seed`.
+            size: the new map's side (None: the current map's, 6 when it cannot be read).
+
+        Raises:
+            TypeError, ValueError: a seed that is not an int >= 0, a size that is not an int.
+        """
+        seed = check_int(self.random_seed if seed is None else seed, "random_seed", low=0)
         try:
             size = size or parse_grid(self.input_text, "input").shape[0]
         except ValueError:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._extra import EXTRA_HINT
+from ._renamed import accepts_old_seed
 from .shapes import SHAPE_CLASSES, shapes_images
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -53,11 +54,15 @@ def photos(size: int = 224) -> tuple[np.ndarray, tuple[str, ...]]:
     return _photos(size)
 
 
-def photo_patches(n: int, size: int = 224, seed: int = 0) -> np.ndarray:
-    """`n` random crops, flips and scales of the photos: (n, size, size, 3) in [0, 1]."""
+@accepts_old_seed
+def photo_patches(n: int, size: int = 224, random_seed: int = 0) -> np.ndarray:
+    """`n` random crops, flips and scales of the photos: (n, size, size, 3) in [0, 1].
+
+    Deterministic from `random_seed`; `seed=` is its deprecated old name.
+    """
     from .skimage_photos import photo_patches as _patches
 
-    return _patches(n, size, seed)
+    return _patches(n, size, random_seed)
 
 
 @dataclass(frozen=True)
@@ -89,7 +94,9 @@ def load(name: str) -> keras.Model:
 def preset(name: str) -> Preset:
     """The zoo model `name` with its images: 16 shapes, or the 14 photos with VGG16's preprocess."""
     if _check_name(name) == "shapes":
-        return Preset(name, shapes_model(), shapes_images(16, seed=0)[0], None, SHAPE_CLASSES)
+        return Preset(
+            name, shapes_model(), shapes_images(16, random_seed=0)[0], None, SHAPE_CLASSES
+        )
     return Preset(name, vgg16(), photos()[0], vgg16_preprocess, None)
 
 

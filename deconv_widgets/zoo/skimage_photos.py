@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ._args import int_in_range
+from .._values import check_int
 from ._extra import missing
+from ._renamed import accepts_old_seed
 
 # (name, file) in the order `photos` returns them: the cat first (the tour's running example),
 # then the other colour photos, then the grey ones (stacked to RGB).
@@ -79,7 +80,7 @@ def photos(size: int = 224) -> tuple[np.ndarray, tuple[str, ...]]:
     n = 14 (`PHOTO_NAMES`, the cat "chelsea" first). Grey photos are stacked to RGB. Needs
     scikit-image (the `vgg16` extra); nothing is downloaded.
     """
-    size = int_in_range(size, "size", 1, MAX_SIZE)
+    size = check_int(size, "size", 1, MAX_SIZE)
     images = np.empty((len(PHOTO_FILES), size, size, 3), np.float32)
     for i, pixels in enumerate(originals()):
         height, width = pixels.shape[:2]
@@ -88,24 +89,26 @@ def photos(size: int = 224) -> tuple[np.ndarray, tuple[str, ...]]:
     return images, PHOTO_NAMES
 
 
-def photo_patches(n: int, size: int = 224, seed: int = 0) -> np.ndarray:
+@accepts_old_seed
+def photo_patches(n: int, size: int = 224, random_seed: int = 0) -> np.ndarray:
     """`n` random square crops of the photos, resized to size x size: (n, size, size, 3).
 
     Each patch: a photo picked at random, a side of 25% to 100% of its short side, a random
-    position, flipped left-right half of the time. Deterministic for a given `seed`. A data set
-    for `Projector.top_k` with real textures and objects at many scales.
+    position, flipped left-right half of the time. Deterministic for a given `random_seed`
+    (`seed=` is its deprecated old name). A data set for `Projector.top_k` with real textures
+    and objects at many scales.
     """
-    n = int_in_range(n, "n", 0)
-    size = int_in_range(size, "size", 1, MAX_SIZE)
+    n = check_int(n, "n", 0)
+    size = check_int(size, "size", 1, MAX_SIZE)
     needed = n * size * size * 3 * 4
     if needed > MAX_PATCH_BYTES:
         most = MAX_PATCH_BYTES // (size * size * 3 * 4)
         raise ValueError(
             f"photo_patches({n}, size={size}) would need {needed / 2**30:.1f} GiB; at this size "
-            f"ask for at most n={most} at a time (other seeds give other patches)"
+            f"ask for at most n={most} at a time (other random_seed values give other patches)"
         )
     sources = originals()
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(random_seed)
     patches = np.empty((n, size, size, 3), np.float32)
     for i in range(n):
         pixels = sources[int(rng.integers(len(sources)))]

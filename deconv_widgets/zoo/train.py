@@ -15,8 +15,8 @@ import keras
 from .model import MODEL_FILE, build_shapes_model
 from .shapes import shapes_images
 
-TRAIN_SEED_BASE = 1000  # epoch e trains on shapes_images(..., seed=TRAIN_SEED_BASE + e)
-VALIDATION_SEED = 999
+TRAIN_RANDOM_SEED_BASE = 1000  # epoch e trains on shapes_images(..., random_seed=this + e)
+VALIDATION_RANDOM_SEED = 999
 
 
 def train(
@@ -32,10 +32,10 @@ def train(
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
-    val_x, val_y = shapes_images(1000, seed=VALIDATION_SEED)
+    val_x, val_y = shapes_images(1000, random_seed=VALIDATION_RANDOM_SEED)
     for epoch in range(epochs):
         start = time.perf_counter()
-        x, y = shapes_images(per_epoch, seed=TRAIN_SEED_BASE + epoch)
+        x, y = shapes_images(per_epoch, random_seed=TRAIN_RANDOM_SEED_BASE + epoch)
         history = model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0, shuffle=True)
         _, accuracy = model.evaluate(val_x, val_y, batch_size=256, verbose=0)
         print(

@@ -3,6 +3,12 @@ import { h } from "./lib/dom.js";
 import { ensureStyle } from "./lib/style.js";
 import { gridPart, layerPickerPart, statusPart } from "./lib/parts.js";
 
+/** @typedef {import("./lib/traits.js").ProjectionTraits} Traits */
+
+/**
+ * Render the widget into `el`; returns the cleanup that stops every part.
+ * @param {import("@anywidget/types").RenderProps<Traits>} props
+ */
 function render({ model, el }) {
   ensureStyle();
   const layer = layerPickerPart(model);
@@ -18,4 +24,4 @@ function render({ model, el }) {
   return () => [layer, grid, status].forEach((p) => p.stop());
 }
 
-export default { render };
+export default /** @type {import("@anywidget/types").AnyWidget<Traits>} */ ({ render });

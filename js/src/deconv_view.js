@@ -1,12 +1,18 @@
-// DeconvView: one channel's projections (deconvnet, guided, saliency) beside the input.
+// DeconvView: one channel's projections (one per method of `methods`) beside the input.
 import { h } from "./lib/dom.js";
 import { ensureStyle } from "./lib/style.js";
-import { METHODS, SEEDS, choicePart, inputImagePart, projectionsPart, statusPart } from "./lib/parts.js";
+import { inputImagePart, listChoicePart, projectionsPart, statusPart } from "./lib/parts.js";
 
+/** @typedef {import("./lib/traits.js").ProjectionTraits} Traits */
+
+/**
+ * Render the widget into `el`; returns the cleanup that stops every part.
+ * @param {import("@anywidget/types").RenderProps<Traits>} props
+ */
 function render({ model, el }) {
   ensureStyle();
-  const method = choicePart(model, "method", "method ", METHODS);
-  const seed = choicePart(model, "seed", "seed ", SEEDS);
+  const method = listChoicePart(model, "method", "method ", "methods");
+  const seed = listChoicePart(model, "seed", "seed ", "seeds");
   const input = inputImagePart(model);
   const projections = projectionsPart(model);
   const status = statusPart(model);
@@ -18,4 +24,4 @@ function render({ model, el }) {
   return () => [method, seed, input, projections, status].forEach((p) => p.stop());
 }
 
-export default { render };
+export default /** @type {import("@anywidget/types").AnyWidget<Traits>} */ ({ render });

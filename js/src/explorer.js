@@ -9,14 +9,22 @@ import { keepInView } from "./lib/sticky.js";
 import { lensPanel } from "./lib/lens_parts.js";
 import { ownImagesPart } from "./lib/own_images.js";
 import {
-  METHODS, SEEDS, asImage, choicePart, gridPart, inputImagePart, inspectorPart,
-  layerPickerPart, projectionsPart, statusPart, unpack,
+  asImage, gridPart, inputImagePart, inspectorPart, layerPickerPart, listChoicePart,
+  projectionsPart, statusPart, unpack,
 } from "./lib/parts.js";
 
+/** @typedef {import("./lib/traits.js").ExplorerTraits} Traits */
+/** @typedef {import("@anywidget/types").AnyModel<Traits>} Model */
+
+/**
+ * The image picker: the image's number, previous and next.
+ * @param {Model} model
+ */
 function imagePickerPart(model) {
   const input = h("input", { type: "number", min: "0", step: "1", style: { width: "4em" },
     dataset: { testid: "image-index" } });
   const count = h("span", {}, [""]);
+  /** @param {number} i */
   const go = (i) => push(model, { image_index: i });
   input.addEventListener("change", () => go(Number.parseInt(input.value, 10)));
   const prev = h("button", { onclick: () => go(model.get("image_index") - 1) }, ["◀"]);
@@ -32,6 +40,11 @@ function imagePickerPart(model) {
   return { root: h("label", {}, ["image ", prev, input, next, count]), stop };
 }
 
+/**
+ * One rung of the ladder as a small image.
+ * @param {{ data: Float32Array, shape: number[] }} array
+ * @param {string} caption
+ */
 function rungView({ data, shape }, caption) {
   const [img, imgShape] = asImage({ data, shape });
   const view = createImageView({ caption, displaySize: 96 });
@@ -39,6 +52,10 @@ function rungView({ data, shape }, caption) {
   return view.root;
 }
 
+/**
+ * The ladder: the projection after each step back to the pixels, on request.
+ * @param {Model} model
+ */
 function ladderPart(model) {
   const strip = h("div", { class: "dw-strip", dataset: { testid: "ladder" } });
   const button = h("button", { onclick: () => model.send({ type: "ladder" }) }, ["show the ladder"]);
@@ -54,12 +71,16 @@ function ladderPart(model) {
   return { root, stop };
 }
 
+/**
+ * The top-k gallery: the strongest activations of this channel over all images, on request.
+ * @param {Model} model
+ */
 function topkPart(model) {
   const gallery = h("div", { class: "dw-gallery", dataset: { testid: "topk" } });
   const progress = h("progress", { class: "dw-progress", max: "1", value: "0" });
-  const button = h("button", { onclick: () => model.send({ type: "topk", k: 9 }) },
-    ["find the top 9 over all images"]);
+  const button = h("button", { onclick: () => model.send({ type: "topk", k: model.get("topk_k") }) });
   const stops = [
+    watch(model, ["topk_k"], () => setText(button, `find the top ${model.get("topk_k")} over all images`)),
     watch(model, ["progress"], () => { progress.value = model.get("progress"); }),
     watch(model, ["topk", "topk_index"], () => {
       clear(gallery);
@@ -80,14 +101,18 @@ function topkPart(model) {
   return { root, stop: () => stops.forEach((s) => s()) };
 }
 
+/**
+ * Render the widget into `el`; returns the cleanup that stops every part.
+ * @param {import("@anywidget/types").RenderProps<Traits>} props
+ */
 function render({ model, el }) {
   ensureStyle();
   const source = createProjectionSource(model);
   const status = statusPart(model);
   const inspector = inspectorPart(model, { selectable: true });
   const layer = layerPickerPart(model);
-  const method = choicePart(model, "method", "method ", METHODS);
-  const seed = choicePart(model, "seed", "seed ", SEEDS);
+  const method = listChoicePart(model, "method", "method ", "methods");
+  const seed = listChoicePart(model, "seed", "seed ", "seeds");
   const picker = imagePickerPart(model);
   const grid = gridPart(model, { source });
   const input = inputImagePart(model);
@@ -123,4 +148,4 @@ function render({ model, el }) {
   };
 }
 
-export default { render };
+export default /** @type {import("@anywidget/types").AnyWidget<Traits>} */ ({ render });

@@ -5,6 +5,12 @@ import { renderGraph } from "./lib/graph_view.js";
 import { watch } from "./lib/widget.js";
 import { choicePart, statusPart, textPart } from "./lib/parts.js";
 
+/** @typedef {import("./lib/traits.js").GradientsTraits} Traits */
+
+/**
+ * Render the widget into `el`; returns the cleanup that stops every part.
+ * @param {import("@anywidget/types").RenderProps<Traits>} props
+ */
 function render({ model, el }) {
   ensureStyle();
   const example = choicePart(model, "example", "example ", () => ["", ...(model.get("examples") || [])], ["examples"]);
@@ -52,4 +58,4 @@ function render({ model, el }) {
   return () => { parts.forEach((p) => p.stop()); stops.forEach((s) => s()); };
 }
 
-export default { render };
+export default /** @type {import("@anywidget/types").AnyWidget<Traits>} */ ({ render });

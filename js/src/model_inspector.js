@@ -3,6 +3,12 @@ import { h } from "./lib/dom.js";
 import { ensureStyle } from "./lib/style.js";
 import { inspectorPart, statusPart } from "./lib/parts.js";
 
+/** @typedef {import("./lib/traits.js").InspectorTraits} Traits */
+
+/**
+ * Render the widget into `el`; returns the cleanup that stops every part.
+ * @param {import("@anywidget/types").RenderProps<Traits>} props
+ */
 function render({ model, el }) {
   ensureStyle();
   const table = inspectorPart(model);
@@ -11,4 +17,4 @@ function render({ model, el }) {
   return () => { table.stop(); status.stop(); };
 }
 
-export default { render };
+export default /** @type {import("@anywidget/types").AnyWidget<Traits>} */ ({ render });

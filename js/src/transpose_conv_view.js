@@ -6,12 +6,25 @@ import { formatValue } from "./lib/grid.js";
 import { push, watch } from "./lib/widget.js";
 import { choicePart, note, numberPart, statusPart, textPart } from "./lib/parts.js";
 
+/** @typedef {import("./lib/traits.js").TransposeConvTraits} Traits */
+/** @typedef {import("@anywidget/types").AnyModel<Traits>} Model */
+
+/**
+ * A titled step grid.
+ * @param {string} title
+ * @param {import("./lib/traits.js").StepGrid} grid
+ */
 function step(title, grid) {
-  return renderStep({ title, data: grid.data, height: grid.height, width: grid.width, marks: grid.marks });
+  return renderStep({ ...grid, title });
 }
 
+/**
+ * The output size pickers: the heights and widths Python offers for the stride and padding.
+ * @param {Model} model
+ */
 function sizePart(model) {
-  const pick = (axis) => (v) => {
+  /** @param {number} axis */
+  const pick = (axis) => (/** @type {string} */ v) => {
     const size = [...model.get("output_size")];
     size[axis] = Number.parseInt(v, 10);
     push(model, { output_size: size });
@@ -27,6 +40,10 @@ function sizePart(model) {
   return { root: h("label", {}, ["output size ", rows, " × ", cols]), stop };
 }
 
+/**
+ * Render the widget into `el`; returns the cleanup that stops every part.
+ * @param {import("@anywidget/types").RenderProps<Traits>} props
+ */
 function render({ model, el }) {
   ensureStyle();
   const y = textPart(model, "input_text", "y (the forward conv's output)", { rows: 4, cols: 16 });
@@ -76,4 +93,4 @@ function render({ model, el }) {
   return () => { [y, kernel, stride, padding, size, status].forEach((p) => p.stop()); stop(); };
 }
 
-export default { render };
+export default /** @type {import("@anywidget/types").AnyWidget<Traits>} */ ({ render });

@@ -5,16 +5,31 @@ import { renderStep } from "./lib/step_view.js";
 import { watch } from "./lib/widget.js";
 import { choicePart, numberPart, statusPart, textPart } from "./lib/parts.js";
 
+/** @typedef {import("./lib/traits.js").UnpoolTraits} Traits */
+
+/**
+ * A titled step grid.
+ * @param {string} title
+ * @param {import("./lib/traits.js").StepGrid} grid
+ */
 function step(title, grid) {
-  return renderStep({ title, data: grid.data, height: grid.height, width: grid.width, marks: grid.marks });
+  return renderStep({ ...grid, title });
 }
 
+/**
+ * The switches of max pooling (one "y, x, c" per pooled cell) as a table.
+ * @param {string[][]} rows
+ */
 function switchesTable(rows) {
   const table = h("table", { class: "dw-step-table", dataset: { testid: "switches" } });
   for (const row of rows) table.appendChild(h("tr", {}, row.map((s) => h("td", {}, [s]))));
   return h("figure", { class: "dw-step" }, [h("figcaption", {}, ["switches (y, x, c)"]), table]);
 }
 
+/**
+ * Render the widget into `el`; returns the cleanup that stops every part.
+ * @param {import("@anywidget/types").RenderProps<Traits>} props
+ */
 function render({ model, el }) {
   ensureStyle();
   const text = textPart(model, "input_text", "input map (rows of numbers)", { rows: 7, cols: 20 });
@@ -45,4 +60,4 @@ function render({ model, el }) {
   return () => { [text, pool, stride, padding, status].forEach((p) => p.stop()); stop(); };
 }
 
-export default { render };
+export default /** @type {import("@anywidget/types").AnyWidget<Traits>} */ ({ render });

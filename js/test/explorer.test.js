@@ -2,9 +2,8 @@ import { describe, expect, test } from "vitest";
 import explorer from "../src/explorer.js";
 import deconvView from "../src/deconv_view.js";
 import channelPicker from "../src/channel_picker.js";
-import { bytes, makeModel, PAYLOAD, tick } from "./model.js";
+import { bytes, CONTRACT, makeModel, METHODS, PAYLOAD, tick } from "./model.js";
 
-const METHODS = ["deconvnet", "guided", "saliency"];
 const H = 4, W = 4;
 
 /** Projection traits for these channels and methods (values differ per method and channel). */
@@ -24,7 +23,7 @@ function state({ channels = 4, all = true, layer = "conv" } = {}) {
   const h = 2, w = 2;
   const act = Array.from({ length: h * w * channels }, (_, i) => (i % 7) - 2 + (i % channels) * 0.1);
   return {
-    status: "", layer, channel: 0, method: "deconvnet", seed: "activation",
+    ...CONTRACT, status: "", layer, channel: 0, method: "deconvnet", seed: "activation",
     layers: [{ name: layer, kind: "Conv2D", output_shape: [h, w, channels], params: 10, receptive_field: 3, jump: 1 }],
     image: bytes(new Array(H * W).fill(0.5)), image_shape: [H, W, 1], image_version: 1,
     activations: bytes(act), act_shape: [h, w, channels],
@@ -420,9 +419,33 @@ describe("explorer module", () => {
     expect(model.sent).toEqual([{ type: "view" }, { type: "ladder" }, { type: "topk", k: 9 }]);
     done();
   });
+
+  test("the top-k button asks for topk_k hits and says so", async () => {
+    const model = makeModel({ ...state(), topk_k: 5 });
+    const { el, done } = mount(model);
+    const button = [...el.querySelectorAll("button")].find((b) => /top 5 over all images/.test(b.textContent));
+    button.click();
+    expect(model.sent.at(-1)).toEqual({ type: "topk", k: 5 });
+    done();
+  });
 });
 
 describe("deconv view and channel picker", () => {
+  test("canvases and choices come from the methods and seeds traits, in their order", async () => {
+    for (const module of [deconvView, explorer]) {
+      const model = makeModel({ ...state(), methods: ["saliency", "deconvnet"], seeds: ["ones", "activation"] });
+      const { el, done } = mount(model, module);
+      await tick();
+      const canvases = [...el.querySelectorAll('[data-testid^="projection"]')];
+      expect(canvases.map((c) => c.dataset.method)).toEqual(["saliency", "deconvnet"]);
+      expect($(el, "projection").dataset.method).toBe("deconvnet");
+      const options = (id) => [...$(el, id).options].map((o) => o.value);
+      expect(options("method-select")).toEqual(["saliency", "deconvnet"]);
+      expect(options("seed-select")).toEqual(["ones", "activation"]);
+      done();
+    }
+  });
+
   test("deconv view draws one channel by the same rules (traits, else pending)", async () => {
     const model = makeModel(state({ all: false }));
     const { el, done } = mount(model, deconvView);

@@ -5,7 +5,7 @@ import {
   sanityCaption, sanityPart, targetOptions,
 } from "../src/lib/lens_parts.js";
 import { colourTable, TABLE_STEPS } from "../src/lib/colormaps.js";
-import { bytes, makeModel, PAYLOAD, tick } from "./model.js";
+import { bytes, CONTRACT, makeModel, PAYLOAD, tick } from "./model.js";
 
 const H = 4, W = 4;
 
@@ -179,7 +179,7 @@ describe("explorer with lenses", () => {
   test("the Explorer shows the lens panel with its hooks", async () => {
     const act = ramp(2 * 2 * 4).map((v) => (v % 7) - 2);
     const model = makeModel({
-      ...baseState(), status: "", layer: "conv", channel: 0, method: "deconvnet", seed: "activation",
+      ...baseState(), ...CONTRACT, status: "", layer: "conv", channel: 0, method: "deconvnet", seed: "activation",
       layers: [{ name: "conv", kind: "Conv2D", output_shape: [2, 2, 4], params: 10, receptive_field: 3, jump: 1 }],
       image_version: 1, activations: bytes(act), act_shape: [2, 2, 4], strongest: [3, 2, 1, 0],
       cache_budget: 2 ** 20, projections: bytes([]), proj_shape: [0], proj_methods: [], proj_channels: [],

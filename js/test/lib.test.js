@@ -1,23 +1,28 @@
-import { describe, expect, test, vi } from "vitest";
+import { describe, expect, test } from "vitest";
 import { asBytes, toFloat32, toFloat32Shaped } from "../src/lib/buffers.js";
 import { diverging, sequential, signedScale, unitScale, valueRange } from "../src/lib/colormaps.js";
 import {
-  cellOrigin,
-  channelRanges,
-  colourOf,
-  createChannelGrid,
-  drawGrid,
-  formatValue,
-  gridLayout,
-  hitTest,
-  markerRect,
-  moveSelection,
+  channelRanges, createChannelGrid, drawGrid, formatValue, markerRect,
 } from "../src/lib/grid.js";
+import { cellOrigin, gridLayout, hitTest, moveSelection } from "../src/lib/grid_layout.js";
 import { createLRU } from "../src/lib/cache.js";
 import { h, append, setText, showStatus, statusLine } from "../src/lib/dom.js";
 import { imageToRGBA } from "../src/lib/image_view.js";
 import { printsNumbers, renderStep } from "../src/lib/step_view.js";
 import { nodeDepths, renderGraph } from "../src/lib/graph_view.js";
+
+/**
+ * The test oracle: the colour of v straight from the colour map (no table), which the
+ * table-driven drawing must match.
+ * @param {number} v
+ * @param {{min: number, max: number, maxAbs: number}} range
+ * @param {string} colormap
+ */
+function colourOf(v, range, colormap) {
+  return colormap === "diverging"
+    ? diverging(signedScale(v, range.maxAbs))
+    : sequential(unitScale(v, range.min, range.max));
+}
 
 const PAYLOAD = "<img src=x onerror=window.__pwned=1>";
 

@@ -37,6 +37,12 @@ export function makeModel(initial) {
   return model;
 }
 
+/** Python's projection methods and seeds (the read-only `methods` and `seeds` traits), in order. */
+export const METHODS = ["deconvnet", "guided", "saliency"];
+export const SEEDS = ["activation", "max", "ones"];
+/** The read-only traits Python sends every projection widget (topk_k: the Explorer's only). */
+export const CONTRACT = { methods: METHODS, seeds: SEEDS, topk_k: 9 };
+
 export const tick = () => new Promise((r) => setTimeout(r, 0));
 
 /** Text that would run script if it were ever inserted as HTML. */

@@ -3,10 +3,9 @@ import explorer from "../src/explorer.js";
 import {
   MAX_UPLOAD_BYTES, cameraError, centreCrop, ownImagesPart, rgbaToRGB, tooBigMessage,
 } from "../src/lib/own_images.js";
-import { bytes, makeModel, PAYLOAD, tick } from "./model.js";
+import { bytes, CONTRACT, makeModel, METHODS, PAYLOAD, tick } from "./model.js";
 
 const $ = (el, id) => el.querySelector(`[data-testid="${id}"]`);
-const METHODS = ["deconvnet", "guided", "saliency"];
 
 /** The fake model, recording each message's buffers as anywidget's send(content, callbacks, buffers) gets them. */
 function recordingModel(initial = {}) {
@@ -354,7 +353,7 @@ describe("own images: camera", () => {
 function explorerState() {
   const proj = new Array(3 * 2 * 16).fill(0).map((_, i) => Math.sin(i));
   return {
-    status: "", layer: "conv", channel: 0, method: "deconvnet", seed: "activation",
+    ...CONTRACT, status: "", layer: "conv", channel: 0, method: "deconvnet", seed: "activation",
     layers: [{ name: "conv", kind: "Conv2D", output_shape: [2, 2, 2], params: 10, receptive_field: 3, jump: 1 }],
     image: bytes(new Array(16).fill(0.5)), image_shape: [4, 4, 1], image_version: 1, frames: 0,
     activations: bytes([1, 2, 3, 4, 5, 6, 7, 8]), act_shape: [2, 2, 2], strongest: [1, 0],

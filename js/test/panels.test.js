@@ -3,7 +3,7 @@ import gradients from "../src/gradients_panel.js";
 import unpool from "../src/unpool_view.js";
 import transposeConv from "../src/transpose_conv_view.js";
 import inspector from "../src/model_inspector.js";
-import { makeModel, tick } from "./model.js";
+import { makeModel } from "./model.js";
 
 const PAYLOAD = "<img src=x onerror=window.__pwned=1>";
 

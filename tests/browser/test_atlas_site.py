@@ -21,7 +21,7 @@ PROBE = "http://example.invalid/probe"  # a request that must reach the guard
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The site of a scan of 12 shapes files and an unreadable one over pool3 (k = 9)."""
     folder = tmp_path_factory.mktemp("site_files")
-    write_images(folder, zoo.shapes_images(12, seed=3)[0])
+    write_images(folder, zoo.shapes_images(12, random_seed=3)[0])
     (folder / "999_broken.png").write_bytes(b"this is not a PNG")
     atlas = scan.run(
         "shapes", folder, ["conv1_1", "pool3"], k=9, out=tmp_path_factory.mktemp("out"),

@@ -30,8 +30,10 @@ def text_of(nb: NotebookPage, cell: int) -> str:
 
 
 def test_transpose_conv_steps_match_tensorflow_in_the_page(explainers: NotebookPage) -> None:
-    """The four steps and TensorFlow's answer are drawn and agree; a stride typed in the page
-    reaches Python, and the valid output sizes follow it."""
+    """The four steps and TensorFlow's answer are drawn and agree.
+
+    A stride typed in the page reaches Python, and the valid output sizes follow it.
+    """
     nb = explainers
     area = nb.cell(0).locator(".jp-OutputArea")
     area.get_by_text("tf.nn.conv2d_transpose").first.wait_for()

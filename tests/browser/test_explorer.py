@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 
 import pytest
@@ -88,7 +89,7 @@ def test_click_redraws_and_latency(explorer: ExplorerView) -> None:
         if clicks >= LATENCY_CLICKS:
             break
     assert clicks >= 20, f"only {clicks} clicks selected a new channel (seen {sorted(seen)})"
-    for old, new in zip(frames, frames[1:], strict=False):
+    for old, new in itertools.pairwise(frames):
         if not (is_flat(old) and is_flat(new)):  # two dead channels may both draw nothing
             assert old["hash"] != new["hash"], "a new channel drew the same pixels"
     assert explorer.nb.run("print(ex.channel)").strip() == current, "Python state lags"

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.browser
 TWO_EXPLORERS = [
     "from deconv_widgets import Explorer, zoo\n"
     "model = zoo.shapes_model()\n"
-    "images = zoo.shapes_images(16, seed=0)[0]\n"
+    "images = zoo.shapes_images(16, random_seed=0)[0]\n"
     "a = Explorer(model, images)\n"
     "a",
     "b = Explorer(model, images)\nb",

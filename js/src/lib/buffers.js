@@ -1,7 +1,13 @@
 // Decode the binary buffers that anywidget hands over (DataView, ArrayBuffer or typed arrays).
 // A DataView may be a window into a larger buffer: always honour byteOffset and byteLength.
 
-/** Bytes of any buffer-like value as a Uint8Array view (no copy). */
+/** @typedef {ArrayBuffer | ArrayBufferView | null | undefined} BufferLike */
+
+/**
+ * Bytes of any buffer-like value as a Uint8Array view (no copy).
+ * @param {BufferLike} value
+ * @returns {Uint8Array}
+ */
 export function asBytes(value) {
   if (value === undefined || value === null) return new Uint8Array(0);
   if (value instanceof Uint8Array) return value;
@@ -10,7 +16,11 @@ export function asBytes(value) {
   throw new TypeError(`expected a DataView, ArrayBuffer or typed array, got ${typeof value}`);
 }
 
-/** Little-endian float32 values of a buffer-like value (copies only when unaligned). */
+/**
+ * Little-endian float32 values of a buffer-like value (copies only when unaligned).
+ * @param {BufferLike} value
+ * @returns {Float32Array}
+ */
 export function toFloat32(value) {
   if (value instanceof Float32Array) return value;
   const bytes = asBytes(value);
@@ -25,12 +35,20 @@ export function toFloat32(value) {
   return new Float32Array(copy.buffer);
 }
 
-/** Number of elements of a shape. */
+/**
+ * Number of elements of a shape.
+ * @param {number[] | null | undefined} shape
+ */
 export function shapeSize(shape) {
   return (shape || []).reduce((a, b) => a * b, 1);
 }
 
-/** Float32 array checked against a shape; throws a RangeError naming both sizes. */
+/**
+ * Float32 array checked against a shape; throws a RangeError naming both sizes.
+ * @param {BufferLike} value
+ * @param {number[]} shape
+ * @returns {Float32Array}
+ */
 export function toFloat32Shaped(value, shape) {
   const data = toFloat32(value);
   const want = shapeSize(shape);

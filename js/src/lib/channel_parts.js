@@ -1,6 +1,6 @@
-// The channel grid and the three projections, bound to a model. A pick (click, arrow key,
-// channel box) sets `channel` and sends it at once; what is drawn comes from a projection
-// source (traits, else the prefetch cache, else "computing…").
+// The channel grid and the projections (one per method of the `methods` trait), bound to a
+// model. A pick (click, arrow key, channel box) sets `channel` and sends it at once; what is
+// drawn comes from a projection source (traits, else the prefetch cache, else "computing…").
 import { h, localChoice, setData } from "./dom.js";
 import { toFloat32Shaped } from "./buffers.js";
 import { createChannelGrid } from "./grid.js";
@@ -8,18 +8,25 @@ import { createImageView } from "./image_view.js";
 import { createProjectionSource } from "./projection_source.js";
 import { push, watch } from "./widget.js";
 
-export const METHODS = ["deconvnet", "guided", "saliency"];
-export const SEEDS = ["activation", "max", "ones"];
+/** @typedef {import("@anywidget/types").AnyModel<import("./traits.js").ProjectionTraits>} ProjectionModel */
+/** @typedef {ReturnType<typeof createProjectionSource>} ProjectionSource */
 
-/** Pick a channel: set it and tell Python at once; an invalid channel (NaN, < 0, >= count) is ignored. */
-export function pickChannel(model, channel, count = Infinity) {
-  if (!Number.isInteger(channel) || channel < 0 || channel >= count) return false;
+/**
+ * Pick a channel: set it and tell Python at once; an invalid channel (NaN, < 0, >= count) is ignored.
+ * @param {ProjectionModel} model
+ * @param {number} channel
+ * @param {number} count
+ */
+function pickChannel(model, channel, count) {
+  if (!Number.isInteger(channel) || channel < 0 || channel >= count) return;
   model.set("channel", channel);
   model.save_changes();
-  return true;
 }
 
-/** Run fn once in a microtask however often this is called before it runs. */
+/**
+ * Run fn once in a microtask however often this is called before it runs.
+ * @param {() => void} fn
+ */
 function coalesced(fn) {
   let queued = false;
   return () => {
@@ -36,7 +43,12 @@ function coalesced(fn) {
   };
 }
 
-/** The channel number box (data-testid="channel-input"): Enter or change picks the channel. */
+/**
+ * The channel number box (data-testid="channel-input"): Enter or change picks the channel.
+ * @param {ProjectionModel} model
+ * @param {() => number} count
+ * @param {(channel: number) => void} pick
+ */
 function channelBox(model, count, pick) {
   const box = h("input", { type: "number", min: "0", step: "1", style: { width: "5em" },
     dataset: { testid: "channel-input" }, "aria-label": "channel" });
@@ -58,11 +70,15 @@ function channelBox(model, count, pick) {
  * The channel grid of the current layer's activations (sequential map; click, arrow keys and
  * the channel box pick), ordered by index or by `strongest`. With a projection source, cells
  * whose shown projection is ready get a marker and the canvas carries data-prefetched.
+ * @param {ProjectionModel} model
+ * @param {{ source?: ProjectionSource | null }} [options]
  */
 export function gridPart(model, { source = null } = {}) {
+  /** @type {import("./grid.js").Normalise} */
   let normalise = "channel";
   let order = "index";
   const count = () => (model.get("act_shape") || [])[2] ?? 0;
+  /** @param {number} channel */
   const pick = (channel) => pickChannel(model, channel, count());
   const grid = createChannelGrid({ onSelect: pick, selected: model.get("channel") });
   const channel = channelBox(model, count, pick);
@@ -85,7 +101,7 @@ export function gridPart(model, { source = null } = {}) {
     marks();
   };
   const normaliseControl = localChoice("normalise ", ["channel", "shared"], normalise, (v) => {
-    normalise = v;
+    normalise = v === "shared" ? "shared" : "channel";
     redraw();
   }, { dataset: { testid: "normalise-select" } });
   const orderControl = localChoice("order ", ["index", "strongest"], order, (v) => {
@@ -105,24 +121,31 @@ export function gridPart(model, { source = null } = {}) {
   }
   return {
     root: grid.root, grid, normaliseControl, orderControl, channelControl: channel.root,
-    /** Keep the grid fitted to an element's width. */
+    /**
+     * Keep the grid fitted to an element's width.
+     * @param {HTMLElement} el
+     */
     fitTo(el) { stops.push(grid.fitTo(el)); },
     stop: () => stops.forEach((s) => s()),
   };
 }
 
 /**
- * The three projections side by side. Exactly one canvas carries data-testid="projection"
- * (the primary method's); the others are projection-<method>. data-version counts new draws
- * of the primary canvas; data-pending is "1" while the current pick's method has no data.
+ * The projections side by side, one canvas per method of the `methods` trait (read-only, read
+ * once), in its order. Exactly one canvas carries data-testid="projection" (the primary
+ * method's); the others are projection-<method>. data-version counts new draws of the primary
+ * canvas; data-pending is "1" while the current pick's method has no data.
+ * @param {ProjectionModel} model
+ * @param {{ source?: ProjectionSource | null }} [options]
  */
 export function projectionsPart(model, { source = null } = {}) {
   const own = !source;
   const projections = source ?? createProjectionSource(model);
-  const views = METHODS.map((m) => createImageView({ caption: m, testid: `projection-${m}`, fit: true }));
+  const methods = [...(model.get("methods") || [])];
+  const views = methods.map((m) => createImageView({ caption: m, testid: `projection-${m}`, fit: true }));
   const root = h("div", { class: "dw-row" }, views.map((v) => v.root));
-  const shown = METHODS.map(() => ""); // what each canvas shows (its pick, method, mode)
-  const drawn = METHODS.map(() => false); // ... and whether that is data (not an error)
+  const shown = methods.map(() => ""); // what each canvas shows (its pick, method, mode)
+  const drawn = methods.map(() => false); // ... and whether that is data (not an error)
   let mode = "signed";
   let version = 0;
   let lastPrimary = "";
@@ -132,7 +155,7 @@ export function projectionsPart(model, { source = null } = {}) {
     const channel = model.get("channel");
     const context = [layer, model.get("seed"), model.get("image_version"), channel];
     views.forEach((v, i) => {
-      const m = METHODS[i];
+      const m = methods[i];
       const isPrimary = m === primary;
       setData(v.canvas, "testid", isPrimary ? "projection" : `projection-${m}`);
       v.root.classList.toggle("dw-primary", isPrimary);
@@ -141,7 +164,7 @@ export function projectionsPart(model, { source = null } = {}) {
       if (found?.error) {
         if (shown[i] !== signature) v.clear();
         v.setCaption(`${m}: ${found.error}`);
-      } else if (found) {
+      } else if (found?.data) {
         if (shown[i] !== signature) v.update(found.data, found.shape, mode);
         v.setCaption(`${m}${isPrimary ? " ●" : ""} · ch ${channel}`);
       } else {
@@ -158,13 +181,13 @@ export function projectionsPart(model, { source = null } = {}) {
       v.root.classList.toggle("dw-pending", !found);
       if (!isPrimary) setData(v.canvas, "version", null);
     });
-    const p = Math.max(0, METHODS.indexOf(primary));
+    const p = Math.max(0, methods.indexOf(primary));
     const now = `${p}|${shown[p]}`;
     if (drawn[p] && now !== lastPrimary) {
       lastPrimary = now;
       version += 1;
     }
-    if (version) setData(views[p].canvas, "version", version);
+    if (version && views[p]) setData(views[p].canvas, "version", version);
   };
   const schedule = coalesced(draw);
   const drawNow = () => {
@@ -187,8 +210,8 @@ export function projectionsPart(model, { source = null } = {}) {
   ];
   if (own) stops.push(() => projections.stop());
   views.forEach((v, i) => {
-    v.canvas.addEventListener("click", () => push(model, { method: METHODS[i] }));
-    v.canvas.title = `click: make ${METHODS[i]} the primary method`;
+    v.canvas.addEventListener("click", () => push(model, { method: methods[i] }));
+    v.canvas.title = `click: make ${methods[i]} the primary method`;
   });
   return {
     root, views, modeControl, source: projections,

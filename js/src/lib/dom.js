@@ -1,7 +1,18 @@
 // DOM helpers. Text from Python (layer names, programs, errors) only ever enters the page
 // through textContent or attribute values: nothing here parses HTML.
 
-/** Create an element: h("div", { class: "x", dataset: { testid: "status" } }, ["text", child]). */
+/** @typedef {string | number | Node | null | undefined | false} Child text (a text node) or a node */
+/** @typedef {Child | readonly Child[]} Children one child or a list (nested lists are flattened) */
+/** @typedef {Record<string, unknown>} Attrs attributes, on* handlers, style and dataset objects */
+
+/**
+ * Create an element: h("div", { class: "x", dataset: { testid: "status" } }, ["text", child]).
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
+ * @param {Attrs} [attrs]
+ * @param {Children} [children]
+ * @returns {HTMLElementTagNameMap[K]}
+ */
 export function h(tag, attrs = {}, children = []) {
   const el = document.createElement(tag);
   setAttrs(el, attrs);
@@ -9,7 +20,14 @@ export function h(tag, attrs = {}, children = []) {
   return el;
 }
 
-/** Create an SVG element (namespaced) with attributes and children. */
+/**
+ * Create an SVG element (namespaced) with attributes and children.
+ * @template {keyof SVGElementTagNameMap} K
+ * @param {K} tag
+ * @param {Attrs} [attrs]
+ * @param {Children} [children]
+ * @returns {SVGElementTagNameMap[K]}
+ */
 export function svg(tag, attrs = {}, children = []) {
   const el = document.createElementNS("http://www.w3.org/2000/svg", tag);
   setAttrs(el, attrs);
@@ -17,25 +35,33 @@ export function svg(tag, attrs = {}, children = []) {
   return el;
 }
 
-/** Set attributes, event handlers (on*: functions), style objects and dataset entries. */
-export function setAttrs(el, attrs) {
+/**
+ * Set attributes, event handlers (on*: functions), style objects and dataset entries.
+ * @param {HTMLElement | SVGElement} el
+ * @param {Attrs} attrs
+ */
+function setAttrs(el, attrs) {
   for (const [key, value] of Object.entries(attrs || {})) {
     if (value === undefined || value === null || value === false) continue;
     if (key === "style" && typeof value === "object") {
       for (const [prop, v] of Object.entries(value)) el.style.setProperty(prop, String(v));
-    } else if (key === "dataset") {
+    } else if (key === "dataset" && typeof value === "object") {
       for (const [k, v] of Object.entries(value)) el.dataset[k] = String(v);
     } else if (key.startsWith("on") && typeof value === "function") {
-      el.addEventListener(key.slice(2).toLowerCase(), value);
-    } else if (key === "text") {
-      el.textContent = String(value);
+      el.addEventListener(key.slice(2).toLowerCase(), /** @type {EventListener} */ (value));
     } else {
       el.setAttribute(key, value === true ? "" : String(value));
     }
   }
 }
 
-/** Append children: strings and numbers become text nodes, arrays are flattened. */
+/**
+ * Append children: strings and numbers become text nodes, arrays are flattened.
+ * @template {Node} E
+ * @param {E} el
+ * @param {Children | readonly Children[]} children
+ * @returns {E}
+ */
 export function append(el, children) {
   const list = Array.isArray(children) ? children : [children];
   for (const child of list) {
@@ -47,13 +73,24 @@ export function append(el, children) {
   return el;
 }
 
-/** Replace an element's content by text (never HTML). */
+/**
+ * Replace an element's content by text (never HTML).
+ * @template {Node} E
+ * @param {E} el
+ * @param {unknown} text
+ * @returns {E}
+ */
 export function setText(el, text) {
   el.textContent = text === undefined || text === null ? "" : String(text);
   return el;
 }
 
-/** Set a data-* attribute only when it changes (observers of data-version etc. see real changes). */
+/**
+ * Set a data-* attribute only when it changes (observers of data-version etc. see real changes).
+ * @param {HTMLElement | SVGElement} el
+ * @param {string} name
+ * @param {string | number | boolean | null | undefined} value
+ */
 export function setData(el, name, value) {
   if (value === undefined || value === null) {
     if (name in el.dataset) delete el.dataset[name];
@@ -62,13 +99,24 @@ export function setData(el, name, value) {
   }
 }
 
-/** Remove every child of an element. */
+/**
+ * Remove every child of an element.
+ * @template {Node} E
+ * @param {E} el
+ * @returns {E}
+ */
 export function clear(el) {
   while (el.firstChild) el.removeChild(el.firstChild);
   return el;
 }
 
-/** A <select> whose options are the given values (labels are text). */
+/**
+ * A <select> whose options are the given values (labels are text).
+ * @param {readonly unknown[]} values
+ * @param {unknown} current
+ * @param {(value: string) => void} onChange
+ * @param {Attrs} [attrs]
+ */
 export function select(values, current, onChange, attrs = {}) {
   const el = h("select", attrs);
   setOptions(el, values, current);
@@ -76,13 +124,25 @@ export function select(values, current, onChange, attrs = {}) {
   return el;
 }
 
-/** A labelled <select> not bound to a trait (display options that live in the page). */
+/**
+ * A labelled <select> not bound to a trait (display options that live in the page).
+ * @param {string} label
+ * @param {readonly unknown[]} values
+ * @param {unknown} current
+ * @param {(value: string) => void} onChange
+ * @param {Attrs} [attrs]
+ */
 export function localChoice(label, values, current, onChange, attrs = {}) {
   const el = select(values, current, onChange, attrs);
   return h("label", {}, [label, el]);
 }
 
-/** Replace the options of a <select>, keeping `current` selected. */
+/**
+ * Replace the options of a <select>, keeping `current` selected.
+ * @param {HTMLSelectElement} el
+ * @param {readonly unknown[]} values
+ * @param {unknown} current
+ */
 export function setOptions(el, values, current) {
   clear(el);
   for (const v of values) {
@@ -93,9 +153,25 @@ export function setOptions(el, values, current) {
   el.value = String(current);
 }
 
+/**
+ * The 2D context of a canvas (throws if the canvas already has another kind of context).
+ * @param {HTMLCanvasElement} canvas
+ * @param {CanvasRenderingContext2DSettings} [settings]
+ * @returns {CanvasRenderingContext2D}
+ */
+export function context2d(canvas, settings) {
+  const ctx = canvas.getContext("2d", settings);
+  if (!ctx) throw new Error("deconv-widgets: this canvas has no 2D context");
+  return ctx;
+}
+
 const injected = new Set();
 
-/** Inject a <style> element once per document and key (scoped by class prefixes). */
+/**
+ * Inject a <style> element once per document and key (scoped by class prefixes).
+ * @param {string} key
+ * @param {string} css
+ */
 export function injectStyle(key, css) {
   if (injected.has(key) && document.getElementById(`dw-style-${key}`)) return;
   injected.add(key);
@@ -106,13 +182,17 @@ export function injectStyle(key, css) {
   document.head.appendChild(style);
 }
 
-/** A status line (data-testid="status"); kind "error" colours it. */
+/** A status line (data-testid="status") for showStatus. */
 export function statusLine() {
-  const el = h("div", { class: "dw-status", dataset: { testid: "status" }, role: "status" });
-  return el;
+  return h("div", { class: "dw-status", dataset: { testid: "status" }, role: "status" });
 }
 
-/** Show a status message; messages starting with "error" or kind "error" are highlighted. */
+/**
+ * Show a status message; messages starting with "error" or kind "error" are highlighted.
+ * @param {HTMLElement} el
+ * @param {string | null | undefined} text
+ * @param {string} [kind]
+ */
 export function showStatus(el, text, kind) {
   setText(el, text || "");
   const isError = kind === "error" || /^(error|invalid|unknown)\b/i.test(text || "");

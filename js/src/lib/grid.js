@@ -2,16 +2,31 @@
 // to a width (see grid_layout.js). Drawing costs one table lookup per canvas pixel and one
 // putImageData; the drawn pixels are kept, so moving the selection outline or a "ready" marker
 // only restores and repaints a few small rectangles. Hover tells channel, peak, position, value.
-import { h, setData, setText } from "./dom.js";
-import { TABLE_STEPS, colourTable, diverging, sequential, signedScale, unitScale } from "./colormaps.js";
+import { context2d, h, setData, setText } from "./dom.js";
+import { TABLE_STEPS, colourTable } from "./colormaps.js";
 import { cellOrigin, gridLayout, hitTest, moveSelection, sourceIndex } from "./grid_layout.js";
 
-export { cellOrigin, gridLayout, hitTest, moveSelection } from "./grid_layout.js";
+/** @typedef {import("./colormaps.js").Range} Range */
+/** @typedef {import("./colormaps.js").ColormapName} ColormapName */
+/** @typedef {import("./grid_layout.js").Layout} Layout */
+/** @typedef {"channel" | "shared"} Normalise */
+/**
+ * How a grid is drawn: its layout options, normalisation and colour map.
+ * @typedef {import("./grid_layout.js").LayoutOptions & { normalise?: Normalise,
+ *   colormap?: ColormapName }} GridOptions
+ */
 
 const OUTLINE = "#ff2d95";
 const FALLBACK_WIDTH = 800;
+const BACKGROUND = [128, 128, 128];
 
-/** Per-channel (or one shared) {min, max, maxAbs} of an (H, W, C) map, in one pass. */
+/**
+ * Per-channel (or one shared) {min, max, maxAbs} of an (H, W, C) map, in one pass.
+ * @param {ArrayLike<number>} data
+ * @param {number[]} shape
+ * @param {Normalise} [normalise]
+ * @returns {Range[]}
+ */
 export function channelRanges(data, shape, normalise = "channel") {
   const [height, width, channels] = shape;
   const mins = new Float64Array(channels).fill(Infinity);
@@ -28,8 +43,12 @@ export function channelRanges(data, shape, normalise = "channel") {
   return normalise === "shared" ? ranges.map(() => sharedRange(ranges)) : ranges;
 }
 
-/** One range spanning all the given ranges. */
-export function sharedRange(ranges) {
+/**
+ * One range spanning all the given ranges.
+ * @param {Range[]} ranges
+ * @returns {Range}
+ */
+function sharedRange(ranges) {
   let min = Infinity;
   let max = -Infinity;
   for (const r of ranges) {
@@ -41,34 +60,46 @@ export function sharedRange(ranges) {
   return { min, max, maxAbs: Math.max(Math.abs(min), Math.abs(max)) };
 }
 
-/** Colour of value v under a range and a colour map name ("sequential" | "diverging"). */
-export function colourOf(v, range, colormap) {
-  return colormap === "diverging"
-    ? diverging(signedScale(v, range.maxAbs))
-    : sequential(unitScale(v, range.min, range.max));
-}
-
+/** @type {Partial<Record<ColormapName, Uint32Array>>} */
 const packed = {};
-/** RGBA colour as one 32-bit word in the platform's byte order (for Uint32 pixel writes). */
+/**
+ * RGBA colour as one 32-bit word in the platform's byte order (for Uint32 pixel writes).
+ * @param {number} r
+ * @param {number} g
+ * @param {number} b
+ */
 function pack(r, g, b) {
   const word = new Uint32Array(1);
   new Uint8Array(word.buffer).set([r, g, b, 255]);
   return word[0];
 }
+/**
+ * A colour map's table as packed RGBA words (built once).
+ * @param {ColormapName} name
+ */
 function packedTable(name) {
-  if (!packed[name]) {
+  let table = packed[name];
+  if (!table) {
     const rgb = colourTable(name);
-    packed[name] = Uint32Array.from({ length: TABLE_STEPS }, (_, i) => pack(rgb[3 * i], rgb[3 * i + 1], rgb[3 * i + 2]));
+    table = Uint32Array.from({ length: TABLE_STEPS }, (_, i) => pack(rgb[3 * i], rgb[3 * i + 1], rgb[3 * i + 2]));
+    packed[name] = table;
   }
-  return packed[name];
+  return table;
 }
 
-/** Paint every cell of a layout into an ImageData (nearest-neighbour sampling per canvas pixel). */
-export function paintGrid(image, layout, data, ranges, options = {}) {
+/**
+ * Paint every cell of a layout into an ImageData (nearest-neighbour sampling per canvas pixel).
+ * @param {ImageData} image
+ * @param {Layout} layout
+ * @param {ArrayLike<number>} data
+ * @param {Range[]} ranges
+ * @param {GridOptions} [options]
+ * @returns {ImageData}
+ */
+function paintGrid(image, layout, data, ranges, options = {}) {
   const { height, width, channels, cellW, cellH, canvasWidth } = layout;
   const px = new Uint32Array(image.data.buffer, image.data.byteOffset, image.data.length / 4);
-  const bg = options.background ?? [128, 128, 128];
-  px.fill(pack(bg[0], bg[1], bg[2]));
+  px.fill(pack(BACKGROUND[0], BACKGROUND[1], BACKGROUND[2]));
   const colormap = options.colormap ?? "sequential";
   const table = packedTable(colormap);
   const top = TABLE_STEPS - 1;
@@ -104,30 +135,46 @@ export function paintGrid(image, layout, data, ranges, options = {}) {
   return image;
 }
 
-/** Stroke the selection outline around a channel's cell. */
-function strokeOutline(ctx, layout, channel, colour = OUTLINE) {
+/**
+ * Stroke the selection outline around a channel's cell.
+ * @param {CanvasRenderingContext2D} ctx
+ * @param {Layout} layout
+ * @param {number} channel
+ */
+function strokeOutline(ctx, layout, channel) {
   const [ox, oy] = cellOrigin(layout, channel);
-  ctx.strokeStyle = colour;
+  ctx.strokeStyle = OUTLINE;
   ctx.lineWidth = 2;
   ctx.strokeRect(ox - 1, oy - 1, layout.cellW + 2, layout.cellH + 2);
 }
 
-/** Draw every channel of an (H, W, C) map onto a canvas; returns the layout used. */
+/**
+ * Draw every channel of an (H, W, C) map onto a canvas once (outlining `selected`); returns
+ * the layout used. The live grid is createChannelGrid; bench/b2_grid.py times this one.
+ * @param {HTMLCanvasElement} canvas
+ * @param {ArrayLike<number>} data
+ * @param {number[]} shape
+ * @param {GridOptions & { selected?: number | null }} [options]
+ * @returns {Layout}
+ */
 export function drawGrid(canvas, data, shape, options = {}) {
   const [height, width, channels] = shape;
   const layout = gridLayout(channels, height, width, options);
   canvas.width = layout.canvasWidth;
   canvas.height = layout.canvasHeight;
-  const ctx = canvas.getContext("2d");
-  const ranges = options.ranges ?? channelRanges(data, shape, options.normalise);
-  ctx.putImageData(paintGrid(ctx.createImageData(layout.canvasWidth, layout.canvasHeight), layout, data, ranges, options), 0, 0);
-  if (options.selected !== undefined && options.selected !== null && options.selected < channels) {
-    strokeOutline(ctx, layout, options.selected, options.outline);
-  }
+  const ctx = context2d(canvas);
+  const ranges = channelRanges(data, shape, options.normalise);
+  const image = ctx.createImageData(layout.canvasWidth, layout.canvasHeight);
+  ctx.putImageData(paintGrid(image, layout, data, ranges, options), 0, 0);
+  const { selected } = options;
+  if (selected !== undefined && selected !== null && selected < channels) strokeOutline(ctx, layout, selected);
   return layout;
 }
 
-/** Format a value for read-outs: 4 significant digits, no trailing zeros. */
+/**
+ * Format a value for read-outs: 4 significant digits, no trailing zeros.
+ * @param {number} v
+ */
 export function formatValue(v) {
   if (!Number.isFinite(v)) return String(v);
   if (v === 0) return "0";
@@ -136,7 +183,12 @@ export function formatValue(v) {
   return String(Number(v.toPrecision(4)));
 }
 
-/** Square [x, y, size] of a cell's "ready" marker (inside its top-right corner). */
+/**
+ * Square [x, y, size] of a cell's "ready" marker (inside its top-right corner).
+ * @param {Layout} layout
+ * @param {number} channel
+ * @returns {[number, number, number]}
+ */
 export function markerRect(layout, channel) {
   const [ox, oy] = cellOrigin(layout, channel);
   const size = Math.max(2, Math.min(5, Math.round(Math.min(layout.cellW, layout.cellH) / 6)));
@@ -144,9 +196,12 @@ export function markerRect(layout, channel) {
   return [ox + layout.cellW - size - inset, oy + inset, size];
 }
 
-/** Width available to a grid inside `el` (content box minus the canvas border); 800 when 0. */
-export function availableWidth(el) {
-  const width = el?.clientWidth ?? 0;
+/**
+ * Width available to a grid inside `el` (content box minus the canvas border); 800 when 0.
+ * @param {HTMLElement} el
+ */
+function availableWidth(el) {
+  const width = el.clientWidth;
   if (!width) return FALLBACK_WIDTH;
   const style = getComputedStyle(el);
   const pad = (Number.parseFloat(style.paddingLeft) || 0) + (Number.parseFloat(style.paddingRight) || 0);
@@ -156,41 +211,58 @@ export function availableWidth(el) {
 /**
  * A live channel grid: canvas (tabindex=0, focusable) plus a hover read-out line.
  * onSelect(channel) is called on click and arrow keys. Call update(data, shape, opts).
+ * @param {{ onSelect?: (channel: number) => void, selected?: number }} [options]
  */
 export function createChannelGrid(options = {}) {
   const canvas = h("canvas", {
     class: "dw-grid",
     tabindex: "0",
-    dataset: { testid: options.testid ?? "channel-grid" },
-    "aria-label": options.label ?? "channels; arrow keys select",
+    dataset: { testid: "channel-grid" },
+    "aria-label": "channels; arrow keys select",
   });
   const readout = h("div", { class: "dw-readout" }, [" "]);
   const root = h("div", { class: "dw-grid-wrap" }, [canvas, readout]);
+  /**
+   * What the grid shows (its data, shape and per-channel ranges) and what it last painted.
+   * @type {{ map: { data: Float32Array, shape: number[], peaks: Range[] } | null,
+   *   painted: { layout: Layout, image: ImageData, clean: Uint32Array } | null, opts: GridOptions,
+   *   ranges: Range[], rangesOf: Normalise | null, selected: number, outlined: number | null,
+   *   maxWidth: number, marks: Set<number>, draws: number }}
+   */
   const state = {
-    data: null, shape: null, layout: null, opts: {}, peaks: null, ranges: null, rangesOf: null,
-    selected: options.selected ?? 0, outlined: null, maxWidth: options.maxWidth ?? FALLBACK_WIDTH,
-    image: null, clean: null, marks: new Set(), draws: 0,
+    map: null, painted: null, opts: {}, ranges: [], rangesOf: null, selected: options.selected ?? 0,
+    outlined: null, maxWidth: FALLBACK_WIDTH, marks: new Set(), draws: 0,
   };
+  /** @type {CanvasRenderingContext2D | null} */
   let ctx = null;
-  const context = () => { ctx ??= canvas.getContext("2d"); return ctx; };
+  const context = () => { ctx ??= context2d(canvas); return ctx; };
 
-  function layoutFor(opts) {
-    const [height, width, channels] = state.shape;
-    return gridLayout(channels, height, width, { ...opts, maxWidth: state.maxWidth });
+  /** @param {number[]} shape */
+  function layoutFor(shape) {
+    const [height, width, channels] = shape;
+    return gridLayout(channels, height, width, { ...state.opts, maxWidth: state.maxWidth });
   }
-  function shownRanges() {
+  /** @param {Range[]} peaks */
+  function shownRanges(peaks) {
     const key = state.opts.normalise === "shared" ? "shared" : "channel";
     if (state.rangesOf !== key) {
-      state.ranges = key === "shared" ? state.peaks.map(() => sharedRange(state.peaks)) : state.peaks;
+      state.ranges = key === "shared" ? peaks.map(() => sharedRange(peaks)) : peaks;
       state.rangesOf = key;
     }
     return state.ranges;
   }
+  /**
+   * Put back a rectangle of the painted grid.
+   * @param {number} x
+   * @param {number} y
+   * @param {number} w
+   * @param {number} hgt
+   */
   function restore(x, y, w, hgt) {
-    if (state.image) context().putImageData(state.image, 0, 0, x, y, w, hgt);
+    if (state.painted) context().putImageData(state.painted.image, 0, 0, x, y, w, hgt);
   }
   function outline() {
-    const layout = state.layout;
+    const layout = state.painted?.layout;
     if (!layout) return;
     if (state.outlined !== null && state.outlined < layout.channels) {
       const [ox, oy] = cellOrigin(layout, state.outlined);
@@ -203,34 +275,40 @@ export function createChannelGrid(options = {}) {
     }
     setData(canvas, "channel", state.selected);
   }
-  function paintMarker(channel, on, put = true) {
-    const [x, y, size] = markerRect(state.layout, channel);
-    const px = new Uint32Array(state.image.data.buffer);
-    const { canvasWidth } = state.layout;
+  /**
+   * Paint (on) or clear a cell's "ready" marker into the painted image; put: onto the canvas too.
+   * @param {{ layout: Layout, image: ImageData, clean: Uint32Array }} painted
+   * @param {number} channel
+   * @param {boolean} on
+   */
+  function paintMarker({ layout, image, clean }, channel, on, put = true) {
+    const [x, y, size] = markerRect(layout, channel);
+    const px = new Uint32Array(image.data.buffer);
     const white = pack(255, 255, 255);
     const black = pack(0, 0, 0);
     for (let dy = 0; dy < size; dy++) {
       for (let dx = 0; dx < size; dx++) {
-        const o = (y + dy) * canvasWidth + x + dx;
+        const o = (y + dy) * layout.canvasWidth + x + dx;
         const edge = size >= 4 && (dx === 0 || dy === size - 1 || dx === size - 1 || dy === 0);
-        px[o] = !on ? state.clean[o] : edge ? black : white;
+        px[o] = !on ? clean[o] : edge ? black : white;
       }
     }
     if (put) restore(x, y, size, size);
   }
   function redraw() {
-    if (!state.data) return;
-    const layout = layoutFor(state.opts);
+    if (!state.map) return;
+    const { data, shape, peaks } = state.map;
+    const layout = layoutFor(shape);
     if (canvas.width !== layout.canvasWidth || canvas.height !== layout.canvasHeight) {
       canvas.width = layout.canvasWidth;
       canvas.height = layout.canvasHeight;
     }
-    state.layout = layout;
-    state.image = paintGrid(context().createImageData(layout.canvasWidth, layout.canvasHeight),
-      layout, state.data, shownRanges(), state.opts);
-    state.clean = new Uint32Array(state.image.data.buffer).slice();
-    for (const c of state.marks) if (c < layout.channels) paintMarker(c, true, false);
-    context().putImageData(state.image, 0, 0);
+    const image = paintGrid(context().createImageData(layout.canvasWidth, layout.canvasHeight),
+      layout, data, shownRanges(peaks), state.opts);
+    const painted = { layout, image, clean: new Uint32Array(image.data.buffer).slice() };
+    state.painted = painted;
+    for (const c of state.marks) if (c < layout.channels) paintMarker(painted, c, true, false);
+    context().putImageData(image, 0, 0);
     state.outlined = null;
     outline();
     state.draws += 1;
@@ -238,31 +316,38 @@ export function createChannelGrid(options = {}) {
       gap: layout.gap, order: layout.order ? "strongest" : "index" };
     for (const [k, v] of Object.entries(geometry)) setData(canvas, k, v);
   }
+  /** @param {number} channel */
   function setSelected(channel) {
     state.selected = channel;
-    if (state.layout) outline();
+    if (state.painted) outline();
   }
+  /** @param {number} channel */
   function pick(channel) {
-    if (channel === null || channel === state.selected) return;
+    if (channel === state.selected) return;
     setSelected(channel);
     options.onSelect?.(channel);
   }
+  /** @param {MouseEvent} event */
   function eventCell(event) {
-    if (!state.layout) return null;
+    if (!state.painted) return null;
     const rect = canvas.getBoundingClientRect();
     // the CSS box includes the 1px border; the canvas pixels sit inside it
     const border = canvas.clientLeft || 0;
     const sx = canvas.clientWidth ? canvas.width / canvas.clientWidth : 1;
     const sy = canvas.clientHeight ? canvas.height / canvas.clientHeight : 1;
-    return hitTest(state.layout, (event.clientX - rect.left - border) * sx,
+    return hitTest(state.painted.layout, (event.clientX - rect.left - border) * sx,
       (event.clientY - rect.top - (canvas.clientTop || 0)) * sy);
   }
   canvas.addEventListener("mousemove", (event) => {
     const hit = eventCell(event);
-    if (!hit) return setText(readout, " ");
-    const [, width, channels] = state.shape;
-    const v = state.data[(hit.y * width + hit.x) * channels + hit.channel];
-    setText(readout, `channel ${hit.channel} · peak ${formatValue(state.peaks[hit.channel].max)}`
+    if (!hit || !state.map) {
+      setText(readout, " ");
+      return;
+    }
+    const { data, shape, peaks } = state.map;
+    const [, width, channels] = shape;
+    const v = data[(hit.y * width + hit.x) * channels + hit.channel];
+    setText(readout, `channel ${hit.channel} · peak ${formatValue(peaks[hit.channel].max)}`
       + ` · y ${hit.y}, x ${hit.x} · ${formatValue(v)}`);
   });
   canvas.addEventListener("mouseleave", () => setText(readout, " "));
@@ -272,48 +357,60 @@ export function createChannelGrid(options = {}) {
     if (hit) pick(hit.channel);
   });
   canvas.addEventListener("keydown", (event) => {
-    if (!state.layout) return;
-    const next = moveSelection(state.layout, state.selected, event.key);
+    if (!state.painted) return;
+    const next = moveSelection(state.painted.layout, state.selected, event.key);
     if (next === null) return;
     event.preventDefault();
     pick(next);
   });
 
-  /** Fit the grid to a width in px (re-laid out and redrawn only when the geometry changes). */
+  /**
+   * Fit the grid to a width in px (re-laid out and redrawn only when the geometry changes).
+   * @param {number} maxWidth
+   */
   function fit(maxWidth) {
     state.maxWidth = maxWidth;
-    if (!state.data || !state.layout) return;
-    const next = layoutFor(state.opts);
-    const old = state.layout;
+    if (!state.map || !state.painted) return;
+    const next = layoutFor(state.map.shape);
+    const old = state.painted.layout;
     if (next.cols !== old.cols || next.cellW !== old.cellW || next.cellH !== old.cellH) redraw();
   }
 
   return {
     root, canvas, readout, fit,
-    get layout() { return state.layout; },
+    get layout() { return state.painted?.layout ?? null; },
     get selected() { return state.selected; },
     /** Number of full recolours so far (a selection change is not one). */
     get draws() { return state.draws; },
-    /** Draw new data: data Float32Array (H, W, C), shape [H, W, C], opts for gridLayout/paintGrid. */
+    /**
+     * Draw new data: data Float32Array (H, W, C), shape [H, W, C], opts for gridLayout/paintGrid.
+     * @param {Float32Array} data
+     * @param {number[]} shape
+     * @param {GridOptions} [opts]
+     */
     update(data, shape, opts = {}) {
-      if (data !== state.data || String(shape) !== String(state.shape)) {
-        state.peaks = channelRanges(data, shape, "channel");
-        state.rangesOf = null;
-      }
-      if (opts.normalise !== state.opts.normalise) state.rangesOf = null;
-      state.data = data;
-      state.shape = shape;
+      const old = state.map;
+      const peaks = old && data === old.data && String(shape) === String(old.shape) ? old.peaks
+        : channelRanges(data, shape, "channel");
+      if (peaks !== old?.peaks || opts.normalise !== state.opts.normalise) state.rangesOf = null;
+      state.map = { data, shape, peaks };
       state.opts = opts;
       if (state.selected >= shape[2]) state.selected = 0;
       redraw();
     },
-    /** Select a channel without calling onSelect (state coming from Python); only the outline
-     * moves, and a channel that is already selected and drawn is not drawn again. */
+    /**
+     * Select a channel without calling onSelect (state coming from Python); only the outline
+     * moves, and a channel that is already selected and drawn is not drawn again.
+     * @param {number} channel
+     */
     select(channel) {
       if (channel === state.selected && canvas.dataset.channel === String(channel)) return;
       setSelected(channel);
     },
-    /** Keep fitting the grid to an element's width (ResizeObserver); returns a stop function. */
+    /**
+     * Keep fitting the grid to an element's width (ResizeObserver); returns a stop function.
+     * @param {HTMLElement} el
+     */
     fitTo(el) {
       const measure = () => fit(availableWidth(el));
       measure();
@@ -322,18 +419,22 @@ export function createChannelGrid(options = {}) {
       observer.observe(el);
       return () => observer.disconnect();
     },
-    /** Mark the cells of these channels as ready (a dot in the corner); null or empty: none. */
+    /**
+     * Mark the cells of these channels as ready (a dot in the corner); null or empty: none.
+     * @param {Iterable<number> | null} channels
+     */
     setMarks(channels) {
       const next = new Set(channels || []);
-      if (state.image) {
-        const n = state.layout.channels;
+      const painted = state.painted;
+      if (painted) {
+        const n = painted.layout.channels;
         const off = [...state.marks].filter((c) => !next.has(c) && c < n);
         const on = [...next].filter((c) => !state.marks.has(c) && c < n);
         const few = off.length + on.length <= 32; // else one put of the whole grid is cheaper
-        off.forEach((c) => paintMarker(c, false, few));
-        on.forEach((c) => paintMarker(c, true, few));
+        off.forEach((c) => paintMarker(painted, c, false, few));
+        on.forEach((c) => paintMarker(painted, c, true, few));
         if (!few) {
-          context().putImageData(state.image, 0, 0);
+          context().putImageData(painted.image, 0, 0);
           state.outlined = null;
           outline();
         }

@@ -3,20 +3,35 @@
 //   norm - L2 over colour channels (sequential map); gamma - raw with |v|^gamma contrast;
 //   signed - one channel through the diverging map (0 = neutral), several as raw.
 // Hovering shows the position and the values under the pointer.
-import { h, setText } from "./dom.js";
+import { context2d, h, setText } from "./dom.js";
 import { diverging, sequential, signedScale, valueRange } from "./colormaps.js";
 import { formatValue } from "./grid.js";
 
-export const MODES = ["signed", "raw", "abs", "norm", "gamma", "image"];
+/** @typedef {"signed" | "raw" | "abs" | "norm" | "gamma" | "image"} Mode */
 
-/** L2 norm over the colour channels of pixel i. */
+/** @type {string[]} */
+const MODES = ["signed", "raw", "abs", "norm", "gamma", "image"];
+
+/**
+ * L2 norm over the colour channels of pixel i.
+ * @param {ArrayLike<number>} data
+ * @param {number} i
+ * @param {number} channels
+ */
 function pixelNorm(data, i, channels) {
   let s = 0;
   for (let c = 0; c < channels; c++) s += data[i * channels + c] ** 2;
   return Math.sqrt(s);
 }
 
-/** RGBA bytes (H * W * 4) of an (H, W, C) image in a display mode. */
+/**
+ * RGBA bytes (H * W * 4) of an (H, W, C) image in a display mode.
+ * @param {ArrayLike<number>} data
+ * @param {number[]} shape
+ * @param {string} [mode] a Mode (others throw a RangeError)
+ * @param {{ gamma?: number }} [options]
+ * @returns {Uint8ClampedArray}
+ */
 export function imageToRGBA(data, shape, mode = "raw", options = {}) {
   if (!MODES.includes(mode)) {
     throw new RangeError(`unknown display mode '${mode}'; choose one of: ${MODES.join(", ")}`);
@@ -57,14 +72,21 @@ export function imageToRGBA(data, shape, mode = "raw", options = {}) {
   return out;
 }
 
-/** Draw an image into a canvas at its native size (CSS scales it to displaySize). */
-export function drawImage(canvas, data, shape, mode, options = {}) {
+/**
+ * Draw an image into a canvas at its native size (CSS scales it to displaySize).
+ * @param {HTMLCanvasElement} canvas
+ * @param {ArrayLike<number>} data
+ * @param {number[]} shape
+ * @param {string} mode
+ * @param {{ displaySize?: number, fit?: boolean }} options
+ */
+function drawImage(canvas, data, shape, mode, options) {
   const [height, width] = shape;
   canvas.width = width;
   canvas.height = height;
-  const ctx = canvas.getContext("2d");
+  const ctx = context2d(canvas);
   const image = ctx.createImageData(width, height);
-  image.data.set(imageToRGBA(data, shape, mode, options));
+  image.data.set(imageToRGBA(data, shape, mode));
   ctx.putImageData(image, 0, 0);
   const size = options.displaySize ?? 160;
   // CSS scales: up, pixelated; with `fit` also down (smoothly) so that big images keep the size
@@ -74,11 +96,13 @@ export function drawImage(canvas, data, shape, mode, options = {}) {
   canvas.style.imageRendering = scale < 1 ? "auto" : "";
 }
 
-/** A captioned image canvas with a hover read-out; update(data, shape, mode) redraws it. */
+/**
+ * A captioned image canvas with a hover read-out; update(data, shape, mode) redraws it.
+ * @param {{ caption?: string, testid?: string, fit?: boolean, displaySize?: number,
+ *   mode?: Mode }} [options] fit: also scale big images down to displaySize (px, 160)
+ */
 export function createImageView(options = {}) {
-  const attrs = { class: "dw-image" };
-  if (options.testid) attrs.dataset = { testid: options.testid };
-  const canvas = h("canvas", attrs);
+  const canvas = h("canvas", { class: "dw-image", dataset: options.testid ? { testid: options.testid } : null });
   if (options.fit) { // an empty placeholder of the display size until the first draw
     const size = `${options.displaySize ?? 160}px`;
     Object.assign(canvas, { width: 0, height: 0 });
@@ -87,28 +111,44 @@ export function createImageView(options = {}) {
   const caption = h("div", { class: "dw-caption" }, [options.caption ?? ""]);
   const readout = h("div", { class: "dw-readout" }, [" "]);
   const root = h("figure", { class: "dw-figure" }, [caption, canvas, readout]);
-  const state = { data: null, shape: null, mode: options.mode ?? "raw" };
+  /** @type {{ data: ArrayLike<number> | null, shape: number[], mode: string }} */
+  const state = { data: null, shape: [], mode: options.mode ?? "raw" };
   canvas.addEventListener("mousemove", (event) => {
-    if (!state.data) return;
+    const { data, shape } = state;
+    if (!data) return;
     const rect = canvas.getBoundingClientRect();
-    const [height, width, channels] = state.shape;
+    const [height, width, channels] = shape;
     const x = Math.floor(((event.clientX - rect.left) / rect.width) * width);
     const y = Math.floor(((event.clientY - rect.top) / rect.height) * height);
-    if (x < 0 || y < 0 || x >= width || y >= height) return setText(readout, " ");
+    if (x < 0 || y < 0 || x >= width || y >= height) {
+      setText(readout, " ");
+      return;
+    }
     const values = [];
-    for (let c = 0; c < channels; c++) values.push(formatValue(state.data[(y * width + x) * channels + c]));
+    for (let c = 0; c < channels; c++) values.push(formatValue(data[(y * width + x) * channels + c]));
     setText(readout, `y ${y}, x ${x} · ${values.join(", ")}`);
   });
   canvas.addEventListener("mouseleave", () => setText(readout, " "));
   return {
     root, canvas, caption, readout,
-    update(data, shape, mode = state.mode, opts = {}) {
+    /**
+     * Draw an (H, W, C) image in a display mode (default: the last one).
+     * @param {ArrayLike<number>} data
+     * @param {number[]} shape
+     * @param {string} [mode]
+     */
+    update(data, shape, mode = state.mode) {
       state.data = data;
       state.shape = shape;
       state.mode = mode;
-      drawImage(canvas, data, shape, mode, { displaySize: options.displaySize, fit: options.fit, ...opts });
+      drawImage(canvas, data, shape, mode, { displaySize: options.displaySize, fit: options.fit });
     },
+    /**
+     * Set the caption's text (only when it changes).
+     * @param {string} text
+     */
     setCaption(text) { if (caption.textContent !== text) setText(caption, text); },
+    /** Empty the canvas (its size 0) until the next update. */
     clear() {
       state.data = null;
       canvas.width = 0;

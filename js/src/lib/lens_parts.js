@@ -2,7 +2,7 @@
 // maps and the sanity cascade. Python computes each on request (a message) and sends it as one
 // packed float32 buffer with an index; each hook carries data-version = the trait's version once
 // drawn. Text from Python (class and layer names) only ever goes in through textContent.
-import { clear, h, setData } from "./dom.js";
+import { clear, context2d, h, setData } from "./dom.js";
 import { toFloat32Shaped } from "./buffers.js";
 import { TABLE_STEPS, colourTable, unitScale, valueRange } from "./colormaps.js";
 import { createImageView } from "./image_view.js";
@@ -10,16 +10,31 @@ import { formatValue } from "./grid.js";
 import { push, watch } from "./widget.js";
 import { asImage, unpack } from "./parts.js";
 
+/**
+ * The lenses' model: their traits, the progress bar, the channel and the image (under Grad-CAM).
+ * @typedef {import("@anywidget/types").AnyModel<import("./traits.js").LensTraits
+ *   & import("./traits.js").ProgressTraits & { channel: number, image: DataView,
+ *   image_shape: number[] }>} LensModel
+ */
+
 /** lens_target's value for "the current channel" (k >= 0: class k). */
 export const CHANNEL_TARGET = -1;
 
-/** The lens target choices: the current channel, then each class by name. */
+/**
+ * The lens target choices: the current channel, then each class by name.
+ * @param {number} channel
+ * @param {readonly string[] | null} [classes]
+ */
 export function targetOptions(channel, classes = []) {
   return [{ value: CHANNEL_TARGET, label: `channel ${channel}` },
     ...(classes || []).map((name, k) => ({ value: k, label: String(name) }))];
 }
 
-/** RGBA bytes of n values through the sequential map, min..max (default: the data's range). */
+/**
+ * RGBA bytes of n values through the sequential map, min..max (default: the data's range).
+ * @param {ArrayLike<number>} data
+ * @param {{ min: number, max: number }} [range]
+ */
 export function heatRGBA(data, range = valueRange(data)) {
   const table = colourTable("sequential");
   const out = new Uint8ClampedArray(data.length * 4);
@@ -34,6 +49,9 @@ export function heatRGBA(data, range = valueRange(data)) {
 /**
  * A map (H * W values >= 0) over an image (H, W, C) in [0, 1]: the map's sequential colour
  * blended with the image at `alpha`, 0 to the map's maximum. Without a matching image: the map.
+ * @param {ArrayLike<number>} map
+ * @param {ArrayLike<number> | null} image
+ * @param {number[] | null} imageShape
  */
 export function overlayRGBA(map, image, imageShape, alpha = 0.5) {
   const heat = heatRGBA(map, { min: 0, max: valueRange(map).max });
@@ -49,11 +67,18 @@ export function overlayRGBA(map, image, imageShape, alpha = 0.5) {
   return heat;
 }
 
-/** Draw RGBA bytes (height x width) into a canvas shown `displaySize` px on its long side. */
-export function drawRGBA(canvas, rgba, height, width, displaySize = 128) {
+/**
+ * Draw RGBA bytes (height x width) into a canvas shown `displaySize` px on its long side.
+ * @param {HTMLCanvasElement} canvas
+ * @param {Uint8ClampedArray} rgba
+ * @param {number} height
+ * @param {number} width
+ * @param {number} displaySize
+ */
+function drawRGBA(canvas, rgba, height, width, displaySize) {
   canvas.width = width;
   canvas.height = height;
-  const ctx = canvas.getContext("2d");
+  const ctx = context2d(canvas);
   const image = ctx.createImageData(width, height);
   image.data.set(rgba);
   ctx.putImageData(image, 0, 0);
@@ -62,17 +87,26 @@ export function drawRGBA(canvas, rgba, height, width, displaySize = 128) {
   canvas.style.height = `${Math.round(height * scale)}px`;
 }
 
-/** The caption of one cascade step: "conv3_2 · rho 0.87" ("trained" for the unchanged model). */
+/**
+ * The caption of one cascade step: "conv3_2 · rho 0.87" ("trained" for the unchanged model).
+ * @param {{ layer?: string | null, rho: number }} step
+ */
 export function sanityCaption(step) {
   return `${step.layer ?? "trained"} · rho ${Number(step.rho).toFixed(2)}`;
 }
 
-/** The display mode of a projection-like array: one channel diverging, colour as raw. */
+/**
+ * The display mode of a projection-like array: one channel diverging, colour as raw.
+ * @param {number[]} shape
+ */
 function projectionMode(shape) {
   return shape[2] === 1 ? "signed" : "raw";
 }
 
-/** The <select data-testid="lens-target">: the current channel or a class. */
+/**
+ * The <select data-testid="lens-target">: the current channel or a class.
+ * @param {LensModel} model
+ */
 export function lensTargetPart(model) {
   const el = h("select", { dataset: { testid: "lens-target" } });
   el.addEventListener("change", () => push(model, { lens_target: Number.parseInt(el.value, 10) }));
@@ -87,7 +121,10 @@ export function lensTargetPart(model) {
   return { root: h("label", {}, ["target ", el]), el, stop };
 }
 
-/** Grad-CAM over the input (data-testid="gradcam") and Guided Grad-CAM ("guided-gradcam"). */
+/**
+ * Grad-CAM over the input (data-testid="gradcam") and Guided Grad-CAM ("guided-gradcam").
+ * @param {LensModel} model
+ */
 export function gradcamPart(model) {
   const cam = createImageView({ caption: "Grad-CAM", testid: "gradcam" });
   const guided = createImageView({ caption: "Guided Grad-CAM", testid: "guided-gradcam" });
@@ -116,7 +153,10 @@ export function gradcamPart(model) {
   return { root: h("div", { class: "dw-row" }, [cam.root, guided.root]), stop };
 }
 
-/** The occlusion maps (data-testid="occlusion"), their button and progress bar. */
+/**
+ * The occlusion maps (data-testid="occlusion"), their button and progress bar.
+ * @param {LensModel} model
+ */
 export function occlusionPart(model) {
   const maps = h("div", { class: "dw-strip", dataset: { testid: "occlusion" } });
   const progress = h("progress", { class: "dw-progress", max: "1", value: "0" });
@@ -145,7 +185,10 @@ export function occlusionPart(model) {
   return { root, stop: () => stops.forEach((s) => s()) };
 }
 
-/** The sanity cascade (data-testid="sanity"): the trained model first, then one more layer randomised each step. */
+/**
+ * The sanity cascade (data-testid="sanity"): the trained model first, then one more layer randomised each step.
+ * @param {LensModel} model
+ */
 export function sanityPart(model) {
   const strip = h("div", { class: "dw-strip", dataset: { testid: "sanity" } });
   const button = h("button", { onclick: () => model.send({ type: "sanity" }) }, ["sanity check"]);
@@ -168,7 +211,10 @@ export function sanityPart(model) {
   return { root, stop };
 }
 
-/** The lens panel: target, Grad-CAM and Guided Grad-CAM, occlusion maps, the sanity cascade. */
+/**
+ * The lens panel: target, Grad-CAM and Guided Grad-CAM, occlusion maps, the sanity cascade.
+ * @param {LensModel} model
+ */
 export function lensPanel(model) {
   const target = lensTargetPart(model);
   const button = h("button", { onclick: () => model.send({ type: "lenses" }) }, ["Grad-CAM"]);

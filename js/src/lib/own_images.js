@@ -3,14 +3,20 @@
 // scaled here to the model's input size and sent one at a time ("frame"): the next goes once
 // the previous one's projection is drawn. Python checks and decodes; it reports in `status`
 // (shown as text by the status line; this part never shows a file name itself).
-import { h, injectStyle, setData } from "./dom.js";
+import { context2d, h, injectStyle, setData } from "./dom.js";
 import { watch } from "./widget.js";
+
+/**
+ * The traits own images read: the image's size and version, frames answered, status, projections.
+ * @typedef {import("@anywidget/types").AnyModel<import("./traits.js").ProjectionTraits
+ *   & import("./traits.js").OwnImagesTraits>} OwnImagesModel
+ */
 
 /** Files above this size are refused in the page and never sent (Python's limit too). */
 export const MAX_UPLOAD_BYTES = 20 * 2 ** 20;
-export const ACCEPT = "image/png,image/jpeg,image/webp";
+const ACCEPT = "image/png,image/jpeg,image/webp";
 /** A frame with no answer after this long no longer holds the next one back. */
-export const FRAME_TIMEOUT_MS = 5000;
+const FRAME_TIMEOUT_MS = 5000;
 
 const CSS = `
 .dw-drop-target.dw-dragover { outline: 2px dashed var(--jp-brand-color1, #1976d2); outline-offset: 2px; }
@@ -29,6 +35,10 @@ export function tooBigMessage(name, size) {
 
 /**
  * The centre crop of a width x height source with the aspect ratio of outWidth x outHeight.
+ * @param {number} width
+ * @param {number} height
+ * @param {number} outWidth
+ * @param {number} outHeight
  * @returns {[number, number, number, number]} sx, sy, sw, sh
  */
 export function centreCrop(width, height, outWidth, outHeight) {
@@ -40,7 +50,7 @@ export function centreCrop(width, height, outWidth, outHeight) {
 /**
  * RGBA bytes without their alpha.
  * @param {Uint8ClampedArray | Uint8Array} rgba
- * @returns {Uint8Array}
+ * @returns {Uint8Array<ArrayBuffer>}
  */
 export function rgbaToRGB(rgba) {
   const out = new Uint8Array((rgba.length / 4) * 3);
@@ -56,12 +66,14 @@ export function rgbaToRGB(rgba) {
  * The video's current frame, centre-cropped and scaled to height x width, as RGB bytes (row-major).
  * @param {HTMLVideoElement} video
  * @param {HTMLCanvasElement} canvas scratch canvas
- * @returns {Uint8Array}
+ * @param {number} height
+ * @param {number} width
+ * @returns {Uint8Array<ArrayBuffer>}
  */
-export function grabFrame(video, canvas, height, width) {
+function grabFrame(video, canvas, height, width) {
   if (canvas.width !== width) canvas.width = width;
   if (canvas.height !== height) canvas.height = height;
-  const ctx = canvas.getContext("2d", { willReadFrequently: true });
+  const ctx = context2d(canvas, { willReadFrequently: true });
   ctx.drawImage(video, ...centreCrop(video.videoWidth, video.videoHeight, width, height), 0, 0, width, height);
   return rgbaToRGB(ctx.getImageData(0, 0, width, height).data);
 }
@@ -72,15 +84,20 @@ export function grabFrame(video, canvas, height, width) {
  * @returns {string}
  */
 export function cameraError(err) {
-  const name = err?.name || "Error";
-  const detail = `(${name}: ${err?.message ?? String(err)})`;
+  const e = /** @type {{ name?: unknown, message?: unknown } | null | undefined} */ (err);
+  const name = e?.name || "Error";
+  const detail = `(${name}: ${e?.message ?? String(err)})`;
   if (name === "NotAllowedError" || name === "SecurityError") return `camera: permission refused ${detail}`;
   if (name === "NotFoundError" || name === "OverconstrainedError") return `camera: no camera found ${detail}`;
   if (name === "NotReadableError") return `camera: busy or unreadable ${detail}`;
   return `camera: could not start ${detail}`;
 }
 
-/** The browser's camera, or an error when the page has none (no https, old browser). */
+/**
+ * The browser's camera, or an error when the page has none (no https, old browser).
+ * @param {MediaStreamConstraints} constraints
+ * @returns {Promise<MediaStream>}
+ */
 function browserCamera(constraints) {
   if (!navigator.mediaDevices?.getUserMedia) {
     const err = new Error("this page has no camera access (it needs https or localhost)");
@@ -90,18 +107,59 @@ function browserCamera(constraints) {
   return navigator.mediaDevices.getUserMedia(constraints);
 }
 
-/** Resolve once the video has a frame to draw. */
+/**
+ * Resolve once the video has a frame to draw.
+ * @param {HTMLVideoElement} video
+ * @returns {Promise<unknown>}
+ */
 function firstFrame(video) {
   if (video.readyState >= 2 && video.videoWidth) return Promise.resolve();
   return new Promise((resolve) => video.addEventListener("loadeddata", resolve, { once: true }));
 }
 
 /**
+ * Make `target` take dropped files (outlined while files are dragged over); returns a stop function.
+ * @param {HTMLElement} target
+ * @param {(files: File[]) => unknown} upload
+ * @returns {() => void}
+ */
+function acceptDrops(target, upload) {
+  /** @param {DragEvent} event */
+  const hasFiles = (event) => [...(event.dataTransfer?.types || [])].includes("Files");
+  /** @param {DragEvent} event */
+  const onDrag = (event) => {
+    if (!hasFiles(event) || !event.dataTransfer) return;
+    event.preventDefault();
+    event.stopPropagation();
+    event.dataTransfer.dropEffect = "copy";
+    target.classList.add("dw-dragover");
+  };
+  /** @param {DragEvent} event */
+  const onLeave = (event) => {
+    if (!target.contains(/** @type {Node | null} */ (event.relatedTarget))) target.classList.remove("dw-dragover");
+  };
+  /** @param {DragEvent} event */
+  const onDrop = (event) => {
+    target.classList.remove("dw-dragover");
+    if (!hasFiles(event) || !event.dataTransfer) return;
+    event.preventDefault();
+    event.stopPropagation();
+    upload([...event.dataTransfer.files]);
+  };
+  /** @type {[string, (event: DragEvent) => void][]} */
+  const drops = [["dragenter", onDrag], ["dragover", onDrag], ["dragleave", onLeave], ["drop", onDrop]];
+  target.classList.add("dw-drop-target");
+  target.title = "drop PNG, JPEG or WebP pictures here";
+  drops.forEach(([name, fn]) => target.addEventListener(name, /** @type {EventListener} */ (fn)));
+  return () => drops.forEach(([name, fn]) => target.removeEventListener(name, /** @type {EventListener} */ (fn)));
+}
+
+/**
  * The picker, drop target and camera of the Explorer's own images. `camera` stands in for
  * getUserMedia in tests. Hooks: data-frames-sent and data-frames-drawn on the root, data-state
  * ("off", "starting", "on") on the camera button.
- * @param {object} model the anywidget model
- * @param {{dropTarget?: HTMLElement, camera?: (c: MediaStreamConstraints) => Promise<MediaStream>,
+ * @param {OwnImagesModel} model
+ * @param {{dropTarget?: HTMLElement | null, camera?: (c: MediaStreamConstraints) => Promise<MediaStream>,
  *   timeoutMs?: number}} [options]
  * @returns {{root: HTMLElement, stop: () => void, upload: (files: Iterable<File>) => Promise<void>}}
  */
@@ -123,15 +181,20 @@ export function ownImagesPart(model, { dropTarget = null, camera = browserCamera
     dataset: { testid: "own-images", framesSent: 0, framesDrawn: 0 } }, [label, toggle, freeze, video]);
 
   let state = "off";
+  /** @type {MediaStream | null} */
   let stream = null;
   let run = 0; // bumped on every start and stop: a late getUserMedia answer sees it is stale
   let sent = 0;
   let drawn = 0; // frames whose projection was drawn (data-frames-drawn)
   let target = 0; // `frames` that answers the frame in flight
   let waiting = false;
-  let timer = null;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let timer;
 
-  /** Send files one message each, in order; too big ones are refused here. */
+  /**
+   * Send files one message each, in order; too big ones are refused here.
+   * @param {Iterable<File>} files
+   */
   async function upload(files) {
     for (const file of files) {
       if (file.size > MAX_UPLOAD_BYTES) {
@@ -142,7 +205,7 @@ export function ownImagesPart(model, { dropTarget = null, camera = browserCamera
       try {
         bytes = await file.arrayBuffer();
       } catch (err) {
-        const message = `error: ${file.name}: could not be read (${err?.name ?? err})`;
+        const message = `error: ${file.name}: could not be read (${/** @type {Error} */ (err)?.name ?? err})`;
         model.send({ type: "refused", message });
         continue;
       }
@@ -150,6 +213,10 @@ export function ownImagesPart(model, { dropTarget = null, camera = browserCamera
     }
   }
 
+  /**
+   * Show the camera's state ("off", "starting", "on") on its buttons.
+   * @param {string} next
+   */
   function setState(next) {
     state = next;
     setData(toggle, "state", next);
@@ -167,6 +234,7 @@ export function ownImagesPart(model, { dropTarget = null, camera = browserCamera
     return key.image === model.get("image_version") && methods.includes(model.get("method")) ? "drawn" : null;
   }
 
+  /** Send the video's current frame (or try again soon when there is none yet). */
   function sendFrame() {
     clearTimeout(timer);
     if (state !== "on") return;
@@ -190,6 +258,7 @@ export function ownImagesPart(model, { dropTarget = null, camera = browserCamera
     queued = true;
     queueMicrotask(() => { queued = false; next(); });
   }
+  /** On Python's answer to the frame in flight, send the next one once the page has drawn. */
   function next() {
     const answer = state === "on" && waiting ? answered() : null;
     if (!answer) return;
@@ -202,10 +271,15 @@ export function ownImagesPart(model, { dropTarget = null, camera = browserCamera
     });
   }
 
+  /**
+   * Stop every track of a stream.
+   * @param {MediaStream | null} media
+   */
   function release(media) {
     media?.getTracks().forEach((track) => track.stop());
   }
 
+  /** Switch the camera off (notify: tell Python when it was on). */
   function stopCamera(notify = true) {
     const was = state;
     run += 1;
@@ -219,6 +293,7 @@ export function ownImagesPart(model, { dropTarget = null, camera = browserCamera
     if (notify && was !== "off") model.send({ type: "camera", state: "off", message: "camera: off" });
   }
 
+  /** Switch the camera on and start sending frames; Python hears how it went. */
   async function startCamera() {
     const mine = ++run;
     setState("starting");
@@ -236,7 +311,7 @@ export function ownImagesPart(model, { dropTarget = null, camera = browserCamera
       model.send({ type: "camera", state: "error", message: cameraError(err) });
       return;
     }
-    if (mine !== run) return;
+    if (mine !== run || !media) return;
     media.getVideoTracks().forEach((track) => track.addEventListener("ended", () => {
       if (stream !== media) return; // the camera went away (unplugged, revoked)
       stopCamera(false);
@@ -260,30 +335,7 @@ export function ownImagesPart(model, { dropTarget = null, camera = browserCamera
     model.send({ type: "freeze" });
   });
 
-  const hasFiles = (event) => [...(event.dataTransfer?.types || [])].includes("Files");
-  const onDrag = (event) => {
-    if (!hasFiles(event)) return;
-    event.preventDefault();
-    event.stopPropagation();
-    event.dataTransfer.dropEffect = "copy";
-    dropTarget.classList.add("dw-dragover");
-  };
-  const onLeave = (event) => {
-    if (!dropTarget.contains(event.relatedTarget)) dropTarget.classList.remove("dw-dragover");
-  };
-  const onDrop = (event) => {
-    dropTarget.classList.remove("dw-dragover");
-    if (!hasFiles(event)) return;
-    event.preventDefault();
-    event.stopPropagation();
-    upload([...event.dataTransfer.files]);
-  };
-  const drops = [["dragenter", onDrag], ["dragover", onDrag], ["dragleave", onLeave], ["drop", onDrop]];
-  if (dropTarget) {
-    dropTarget.classList.add("dw-drop-target");
-    dropTarget.title = "drop PNG, JPEG or WebP pictures here";
-    drops.forEach(([name, fn]) => dropTarget.addEventListener(name, fn));
-  }
+  const stopDrops = dropTarget ? acceptDrops(dropTarget, upload) : () => {};
 
   const stopWatch = watch(model, ["frames", "proj_key", "proj_methods", "image_version", "method", "status"],
     check, { now: false });
@@ -293,7 +345,7 @@ export function ownImagesPart(model, { dropTarget = null, camera = browserCamera
     stop() {
       stopWatch();
       stopCamera();
-      if (dropTarget) drops.forEach(([name, fn]) => dropTarget.removeEventListener(name, fn));
+      stopDrops();
     },
   };
 }

@@ -1,22 +1,34 @@
 // UI parts bound to an anywidget model, shared by the Explorer and its stand-alone pieces.
 // Every part reads its traits with watch() and writes user picks back with push(), so Python
 // stays the source of truth and setting a trait from Python redraws exactly like a click.
-import { clear, h, select, setOptions, setText, showStatus, statusLine } from "./dom.js";
+import { clear, h, select, setOptions, showStatus, statusLine } from "./dom.js";
 import { toFloat32, toFloat32Shaped } from "./buffers.js";
 import { createImageView } from "./image_view.js";
 import { debounce, push, watch } from "./widget.js";
 
-export { METHODS, SEEDS, gridPart, pickChannel, projectionsPart } from "./channel_parts.js";
-export { localChoice } from "./dom.js";
+export { gridPart, projectionsPart } from "./channel_parts.js";
 
-/** The status line (data-testid="status") showing the `status` trait. */
+/** @typedef {import("./traits.js").Model} Model */
+/** @typedef {import("@anywidget/types").AnyModel<import("./traits.js").StatusTraits>} StatusModel */
+/** @typedef {import("./traits.js").PackedEntry} PackedEntry */
+
+const TYPING_MS = 400; // a text trait is sent after this long without typing
+
+/**
+ * The status line (data-testid="status") showing the `status` trait.
+ * @param {StatusModel} model
+ */
 export function statusPart(model) {
   const root = statusLine();
   const stop = watch(model, ["status"], () => showStatus(root, model.get("status")));
   return { root, stop };
 }
 
-/** The inspector table: one row per layer (kind, shape, params, receptive field, jump). */
+/**
+ * The inspector table: one row per layer (kind, shape, params, receptive field, jump).
+ * @param {import("@anywidget/types").AnyModel<import("./traits.js").InspectorTraits & { layer?: string }>} model
+ * @param {{ selectable?: boolean }} [options] selectable: a click on a row sets `layer`
+ */
 export function inspectorPart(model, { selectable = false } = {}) {
   const body = h("tbody");
   const head = h("thead", {}, [h("tr", {}, ["layer", "kind", "output shape", "params",
@@ -38,7 +50,14 @@ export function inspectorPart(model, { selectable = false } = {}) {
   return { root, stop };
 }
 
-/** A labelled <select> bound to a string trait; options from a list or a function. */
+/**
+ * A labelled <select> bound to a string trait; options from a list or a function.
+ * @param {Model} model
+ * @param {string} trait
+ * @param {string} label
+ * @param {readonly string[] | (() => readonly string[])} options
+ * @param {string[]} [watchAlso] traits whose change re-reads the options
+ */
 export function choicePart(model, trait, label, options, watchAlso = []) {
   const values = () => (typeof options === "function" ? options() : options);
   const el = select(values(), model.get(trait), (v) => push(model, { [trait]: v }),
@@ -47,14 +66,31 @@ export function choicePart(model, trait, label, options, watchAlso = []) {
   return { root: h("label", {}, [label, el]), el, stop };
 }
 
-/** The layer picker: a <select> of the 4-D layers. */
+/**
+ * A labelled <select> bound to a string trait whose options are the list trait `choices`.
+ * @param {Model} model
+ * @param {string} trait
+ * @param {string} label
+ * @param {string} choices
+ */
+export function listChoicePart(model, trait, label, choices) {
+  return choicePart(model, trait, label, () => model.get(choices) || [], [choices]);
+}
+
+/**
+ * The layer picker: a <select> of the 4-D layers.
+ * @param {import("@anywidget/types").AnyModel<{ layers: import("./traits.js").LayerRow[], layer: string }>} model
+ */
 export function layerPickerPart(model) {
   return choicePart(model, "layer", "layer ", () => (model.get("layers") || []).map((l) => l.name), ["layers"]);
 }
 
-/** The shown input image (values in [0, 1]). */
-export function inputImagePart(model, caption = "input") {
-  const view = createImageView({ caption, mode: "image", testid: "input-image", fit: true });
+/**
+ * The shown input image (values in [0, 1]).
+ * @param {import("@anywidget/types").AnyModel<{ image: DataView, image_shape: number[] }>} model
+ */
+export function inputImagePart(model) {
+  const view = createImageView({ caption: "input", mode: "image", testid: "input-image", fit: true });
   const stop = watch(model, ["image", "image_shape"], () => {
     const shape = model.get("image_shape") || [];
     if (shape.length === 3) view.update(toFloat32Shaped(model.get("image"), shape), shape, "image");
@@ -62,7 +98,12 @@ export function inputImagePart(model, caption = "input") {
   return { root: view.root, view, stop };
 }
 
-/** Decode a packed buffer + index ([{shape, offset}]) into [{data, shape}] entries. */
+/**
+ * Decode a packed buffer + index ([{shape, offset}]) into [{data, shape}] entries.
+ * @param {import("./buffers.js").BufferLike} buffer
+ * @param {readonly PackedEntry[] | null | undefined} index
+ * @returns {{ data: Float32Array, shape: number[] }[]}
+ */
 export function unpack(buffer, index) {
   const all = toFloat32(buffer);
   return (index || []).map((entry) => {
@@ -71,26 +112,35 @@ export function unpack(buffer, index) {
   });
 }
 
-/** Image from an array of shape (H, W) or (H, W, C) as [data, [H, W, C]]. */
+/**
+ * Image from an array of shape (H, W) or (H, W, C) as [data, [H, W, C]].
+ * @param {{ data: Float32Array, shape: number[] }} array
+ * @returns {[Float32Array, number[]]}
+ */
 export function asImage({ data, shape }) {
   return [data, shape.length === 2 ? [...shape, 1] : shape];
 }
 
-/** Status text as plain text in an element (helper for parts that show their own notes). */
+/**
+ * A note: plain text in a div.dw-note.
+ * @param {string} text
+ */
 export function note(text) {
   return h("div", { class: "dw-note" }, [text]);
 }
 
-export { setText };
-
 /**
  * A textarea bound to a text trait: typing sends the text (debounced), Python's value is shown
  * unless the user is typing in it, so what the user typed is never overwritten mid-edit.
+ * @param {Model} model
+ * @param {string} trait
+ * @param {string} label
+ * @param {{ rows?: number, cols?: number, testid?: string }} [options]
  */
-export function textPart(model, trait, label, { rows = 4, cols = 18, ms = 400, testid } = {}) {
+export function textPart(model, trait, label, { rows = 4, cols = 18, testid } = {}) {
   const area = h("textarea", { rows: String(rows), cols: String(cols), spellcheck: "false",
     dataset: { testid: testid ?? `${trait}-text` } });
-  const send = debounce(() => push(model, { [trait]: area.value }), ms);
+  const send = debounce(() => push(model, { [trait]: area.value }), TYPING_MS);
   area.addEventListener("input", send);
   area.addEventListener("change", () => { send.cancel(); push(model, { [trait]: area.value }); });
   const stop = watch(model, [trait], () => {
@@ -99,7 +149,13 @@ export function textPart(model, trait, label, { rows = 4, cols = 18, ms = 400, t
   return { root: h("label", { class: "dw-text" }, [h("div", {}, [label]), area]), area, stop };
 }
 
-/** A number input bound to an int trait (sent on change). */
+/**
+ * A number input bound to an int trait (sent on change).
+ * @param {Model} model
+ * @param {string} trait
+ * @param {string} label
+ * @param {{ min?: number, max?: number }} [range]
+ */
 export function numberPart(model, trait, label, { min = 1, max = 16 } = {}) {
   const input = h("input", { type: "number", min: String(min), max: String(max), step: "1",
     style: { width: "4em" }, dataset: { testid: `${trait}-input` } });

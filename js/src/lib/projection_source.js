@@ -7,46 +7,96 @@ import { shapeSize, toFloat32, toFloat32Shaped } from "./buffers.js";
 import { createLRU } from "./cache.js";
 import { watch } from "./widget.js";
 
-export const DEFAULT_CACHE_BUDGET = 64 * 2 ** 20;
+/** @typedef {import("@anywidget/types").AnyModel<import("./traits.js").ProjectionTraits>} ProjectionModel */
+/** @typedef {{ data: Float32Array, shape: number[] }} Projection an (H, W, C) projection */
+/**
+ * What lookup finds: a projection (and where from), Python's error for the method, or null.
+ * @typedef {(Projection & { from: "traits" | "cache", error?: undefined })
+ *   | { error: string, data?: undefined } | null} Found
+ */
+/**
+ * A "prefetched" custom message from Python (its one buffer holds the float32 projection).
+ * @typedef {{ type: string, layer: string, seed: string, image: number, method: string,
+ *   channel: number, shape: number[] }} PrefetchMessage
+ */
+
+const DEFAULT_CACHE_BUDGET = 64 * 2 ** 20;
 // Published results of at most this many channels are copied into the cache as well, so that
 // going back to an earlier channel of a big layer needs no round trip.
 const KEEP_PUBLISHED = 4;
 
-/** Cache key of one projection. */
-export function projectionKey(layer, seed, image, method, channel) {
+/**
+ * Cache key of one projection.
+ * @param {string | undefined} layer
+ * @param {string | undefined} seed
+ * @param {number | undefined} image
+ * @param {string} method
+ * @param {number} channel
+ */
+function projectionKey(layer, seed, image, method, channel) {
   return JSON.stringify([layer, seed, image, method, channel]);
 }
 
-/** The current context: { layer, seed, image (image_version), channel }. */
-export function currentPick(model) {
+/**
+ * The current context: { layer, seed, image (image_version), channel }.
+ * @param {ProjectionModel} model
+ */
+function currentPick(model) {
   return { layer: model.get("layer"), seed: model.get("seed"), image: model.get("image_version"),
     channel: model.get("channel") };
 }
 
-/** True when proj_key describes the current layer, seed and image. */
-export function traitsMatch(model) {
+/**
+ * True when proj_key describes the current layer, seed and image.
+ * @param {ProjectionModel} model
+ */
+function traitsMatch(model) {
   const key = model.get("proj_key") || {};
   const pick = currentPick(model);
   return key.layer === pick.layer && key.seed === pick.seed && key.image === pick.image;
 }
 
-/** A projection source bound to a model (listens for "prefetched" messages); stop() detaches. */
+/**
+ * A projection source bound to a model (listens for "prefetched" messages); stop() detaches.
+ * @param {ProjectionModel} model
+ */
 export function createProjectionSource(model) {
-  const byContext = new Map(); // projectionKey without channel -> Set of channels held
+  /** @type {Map<string, Set<number>>} projectionKey without channel -> the channels held */
+  const byContext = new Map();
+  /**
+   * @param {string | undefined} layer
+   * @param {string | undefined} seed
+   * @param {number | undefined} image
+   * @param {string} method
+   */
   const contextKey = (layer, seed, image, method) => JSON.stringify([layer, seed, image, method]);
+  /** @type {ReturnType<typeof createLRU<string, Projection & { context: string, channel: number }>>} */
   const cache = createLRU(model.get("cache_budget") ?? DEFAULT_CACHE_BUDGET, {
     onEvict: (_, entry) => byContext.get(entry.context)?.delete(entry.channel),
   });
+  /** @type {Set<(msg: PrefetchMessage) => void>} */
   const listeners = new Set();
-  let decoded = { buffer: null, shape: null, data: null };
+  /** @type {{ buffer: DataView | null, shape: number[], data: Float32Array | null }} */
+  let decoded = { buffer: null, shape: [], data: null };
 
+  /**
+   * Keep one projection in the cache.
+   * @param {string | undefined} layer
+   * @param {string | undefined} seed
+   * @param {number | undefined} image
+   * @param {string} method
+   * @param {number} channel
+   * @param {Float32Array} data
+   * @param {number[]} shape
+   */
   function store(layer, seed, image, method, channel, data, shape) {
     const context = contextKey(layer, seed, image, method);
     const entry = { data, shape, context, channel };
     if (!cache.put(projectionKey(layer, seed, image, method, channel), entry, data.byteLength)) return;
-    if (!byContext.has(context)) byContext.set(context, new Set());
-    byContext.get(context).add(channel);
+    const held = byContext.get(context) ?? new Set();
+    byContext.set(context, held.add(channel));
   }
+  /** The `projections` trait as float32 (decoded once per buffer and shape), or null. */
   function traitData() {
     const buffer = model.get("projections");
     const shape = model.get("proj_shape") || [];
@@ -55,17 +105,28 @@ export function createProjectionSource(model) {
     }
     return decoded.data;
   }
-  /** Slice (method, channel) out of the traits, or null when they do not hold it. */
+  /**
+   * Slice (method, channel) out of the traits, or null when they do not hold it.
+   * @param {string} method
+   * @param {number} channel
+   * @returns {Projection | null}
+   */
   function fromTraits(method, channel) {
     const shape = model.get("proj_shape") || [];
     const at = (model.get("proj_methods") || []).indexOf(method);
     const b = (model.get("proj_channels") || []).indexOf(channel);
     if (shape.length !== 5 || at < 0 || b < 0 || at >= shape[0] || b >= shape[1]) return null;
     const data = traitData();
+    if (!data) return null;
     const per = shape[2] * shape[3] * shape[4];
     const start = (at * shape[1] + b) * per;
     return { data: data.subarray(start, start + per), shape: shape.slice(2) };
   }
+  /**
+   * Keep a prefetched projection and tell the listeners.
+   * @param {PrefetchMessage | null} msg
+   * @param {DataView[]} [buffers]
+   */
   function onMessage(msg, buffers) {
     if (!msg || msg.type !== "prefetched") return;
     const shape = msg.shape || [];
@@ -78,6 +139,7 @@ export function createProjectionSource(model) {
     listeners.forEach((fn) => fn(msg));
   }
   let keepScheduled = false;
+  /** Copy the published projections of a few channels into the cache. */
   function keepPublished() {
     keepScheduled = false;
     const key = model.get("proj_key") || {};
@@ -108,7 +170,11 @@ export function createProjectionSource(model) {
 
   return {
     cache,
-    /** The current pick's projection for a method: {data, shape, from} | {error} | null (pending). */
+    /**
+     * The current pick's projection for a method: {data, shape, from} | {error} | null (pending).
+     * @param {string} method
+     * @returns {Found}
+     */
     lookup(method, channel = model.get("channel")) {
       const { layer, seed, image } = currentPick(model);
       if (traitsMatch(model)) {
@@ -120,7 +186,11 @@ export function createProjectionSource(model) {
       const entry = cache.get(projectionKey(layer, seed, image, method, channel));
       return entry ? { data: entry.data, shape: entry.shape, from: "cache" } : null;
     },
-    /** Channels of the current layer, seed and image drawable for a method without a round trip. */
+    /**
+     * Channels of the current layer, seed and image drawable for a method without a round trip.
+     * @param {string} method
+     * @returns {Set<number>}
+     */
     ready(method) {
       const { layer, seed, image } = currentPick(model);
       const channels = new Set(byContext.get(contextKey(layer, seed, image, method)) || []);
@@ -130,11 +200,15 @@ export function createProjectionSource(model) {
       }
       return channels;
     },
-    /** Call fn(msg) whenever a prefetched projection arrives; returns an unsubscribe function. */
+    /**
+     * Call fn(msg) whenever a prefetched projection arrives; returns an unsubscribe function.
+     * @param {(msg: PrefetchMessage) => void} fn
+     */
     onChange(fn) {
       listeners.add(fn);
       return () => listeners.delete(fn);
     },
+    /** Stop listening to the model. */
     stop() {
       model.off("msg:custom", onMessage);
       stops.forEach((s) => s());

@@ -3,6 +3,10 @@
 // that ancestor the sticky container, and it never scrolls. So, on scroll, the panel is also
 // shifted by a transform to the top of the visible region (the deepest clipping ancestor's top).
 
+/**
+ * The top of the visible region: the largest top edge (viewport px) of el's clipping ancestors.
+ * @param {HTMLElement} el
+ */
 function clippingTops(el) {
   let top = 0;
   for (let a = el.parentElement; a && a !== document.documentElement; a = a.parentElement) {
@@ -11,7 +15,12 @@ function clippingTops(el) {
   return top;
 }
 
-/** Keep `panel` (a sticky child of `root`) in view while scrolling; returns a stop function. */
+/**
+ * Keep `panel` (a sticky child of `root`) in view while scrolling; returns a stop function.
+ * @param {HTMLElement} panel
+ * @param {HTMLElement} root
+ * @returns {() => void}
+ */
 export function keepInView(panel, root) {
   let frame = 0;
   let shift = 0;

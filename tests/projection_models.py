@@ -136,11 +136,11 @@ BUILDERS = {
 }
 
 
-def model_and_twins(name: str, seed: int = 0):
+def model_and_twins(name: str, random_seed: int = 0):
     """A model and its deconvnet / guided twins sharing its weights."""
-    keras.utils.set_random_seed(seed)
+    keras.utils.set_random_seed(random_seed)
     model = BUILDERS[name]()
-    _randomise_bn(model, np.random.default_rng(seed))
+    _randomise_bn(model, np.random.default_rng(random_seed))
     twins = {}
     for method in ("deconvnet", "guided"):
         twin = BUILDERS[name](twin=method)
@@ -149,6 +149,12 @@ def model_and_twins(name: str, seed: int = 0):
                 twin.get_layer(layer.name).set_weights(layer.get_weights())
         twins[method] = twin
     return model, twins
+
+
+def random_image(model, random_seed: int = 0) -> np.ndarray:
+    """One float32 image of the model's input shape, uniform in [-1, 1)."""
+    shape = model.inputs[0].shape[1:]
+    return np.random.default_rng(random_seed).uniform(-1, 1, shape).astype("float32")
 
 
 def seed_tensor(activation: np.ndarray, channel: int, seed: str) -> np.ndarray:

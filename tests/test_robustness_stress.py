@@ -11,15 +11,15 @@ import weakref
 
 import numpy as np
 import psutil
-import pytest
+from helpers import floats
 
-from deconv_widgets import zoo
 from deconv_widgets.projection import Projector
 from deconv_widgets.widgets import Explorer, _projection
 
 SWITCHES = 1000
 WARM_UP = 50
 MAX_GROWTH = 50 * 2**20
+IMAGES = (4, 11)  # (n, random_seed) of the conftest's `images`
 
 
 def _rss() -> int:
@@ -27,17 +27,8 @@ def _rss() -> int:
     return psutil.Process().memory_info().rss
 
 
-def _channels(count: int, n: int, seed: int) -> list[int]:
-    return np.random.default_rng(seed).integers(0, count, n).tolist()
-
-
-@pytest.fixture(scope="module")
-def images():
-    return zoo.shapes_images(4, seed=11)[0]
-
-
-def _floats(buffer: bytes, shape: list[int]) -> np.ndarray:
-    return np.frombuffer(buffer, dtype="<f4").reshape(shape)
+def _channels(count: int, n: int, random_seed: int) -> list[int]:
+    return np.random.default_rng(random_seed).integers(0, count, n).tolist()
 
 
 def _switch(explorer: Explorer, channels: list[int]) -> None:
@@ -46,11 +37,11 @@ def _switch(explorer: Explorer, channels: list[int]) -> None:
         assert explorer.status == "", explorer.status
 
 
-def _run_explorer(explorer: Explorer, name: str, seed: int) -> tuple[int, int]:
+def _run_explorer(explorer: Explorer, name: str, random_seed: int) -> tuple[int, int]:
     count = explorer.act_shape[-1]
-    _switch(explorer, _channels(count, WARM_UP, seed))
+    _switch(explorer, _channels(count, WARM_UP, random_seed))
     traces, before = explorer._projector.trace_count, _rss()
-    channels = _channels(count, SWITCHES, seed + 1)
+    channels = _channels(count, SWITCHES, random_seed + 1)
     _switch(explorer, channels)
     growth = _rss() - before
     print(f"{name}: RSS growth over {SWITCHES} switches: {growth / 2**20:.1f} MiB")
@@ -64,9 +55,9 @@ def test_1000_channel_switches_on_an_explorer(model, images):
     explorer = Explorer(model, images, layer="conv3_1")
     assert explorer.proj_channels == list(range(explorer.act_shape[-1]))  # all on the page
     request = explorer.proj_key["request"]
-    last, _ = _run_explorer(explorer, "explorer (all channels sent)", seed=0)
+    last, _ = _run_explorer(explorer, "explorer (all channels sent)", random_seed=0)
     assert explorer.proj_key["request"] == request  # a switch sends nothing new
-    shown = _floats(explorer.projections, explorer.proj_shape)[:, last]
+    shown = floats(explorer.projections, explorer.proj_shape)[:, last]
     for index, method in enumerate(explorer.proj_methods):
         expected = Projector(model).project(images[0], "conv3_1", last, method=method)
         np.testing.assert_allclose(shown[index], expected, rtol=1e-5, atol=1e-6)
@@ -77,10 +68,10 @@ def test_1000_channel_switches_on_demand(model, images, monkeypatch):
     explorer = Explorer(model, images, layer="conv1_2", channel=0)
     assert explorer.proj_channels == [0]  # each switch projects the channel anew
     request = explorer.proj_key["request"]
-    last, _ = _run_explorer(explorer, "explorer (on demand)", seed=2)
+    last, _ = _run_explorer(explorer, "explorer (on demand)", random_seed=2)
     assert explorer.proj_channels == [last]
     assert explorer.proj_key["request"] > request + SWITCHES // 2  # most switches recomputed
-    shown = _floats(explorer.projections, explorer.proj_shape)[0, 0]
+    shown = floats(explorer.projections, explorer.proj_shape)[0, 0]
     expected = Projector(model).project(images[0], "conv1_2", last)
     np.testing.assert_allclose(shown, expected, rtol=1e-5, atol=1e-6)
 
@@ -123,10 +114,10 @@ def test_two_explorers_on_one_model_do_not_interfere(model, images):
     second.channel = 7
     assert first.channel == 40 and first.layer == "conv3_2"
     reference = Projector(model)
-    shown = _floats(first.projections, first.proj_shape)[0, 40]
+    shown = floats(first.projections, first.proj_shape)[0, 40]
     expected = reference.project(images[2], "conv3_2", 40, seed="max")
     np.testing.assert_allclose(shown, expected, rtol=1e-5, atol=1e-6)
-    shown = _floats(second.projections, second.proj_shape)[0, 7]
+    shown = floats(second.projections, second.proj_shape)[0, 7]
     np.testing.assert_allclose(
         shown, reference.project(images[0], "conv2_1", 7), rtol=1e-5, atol=1e-6
     )

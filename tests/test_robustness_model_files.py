@@ -5,25 +5,16 @@ Each case asserts the error type and that the message names the problem and what
 
 from __future__ import annotations
 
-import re
 import zipfile
 from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
+from helpers import expect_error
 
 from deconv_widgets import cli
 from deconv_widgets.projection import Projector, load_model
-
-
-def _expect(call, error, problem: str, remedy: str) -> str:
-    with pytest.raises(error) as info:
-        call()
-    message = str(info.value)
-    assert re.search(problem, message), f"problem {problem!r} not in: {message}"
-    assert re.search(remedy, message), f"remedy {remedy!r} not in: {message}"
-    return message
 
 
 def _plain_model() -> keras.Model:
@@ -99,18 +90,19 @@ FILE_CASES = [
 def test_files_that_fail_to_load(files, case):
     folder, _ = files
     _, name, problem, remedy = case
-    _expect(lambda: load_model(folder / name), ValueError, problem, remedy)
-    _expect(lambda: Projector(str(folder / name)), ValueError, problem, remedy)
+    expect_error(lambda: load_model(folder / name), ValueError, problem, remedy, "remedy")
+    expect_error(lambda: Projector(str(folder / name)), ValueError, problem, remedy, "remedy")
 
 
 def test_bad_arguments_to_load_model(files):
     folder, _ = files
-    _expect(lambda: load_model(3), TypeError, "got 3", r"str or os\.PathLike")
-    _expect(
+    expect_error(lambda: load_model(3), TypeError, "got 3", r"str or os\.PathLike", "remedy")
+    expect_error(
         lambda: load_model(folder / "plain.keras", safe_mode="no"),
         TypeError,
         "safe_mode must be",
         "True or False",
+        "remedy",
     )
 
 

@@ -1,0 +1,40 @@
+"""Helpers shared by the test modules: a widget's packed float buffers, an error's two patterns."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+
+def floats(buffer: bytes, shape: list[int]) -> np.ndarray:
+    """A widget's float32 payload (little-endian bytes) as an array of `shape`."""
+    return np.frombuffer(buffer, dtype="<f4").reshape(shape)
+
+
+def floats_at(buffer: bytes, entry: dict) -> np.ndarray:
+    """One array of a packed payload: `entry` gives its shape and offset (in floats)."""
+    count = int(np.prod(entry["shape"]))
+    return np.frombuffer(buffer, "<f4", count, 4 * entry["offset"]).reshape(entry["shape"])
+
+
+def expect_error(
+    call: Callable[[], object],
+    error: type[BaseException],
+    problem: str,
+    hint: str,
+    hint_is: str = "choices",
+) -> str:
+    """Run `call`; assert it raises `error` whose message matches both patterns.
+
+    `problem` matches what is wrong, `hint` what to do (`hint_is` names it in a failure: the
+    valid "choices" or the "remedy"). Returns the message.
+    """
+    with pytest.raises(error) as info:
+        call()
+    message = str(info.value)
+    assert re.search(problem, message), f"problem {problem!r} not in: {message}"
+    assert re.search(hint, message), f"{hint_is} {hint!r} not in: {message}"
+    return message
