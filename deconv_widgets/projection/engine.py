@@ -436,8 +436,8 @@ class Projector:
         """Project many channels of `layer` at once, batched (CHUNK channels a pass).
 
         Args:
-            image: one model input (H, W, C) or (1, H, W, C).
-            layer: a 4-D layer, by name or LayerInfo.
+            image: the model input, as for `project`.
+            layer: the layer whose channels are projected.
             channels: a sequence of channel indices, or None for all of the layer's.
             method: one of METHODS.
             seed: one of SEEDS (see `project`).

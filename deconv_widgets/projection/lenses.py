@@ -445,9 +445,9 @@ def sanity_cascade(
     update, close = progress_reporter(progress, len(layers), "sanity cascade", "layer")
     try:
         for number, twin_layer in enumerate(layers):
-            seed = int(random_seed) * 7919 + number
+            layer_random_seed = int(random_seed) * 7919 + number
             for variable, value in zip(
-                twin_layer.weights, fresh_weights(twin_layer, seed), strict=True
+                twin_layer.weights, fresh_weights(twin_layer, layer_random_seed), strict=True
             ):
                 variable.assign(value)
             twin.clear_cache()

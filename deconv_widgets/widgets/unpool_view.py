@@ -15,9 +15,9 @@ from ._grids import MAX_GRID_SIDE, grid_payload, grid_text, parse_grid
 PADDINGS = ("VALID", "SAME")
 
 
-def random_grid(size: int, seed: int) -> np.ndarray:
-    """A size x size grid of small integers (0..9) from a seed: easy to follow by eye."""
-    rng = np.random.default_rng(seed)
+def random_grid(size: int, random_seed: int) -> np.ndarray:
+    """A size x size grid of small integers (0..9), random from `random_seed`: easy to follow."""
+    rng = np.random.default_rng(random_seed)
     return rng.integers(0, 10, size=(size, size)).astype(np.float32)
 
 
@@ -43,8 +43,8 @@ class UnpoolView(BaseWidget):
     """The pooling's padding, "VALID" or "SAME". Set from Python or in the page (menu); another
     value reverts, see `status`."""
     random_seed = IntSetting(0).tag(sync=True)
-    """The seed (an int >= 0) of the last random map; setting it draws a new map of the same
-    size. Set from Python; the page's "random map" button asks Python for seed + 1."""
+    """The random seed (an int >= 0) of the last random map; setting it draws a new map of the
+    same size. Set from Python; the page's "random map" button asks Python for it + 1."""
     result = traitlets.Dict().tag(sync=True)
     """Grids {height, width, data (row-major), marks}: input, pooled, max_unpool, avg_fill,
     avg_adjoint; switches ("(y, x, c)" texts), switch_index (flat ints). Set by Python only."""
@@ -63,8 +63,8 @@ class UnpoolView(BaseWidget):
             TypeError, ValueError: a bad map, window, stride, padding or random_seed.
         """
         super().__init__()
-        seed = check_int(random_seed, "random_seed", low=0)
-        grid = random_grid(6, seed) if image is None else np.asarray(image, np.float32)
+        random_seed = check_int(random_seed, "random_seed", low=0)
+        grid = random_grid(6, random_seed) if image is None else np.asarray(image, np.float32)
         if grid.ndim != 2:
             raise ValueError(f"image must be a 2-D map (H, W), got shape {grid.shape}")
         if max(grid.shape) > MAX_GRID_SIDE:
@@ -77,7 +77,7 @@ class UnpoolView(BaseWidget):
             pool_size=pool_size,
             stride=stride,
             padding=padding,
-            random_seed=seed,
+            random_seed=random_seed,
         )
         self._update()
         self.on_msg(self._on_message)
@@ -127,25 +127,26 @@ class UnpoolView(BaseWidget):
     def _seed_changed(self, change: dict[str, Any]) -> None:
         self._guarded(change, lambda: self.randomize(change["new"]))
 
-    def randomize(self, seed: int | None = None, size: int | None = None) -> None:
+    def randomize(self, random_seed: int | None = None, size: int | None = None) -> None:
         """Replace the map by a random one (seeded) of the same size.
 
         Args:
-            seed: the seed, an int >= 0 (None: `random_seed`); it becomes `random_seed`.
+            random_seed: an int >= 0 (None: the `random_seed` trait's); it becomes the trait.
             size: the new map's side (None: the current map's, 6 when it cannot be read).
 
         Raises:
             TypeError, ValueError: a seed that is not an int >= 0, a size that is not an int.
         """
-        seed = check_int(self.random_seed if seed is None else seed, "random_seed", low=0)
+        given = self.random_seed if random_seed is None else random_seed
+        number = check_int(given, "random_seed", low=0)
         try:
             size = size or parse_grid(self.input_text, "input").shape[0]
         except ValueError:
             size = 6
-        self._quietly(input_text=grid_text(random_grid(size, seed)), random_seed=seed)
+        self._quietly(input_text=grid_text(random_grid(size, number)), random_seed=number)
         self._safely(self._update)
 
     def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
-        """{"type": "random"}: a new random map with the next seed."""
+        """{"type": "random"}: a new random map with the next random seed."""
         if isinstance(content, dict) and content.get("type") == "random":
             self.randomize(self.random_seed + 1)
