@@ -90,3 +90,13 @@ def test_unpool_view_random_seed_below_zero_is_reported_not_raised():
     assert view.status == "error: random_seed must be an int >= 0, got -3"
     with pytest.raises(ValueError, match="random_seed must be an int >= 0, got -1"):
         UnpoolView(random_seed=-1)
+
+
+def test_unpool_view_still_takes_the_old_seed_name_with_a_deprecation_warning():
+    from deconv_widgets.widgets import UnpoolView
+
+    with pytest.warns(DeprecationWarning, match=r"use random_seed="):
+        old = UnpoolView(seed=4)
+    assert old.random_seed == 4 and old.input_text == UnpoolView(random_seed=4).input_text
+    with pytest.raises(TypeError, match="got both random_seed and seed"):
+        UnpoolView(seed=4, random_seed=4)

@@ -9,6 +9,7 @@ import traitlets
 
 from .. import ops
 from .._values import check_int
+from ..zoo._renamed import accepts_old_seed
 from ._base import BaseWidget, IntSetting, TextSetting, esm
 from ._grids import MAX_GRID_SIDE, grid_payload, grid_text, parse_grid
 
@@ -49,6 +50,7 @@ class UnpoolView(BaseWidget):
     """Grids {height, width, data (row-major), marks}: input, pooled, max_unpool, avg_fill,
     avg_adjoint; switches ("(y, x, c)" texts), switch_index (flat ints). Set by Python only."""
 
+    @accepts_old_seed
     def __init__(
         self,
         image: Any = None,

@@ -23,7 +23,7 @@ def accepts_old_seed(function: Callable[P, R]) -> Callable[P, R]:
     TypeError.
     """
     position = list(inspect.signature(function).parameters).index("random_seed")
-    name = function.__name__
+    name = function.__qualname__.removesuffix(".__init__")
 
     @functools.wraps(function)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
