@@ -16,7 +16,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from . import checks, kinds, lenses, rules
+from . import checks, lenses, rules
 from .graph import (
     ClassHead,
     GraphNode,
@@ -28,7 +28,6 @@ from .graph import (
     forward_nodes,
     functional_of,
     layer_infos,
-    path_to,
     receptive_fields,
     scope_name,
     unreachable_input,
@@ -72,25 +71,20 @@ class Projector:
         functional = functional_of(model)
         self.graph = ModelGraph(functional, forward_nodes(functional))
         """The model's layer graph and the functions compiled on it (lenses share them)."""
-        self._graph = functional
-        self._nodes = self.graph.nodes
-        check_channels_last(self._nodes)
-        self._input = self.graph.input
-        self.input_shape: tuple[int | None, ...] = tuple(self._input.shape[1:])
-        self.layers: list[LayerInfo] = layer_infos(self._graph, self._nodes)
-        self._fields = receptive_fields(self._graph, self._nodes)
+        check_channels_last(self.graph.nodes)
+        self.input_shape: tuple[int | None, ...] = tuple(self.graph.input.shape[1:])
+        self.layers: list[LayerInfo] = layer_infos(self.graph.functional, self.graph.nodes)
+        self._fields = receptive_fields(self.graph.functional, self.graph.nodes)
         self._by_name = {info.name: info for info in self.layers}
         self._flat_outputs = {
             node.layer.name: (type(node.layer).__name__, tuple(node.output.shape))
-            for node in self._nodes
+            for node in self.graph.nodes
             if len(node.output.shape) != 4
         }
-        self._node_of = self.graph.node_of
-        self._head: ClassHead | None = class_head(self._graph, self._nodes)
+        self._head: ClassHead | None = class_head(self.graph.functional, self.graph.nodes)
         # classes of the model's class head (an output of shape (N, classes)), else None
         self.class_count: int | None = self._head.classes if self._head else None
         self._plans: dict[str, _LayerPlan] = {}
-        self._lock = self.graph.lock  # widgets may call from a worker thread
         self.trace_count = 0  # graphs traced so far (tests assert no new ones on a switch)
         self.forward_count = 0  # forward passes actually run (cache misses)
 
@@ -110,7 +104,7 @@ class Projector:
             ValueError: an unknown layer (the message lists the names).
         """
         info = self.layer_info(layer)
-        _, jump, centre = self._fields[self._node_of[info.name].output_id]
+        _, jump, centre = self._fields[self.graph.node_of[info.name].output_id]
         size = info.receptive_field
         offset = centre - (size - 1) / 2
         return round(offset + y * jump), round(offset + x * jump), size
@@ -164,7 +158,7 @@ class Projector:
     # ---------------------------------------------------------------- compilation
     def _plan(self, info: LayerInfo) -> _LayerPlan:
         """Build (once) the forward and backward functions of a target layer."""
-        with self._lock:
+        with self.graph.lock:
             if info.name not in self._plans:
                 self._plans[info.name] = self._build_plan(info)
             return self._plans[info.name]
@@ -172,7 +166,7 @@ class Projector:
     def _head_plan(self) -> _LayerPlan:
         """The plan of the class head (the output before its softmax); ValueError without one."""
         head = self.require_head()
-        with self._lock:
+        with self.graph.lock:
             if HEAD_PLAN not in self._plans:
                 node = head.node
                 info = LayerInfo(
@@ -191,7 +185,7 @@ class Projector:
     def require_head(self) -> ClassHead:
         """The model's class head, else ValueError saying what to pass instead."""
         if self._head is None:
-            shapes = ", ".join(str(tuple(t.shape)) for t in self._graph.outputs)
+            shapes = ", ".join(str(tuple(t.shape)) for t in self.graph.functional.outputs)
             example = self.layers[-1].name if self.layers else "conv"
             raise ValueError(
                 f"the model has no class head (its output has shape {shapes}, not (N, "
@@ -202,10 +196,10 @@ class Projector:
 
     def _build_plan(self, info: LayerInfo, node: GraphNode | None = None) -> _LayerPlan:
         """The forward function and an empty cache for one target layer."""
-        node = node if node is not None else self._node_of[info.name]
-        path = path_to(self._nodes, node)
+        node = node if node is not None else self.graph.node_of[info.name]
+        path = self.graph.path(node)
         self._check_reachable(info, path)
-        input_id = id(self._input)
+        input_id = id(self.graph.input)
         tensors: dict[int, Any] = {}
         for step in path:
             for tensor in step.inputs:
@@ -213,11 +207,11 @@ class Projector:
         tensors.pop(input_id, None)
         tensors.pop(node.output_id, None)
         computed = [*tensors.values(), node.output]
-        cached = [self._input, *computed]  # the image itself first, the target output last
+        cached = [self.graph.input, *computed]  # the image itself first, the target output last
         cached_ids = [id(t) for t in cached]
         scope = scope_name(info.name)
-        sub_model = keras.Model(self._input, computed, name=f"to_{scope}")
-        target_model = keras.Model(self._input, node.output, name=f"only_{scope}")
+        sub_model = keras.Model(self.graph.input, computed, name=f"to_{scope}")
+        target_model = keras.Model(self.graph.input, node.output, name=f"only_{scope}")
         image_spec = tf.TensorSpec((None, *self.input_shape), tf.float32)
 
         def forward(image: Tensor) -> list[Tensor]:
@@ -241,7 +235,7 @@ class Projector:
             backward={},
             cache=OrderedDict(),
             # the image is fed as float32 whatever the Input's dtype (Keras casts it inside)
-            cached_specs=[tf.TensorSpec(self._input.shape, tf.float32)]
+            cached_specs=[tf.TensorSpec(self.graph.input.shape, tf.float32)]
             + [tf.TensorSpec(t.shape, t.dtype) for t in computed],
             target_forward=tf.function(
                 target_forward, input_signature=[image_spec], autograph=False
@@ -251,7 +245,7 @@ class Projector:
 
     def _check_reachable(self, info: LayerInfo, path: list[GraphNode]) -> None:
         """Refuse a layer whose path passes a node with several outputs (a split)."""
-        missing = unreachable_input(path, self._input)
+        missing = unreachable_input(path, self.graph.input)
         if missing is None:
             return
         history = getattr(missing, "_keras_history", None)
@@ -261,7 +255,7 @@ class Projector:
         valid = [
             other.name
             for other in self.layers
-            if unreachable_input(path_to(self._nodes, self._node_of[other.name]), self._input)
+            if unreachable_input(self.graph.path(self.graph.node_of[other.name]), self.graph.input)
             is None
         ]
         raise ValueError(
@@ -284,7 +278,7 @@ class Projector:
 
     def _backward_fns(self, plan: _LayerPlan, method: str) -> dict[str, Any]:
         """The two compiled backward functions (channel seeds, explicit seeds) of a method."""
-        with self._lock:
+        with self.graph.lock:
             if method not in plan.backward:
                 self._check_method(plan, method)
                 plan.backward[method] = self._build_backward(plan, method)
@@ -339,8 +333,7 @@ class Projector:
                 continue
             inputs = [values.get(i) for i in step.input_ids]
             output = values.get(step.output_id)
-            kind = kinds.kind_of(step.layer)
-            activation = kind.activation(step.layer) if kind else type(step.layer).__name__
+            kind, activation = rules.kind_and_activation(step.layer)
             if plan.linear_top and step.output_id == plan.node.output_id:
                 activation = "linear"  # a class score is taken before its softmax
             if kind is None or activation not in ("linear", "relu"):
@@ -360,7 +353,7 @@ class Projector:
     def _forward(self, plan: _LayerPlan, batch: np.ndarray) -> list[Tensor]:
         """Cached forward pass of one image (1, H, W, C) up to the plan's layer."""
         key = hashlib.blake2b(batch.tobytes(), digest_size=16).hexdigest() + str(batch.shape)
-        with self._lock:
+        with self.graph.lock:
             if key in plan.cache:
                 plan.cache.move_to_end(key)
                 return plan.cache[key]
@@ -374,7 +367,7 @@ class Projector:
     # -------------------------------------------------------------------- public
     def clear_cache(self) -> None:
         """Forget cached forward passes (call it after changing the model's weights)."""
-        with self._lock:
+        with self.graph.lock:
             for plan in self._plans.values():
                 plan.cache.clear()
 
@@ -567,8 +560,8 @@ class Projector:
         key = ("forward_layers", *(info.name for info in infos))
 
         def build() -> Any:
-            outputs = [self._node_of[info.name].output for info in infos]
-            sub_model = keras.Model(self._input, outputs, name="scan_layers")
+            outputs = [self.graph.node_of[info.name].output for info in infos]
+            sub_model = keras.Model(self.graph.input, outputs, name="scan_layers")
             spec = tf.TensorSpec((None, *self.input_shape), tf.float32)
 
             def forward(image: Tensor) -> list[Tensor]:

@@ -19,16 +19,22 @@ SEEDS = ("activation", "max", "ones")
 """What the projection places on the chosen channel: its activation, a 1 at its maximum, 1s."""
 
 
+def kind_and_activation(layer: Any) -> tuple[kinds.Kind | None, str]:
+    """The layer's Kind (None: 'other') and its nonlinearity ('linear', 'relu' or a name)."""
+    kind = kinds.kind_of(layer)
+    if kind is None:
+        return None, type(layer).__name__
+    return kind, kind.activation(layer)
+
+
 def classify(layer: Any) -> tuple[str, str]:
     """(rule, activation) of a layer: rule names its linear part, activation its nonlinearity.
 
     rule is the name of the layer's entry in `kinds.KINDS`, or 'other' (no explicit rule);
     activation is 'linear', 'relu' or another name.
     """
-    kind = kinds.kind_of(layer)
-    if kind is None:
-        return "other", type(layer).__name__
-    return kind.name, kind.activation(layer)
+    kind, activation = kind_and_activation(layer)
+    return (kind.name if kind else "other"), activation
 
 
 def unsupported_reason(layer: Any, method: str) -> str | None:
