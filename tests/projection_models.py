@@ -28,6 +28,39 @@ def relu_with_rule(method: str):
     return relu
 
 
+def rectifier_with_rule(method: str, function):
+    """Any rectifier f whose backward is a method's rule, via tf.custom_gradient.
+
+    deconvnet max(g, 0), guided max(g, 0) f'(x), saliency g f'(x) (f' by a tape of its own).
+    """
+
+    @tf.custom_gradient
+    def rectifier(x):
+        def grad(g):
+            if method == "deconvnet":
+                return tf.nn.relu(g)
+            signal = tf.nn.relu(g) if method == "guided" else g
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                y = function(x)
+            return tape.gradient(y, x, output_gradients=signal)
+
+        return function(x), grad
+
+    return rectifier
+
+
+class RuleActivation(keras.layers.Layer):
+    """An elementwise rectifier layer whose gradient follows a projection method's rule."""
+
+    def __init__(self, method: str, function, **kwargs):
+        super().__init__(**kwargs)
+        self.method, self.function = method, function
+
+    def call(self, x):
+        return rectifier_with_rule(self.method, self.function)(x)
+
+
 class RuleReLU(keras.layers.Layer):
     """A ReLU layer whose gradient follows a projection method (the test's reference)."""
 

@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 from projection_models import (
     SEEDS,
+    RuleActivation,
+    RuleReLU,
     assert_close,
     model_and_twins,
     random_image,
@@ -200,37 +202,62 @@ def test_dilation_in_receptive_field():
     assert (infos["after"].receptive_field, infos["after"].jump) == (15, 2)
 
 
-@pytest.mark.parametrize(
-    ("layer", "kind", "detail"),
-    [
-        (keras.layers.Conv2D(3, 3, activation="tanh", name="bad"), "Conv2D", "tanh"),
-        (keras.layers.Activation("gelu", name="bad"), "Activation", "gelu"),
-        (keras.layers.Activation("sigmoid", name="bad"), "Activation", "sigmoid"),
-        (keras.layers.LeakyReLU(name="bad"), "LeakyReLU", "no DeconvNet rule"),
-        (keras.layers.ReLU(max_value=6.0, name="bad"), "ReLU", "not a plain ReLU"),
-        (keras.layers.Lambda(lambda t: t * 2.0, name="bad"), "Lambda", "no DeconvNet rule"),
-    ],
-)
-def test_non_relu_layer_on_path_rejected_by_deconvnet_but_saliency_works(layer, kind, detail):
-    keras.utils.set_random_seed(2)
-    model = keras.Sequential(
-        [
-            keras.Input((8, 8, 1)),
-            keras.layers.Conv2D(3, 3, activation="relu", padding="same", name="first"),
-            layer,
-            keras.layers.Conv2D(2, 3, activation="relu", name="top"),
+NON_RELU_CASES = {  # the layer; its rectifier function (None: not a rectifier, exact VJP)
+    "conv tanh": (lambda: keras.layers.Conv2D(3, 3, activation="tanh", name="bad"), None),
+    "gelu": (lambda: keras.layers.Activation("gelu", name="bad"), keras.activations.gelu),
+    "sigmoid": (lambda: keras.layers.Activation("sigmoid", name="bad"), None),
+    "leaky relu": (
+        lambda: keras.layers.LeakyReLU(name="bad"),
+        lambda t: keras.activations.leaky_relu(t, negative_slope=0.3),
+    ),
+    "relu6": (lambda: keras.layers.ReLU(max_value=6.0, name="bad"), keras.activations.relu6),
+    "swish": (lambda: keras.layers.Activation("swish", name="bad"), keras.activations.silu),
+    "lambda": (lambda: keras.layers.Lambda(lambda t: t * 2.0, name="bad"), None),
+}
+
+
+def _first_bad_top(make_bad, rectifier=None, twin=None):
+    """First (conv, relu) -> bad -> top (conv, relu); the twin's rectifiers follow a rule."""
+    if twin is None:
+        first = [keras.layers.Conv2D(3, 3, activation="relu", padding="same", name="first")]
+        bad = make_bad()
+    else:
+        first = [
+            keras.layers.Conv2D(3, 3, padding="same", name="first"),
+            RuleReLU(twin, name="first_relu"),
         ]
-    )
+        bad = make_bad() if rectifier is None else RuleActivation(twin, rectifier, name="bad")
+    top = keras.layers.Conv2D(2, 3, name="top")
+    layers = [keras.Input((8, 8, 1)), *first, bad, top]
+    if twin is not None:
+        layers.append(RuleReLU(twin, name="top_relu"))
+    else:
+        layers.append(keras.layers.ReLU(name="top_relu"))
+    return keras.Sequential(layers)
+
+
+@pytest.mark.parametrize("case", NON_RELU_CASES, ids=list(NON_RELU_CASES))
+def test_non_relu_layers_on_the_path_take_their_rule_or_their_exact_vjp(case):
+    """Third release (refusals became answers).
+
+    These were refused by deconvnet and guided; now each method's rectifier rule applies at a
+    rectifier and every other layer takes its exact VJP.
+    """
+    make_bad, rectifier = NON_RELU_CASES[case]
+    keras.utils.set_random_seed(2)
+    model = _first_bad_top(make_bad)
     projector = Projector(model)
     image = random_image(model)
+    peaks = projector.activations(image, "top_relu").max(axis=(0, 1))
+    channel = int(np.argmax(peaks))  # a live unit: a dead one projects to zeros
     for method in ("deconvnet", "guided"):
-        with pytest.raises(ValueError, match=rf"'bad' \({kind}\).*{detail}"):
-            projector.project(image, "top", 0, method=method)
-        with pytest.raises(ValueError, match="'bad'"):
-            projector.project(image, "bad", 0, method=method)  # its own activation counts
-    projector.project(image, "first", 0, method="deconvnet")  # below the bad layer: fine
-    actual = projector.project(image, "top", 1, method="saliency")
-    assert_close(actual, tape_projection(model, image, "top", 1, "activation"))
+        twin = _first_bad_top(make_bad, rectifier, twin=method)
+        twin.set_weights(model.get_weights())
+        expected = tape_projection(twin, image, "top_relu", channel, "activation")
+        assert np.abs(expected).max() > 1e-4
+        assert_close(projector.project(image, "top_relu", channel, method=method), expected)
+    saliency = projector.project(image, "top_relu", channel, method="saliency")
+    assert_close(saliency, tape_projection(model, image, "top_relu", channel, "activation"))
 
 
 @pytest.fixture(scope="module")
@@ -290,7 +317,12 @@ def test_bad_image_and_model_types(small):
         Projector(keras.Sequential([keras.layers.Conv2D(2, 3)]))
 
 
-def test_nested_model_layer_deconvnet_error_points_inside_saliency_works():
+def test_a_nested_model_is_flattened_and_projects_through():
+    """Third release (refusals became answers).
+
+    A nested model was refused by deconvnet; now its layers are listed as "outer/inner" and
+    every method passes through them.
+    """
     keras.utils.set_random_seed(5)
     inner_input = keras.Input((10, 10, 1))
     inner_output = keras.layers.Conv2D(3, 3, activation="relu", name="inner_conv")(inner_input)
@@ -300,15 +332,21 @@ def test_nested_model_layer_deconvnet_error_points_inside_saliency_works():
     )
     projector = Projector(model)
     image = random_image(model)
-    with pytest.raises(ValueError, match=r"'backbone' \(Functional\) is a nested model"):
-        projector.project(image, "top", 0)
+    assert [info.name for info in projector.layers] == ["backbone/inner_conv", "backbone", "top"]
+    assert projector.layer_info("backbone").kind == "Functional"
     expected = tape_projection(model, image, "top", 0, "activation")
     assert_close(projector.project(image, "top", 0, method="saliency"), expected)
-    Projector(model.get_layer("backbone")).project(image, "inner_conv", 1)
+    alone = Projector(model.get_layer("backbone"))
+    for method in ("deconvnet", "guided"):
+        assert_close(
+            projector.project(image, "backbone/inner_conv", 1, method=method),
+            alone.project(image, "inner_conv", 1, method=method),
+            rel=1e-6,
+        )
+    assert projector.project(image, "top", 0).shape == (10, 10, 1)
 
 
 def test_depthwise_and_separable_convolutions():
-    from projection_models import RuleReLU
 
     keras.utils.set_random_seed(6)
     model = keras.Sequential(

@@ -1,9 +1,9 @@
 """The layer-kind table: one entry teaches every projection a new layer kind (UpSampling2D).
 
 The entry below is all it takes: with it registered, the DeconvNet and guided rules pass
-through UpSampling2D and equal a GradientTape through ReLUs with those rules as their custom
-gradient, saliency takes the entry's adjoint instead of the plain-gradient fallback and equals
-plain GradientTape, and the ladder shows the step, ending at the engine's projection.
+through UpSampling2D by the entry's adjoint (without it, by the layer's own gradient: the same
+numbers) and equal a GradientTape through ReLUs with those rules as their custom gradient, and
+the ladder shows the step, ending at the engine's projection.
 """
 
 from __future__ import annotations
@@ -70,14 +70,20 @@ def _twin(model, method):
     return twin
 
 
-def test_without_the_entry_upsampling_is_refused_by_name():
+def test_without_the_entry_upsampling_passes_by_its_gradient_but_the_ladder_stops_there():
+    """Third release (refusals became answers).
+
+    The engine no longer refuses a layer without an entry (it takes the layer's exact VJP, equal
+    to the entry's adjoint); the ladder still needs the entry.
+    """
     model = _model()
     projector = Projector(model)
     image = np.random.default_rng(0).uniform(-1, 1, (6, 6, 2)).astype("float32")
     assert rules.classify(model.get_layer("up")) == ("other", "UpSampling2D")
-    with pytest.raises(ValueError, match=r"layer 'up' \(UpSampling2D\) has no DeconvNet rule"):
-        projector.project(image, "r2", 0, method="deconvnet")
-    with pytest.raises(ValueError, match=r"no explicit step for layer 'up'|no DeconvNet rule"):
+    for method in ("deconvnet", "guided"):
+        expected = tape_projection(_twin(model, method), image, "r2", 1, "activation")
+        assert_close(projector.project(image, "r2", 1, method=method), expected)
+    with pytest.raises(ValueError, match=r"no explicit step for layer 'up' \(UpSampling2D\)"):
         projector.ladder(image, "r2", 0)
 
 

@@ -16,7 +16,10 @@ from typing import Any
 import keras
 import numpy as np
 
-from . import checks, lenses, rules
+from deconv_widgets import methods
+from deconv_widgets.methods import Method
+
+from . import checks, kinds, lenses, rules
 from .graph import (
     ClassHead,
     GraphNode,
@@ -29,7 +32,7 @@ from .graph import (
     functional_of,
     layer_infos,
     receptive_fields,
-    scope_name,
+    run_path,
     unreachable_input,
 )
 from .ladder import Rung, ladder
@@ -58,6 +61,35 @@ class _LayerPlan:
     linear_top: bool = False  # the class head: its own softmax is not part of the target
 
 
+_FOLDS_INTO = ("conv", "depthwise", "separable", "dense")  # kinds a BN after them folds into
+
+
+def _bn_folds(path: list[GraphNode]) -> dict[int, GraphNode]:
+    """LRP's canonisation: {output id of a linear conv/dense: the BN right after it}.
+
+    A BN folds into the layer before it when that layer has no activation and the BN is the
+    only consumer of its output on the path.
+    """
+    consumers: dict[int, int] = {}
+    for node in path:
+        for tensor_id in node.input_ids:
+            consumers[tensor_id] = consumers.get(tensor_id, 0) + 1
+    producer = {node.output_id: node for node in path}
+    folds = {}
+    for node in path:
+        if kinds.kind_of(node.layer) is not kinds.BN or len(node.inputs) != 1:
+            continue
+        below = producer.get(node.input_ids[0])
+        if (
+            below is not None
+            and consumers[below.output_id] == 1
+            and getattr(kinds.kind_of(below.layer), "name", None) in _FOLDS_INTO
+            and rules.nonlinearity_of(below.layer) is None
+        ):
+            folds[below.output_id] = node
+    return folds
+
+
 class Projector:
     """Project any channel of a Keras CNN back to pixel space (Zeiler & Fergus, 2014).
 
@@ -77,7 +109,7 @@ class Projector:
         self._fields = receptive_fields(self.graph.functional, self.graph.nodes)
         self._by_name = {info.name: info for info in self.layers}
         self._flat_outputs = {
-            node.layer.name: (type(node.layer).__name__, tuple(node.output.shape))
+            node.name: (node.kind, tuple(node.output.shape))
             for node in self.graph.nodes
             if len(node.output.shape) != 4
         }
@@ -146,10 +178,22 @@ class Projector:
         info = self.layer_info(layer)
         return checks.check_channel(channel, info.channels, info.name)
 
-    def check_method(self, layer: str | LayerInfo, method: str) -> None:
-        """ValueError naming the first layer on the way to `layer` that `method` cannot pass."""
-        checks.check_choice(method, rules.METHODS, "method")
-        self._check_method(self._plan(self.layer_info(layer)), method)
+    def check_method(self, layer: str | LayerInfo, method: str | Method) -> Method:
+        """The Method of a name or Method, checked for `layer` (ValueError listing the names)."""
+        self.layer_info(layer)
+        return methods.get(method)
+
+    @staticmethod
+    def _method_and_seed(method: str | Method, seed: Any) -> Method:
+        """The Method, with `seed` checked against the seeds it accepts."""
+        resolved = methods.get(method)
+        checks.check_choice(seed, rules.SEEDS, "seed")
+        if seed not in resolved.seeds:
+            raise ValueError(
+                f"method {resolved.key!r} does not start from seed {seed!r}; choose one of: "
+                f"{', '.join(resolved.seeds)}"
+            )
+        return resolved
 
     def _image_batch(self, image: Any) -> np.ndarray:
         """An image (H, W, C) or (1, H, W, C), array or tensor, as float32 (1, H, W, C)."""
@@ -170,8 +214,8 @@ class Projector:
             if HEAD_PLAN not in self._plans:
                 node = head.node
                 info = LayerInfo(
-                    name=node.layer.name,
-                    kind=type(node.layer).__name__,
+                    name=node.name,
+                    kind=node.kind,
                     output_shape=tuple(node.output.shape[1:]),
                     params=0,
                     receptive_field=0,
@@ -209,21 +253,18 @@ class Projector:
         computed = [*tensors.values(), node.output]
         cached = [self.graph.input, *computed]  # the image itself first, the target output last
         cached_ids = [id(t) for t in cached]
-        scope = scope_name(info.name)
-        sub_model = keras.Model(self.graph.input, computed, name=f"to_{scope}")
-        target_model = keras.Model(self.graph.input, node.output, name=f"only_{scope}")
         image_spec = tf.TensorSpec((None, *self.input_shape), tf.float32)
 
         def forward(image: Tensor) -> list[Tensor]:
             self.trace_count += 1
-            with self.graph.safe_names():
-                outputs = sub_model(image, training=False)
-            return [image, *(outputs if isinstance(outputs, list | tuple) else [outputs])]
+            with self.graph.lock, self.graph.safe_names():
+                values = run_path(path, self.graph.input, image)
+            return [image, *(values[i] for i in cached_ids[1:])]
 
         def target_forward(image: Tensor) -> Tensor:
             self.trace_count += 1
-            with self.graph.safe_names():
-                return target_model(image, training=False)
+            with self.graph.lock, self.graph.safe_names():
+                return run_path(path, self.graph.input, image)[node.output_id]
 
         plan = _LayerPlan(
             info=info,
@@ -264,27 +305,14 @@ class Projector:
             f"{', '.join(valid) or '(none)'}"
         )
 
-    def _check_method(self, plan: _LayerPlan, method: str) -> None:
-        """Raise ValueError naming the first layer on the path that `method` cannot handle."""
-        for step in plan.path:
-            if plan.linear_top and step.output_id == plan.node.output_id:
-                continue  # the class head's Dense: its rule is known, its softmax left out
-            reason = rules.unsupported_reason(step.layer, method)
-            if reason is not None:
-                raise ValueError(
-                    f"method {method!r} cannot project through {reason} on the way to "
-                    f"{plan.info.name!r}; use method='saliency' or pick an earlier layer"
-                )
-
-    def _backward_fns(self, plan: _LayerPlan, method: str) -> dict[str, Any]:
+    def _backward_fns(self, plan: _LayerPlan, method: Method) -> dict[str, Any]:
         """The two compiled backward functions (channel seeds, explicit seeds) of a method."""
         with self.graph.lock:
-            if method not in plan.backward:
-                self._check_method(plan, method)
-                plan.backward[method] = self._build_backward(plan, method)
-            return plan.backward[method]
+            if method.key not in plan.backward:
+                plan.backward[method.key] = self._build_backward(plan, method)
+            return plan.backward[method.key]
 
-    def _build_backward(self, plan: _LayerPlan, method: str) -> dict[str, Any]:
+    def _build_backward(self, plan: _LayerPlan, method: Method) -> dict[str, Any]:
         """Compile the backward functions of one (layer, method)."""
         specs = plan.cached_specs
         target_shape = tuple(plan.node.output.shape[1:])
@@ -302,12 +330,12 @@ class Projector:
             seeds = tf.gather(tf.stack([maps, max_maps, tf.ones_like(maps)]), seed_kind)
             onehot = tf.one_hot(channels, target_shape[-1], dtype=maps.dtype)
             seed = seeds[..., None] * onehot[:, None, None, :]
-            with self.graph.safe_names():
+            with self.graph.lock, self.graph.safe_names():
                 return self._propagate(plan, method, cached, seed)
 
         def from_seed(cached: list[Tensor], seed: Tensor) -> Tensor:
             self.trace_count += 1
-            with self.graph.safe_names():
+            with self.graph.lock, self.graph.safe_names():
                 return self._propagate(plan, method, cached, seed)
 
         channel_spec = tf.TensorSpec((None,), tf.int32)
@@ -322,26 +350,32 @@ class Projector:
         return fns
 
     def _propagate(
-        self, plan: _LayerPlan, method: str, cached: list[Tensor], seed: Tensor
+        self, plan: _LayerPlan, method: Method, cached: list[Tensor], seed: Tensor
     ) -> Tensor:
         """Carry `seed` (B, H', W', C') from the target layer down to the input (traced)."""
         values = dict(zip(plan.cached_ids, cached, strict=True))
         grads: dict[int, Tensor] = {plan.node.output_id: seed}
+        folds = _bn_folds(plan.path) if method.relevance else {}
+        folded = {bn.output_id for bn in folds.values()}
         for step in reversed(plan.path):
             grad = grads.pop(step.output_id, None)
             if grad is None:
                 continue
-            inputs = [values.get(i) for i in step.input_ids]
-            output = values.get(step.output_id)
-            kind, activation = rules.kind_and_activation(step.layer)
-            if plan.linear_top and step.output_id == plan.node.output_id:
-                activation = "linear"  # a class score is taken before its softmax
-            if kind is None or activation not in ("linear", "relu"):
-                input_grads = rules.vjp_backward(step, grad, inputs)  # saliency only (checked)
-            else:
-                if activation == "relu":
-                    grad = rules.relu_backward(grad, output, method)
-                input_grads = kind.backward(step.layer, grad, inputs, output)
+            if step.output_id in folded:  # LRP: this BN is folded into the layer below
+                grads[step.input_ids[0]] = grad
+                continue
+            bn = folds.get(step.output_id)
+            input_grads = rules.backward(
+                step,
+                grad,
+                [values[i] for i in step.input_ids],
+                values[step.output_id],
+                method,
+                drop_activation=plan.linear_top and step.output_id == plan.node.output_id,
+                fold=None
+                if bn is None
+                else (kinds.bn_scale(bn.layer), kinds.bn_shift(bn.layer), values[bn.output_id]),
+            )
             for tensor_id, input_grad in zip(step.input_ids, input_grads, strict=True):
                 if tensor_id in grads:
                     grads[tensor_id] = grads[tensor_id] + input_grad
@@ -392,7 +426,7 @@ class Projector:
         image: Any,
         layer: str | LayerInfo,
         channel: int,
-        method: str = "deconvnet",
+        method: str | Method = "deconvnet",
         seed: str = "activation",
     ) -> np.ndarray:
         """Project one channel of `layer` back to the image's pixel space.
@@ -401,10 +435,12 @@ class Projector:
             image: one model input (H, W, C) or (1, H, W, C).
             layer: a 4-D layer, by name or LayerInfo.
             channel: the channel projected, 0..C-1.
-            method: one of METHODS: "deconvnet" (Zeiler & Fergus), "guided" (guided
-                backprop) or "saliency" (the plain gradient).
-            seed: one of SEEDS, what is placed on the channel with every other activation
-                zero: "activation" (its own map), "max" (1 at its first maximum), "ones".
+            method: a name of `methods.NAMES` ("deconvnet" (Zeiler & Fergus), "guided"
+                (guided backprop), "saliency" (the plain gradient), "lrp_epsilon",
+                "lrp_alpha_beta"), a key such as "lrp_epsilon(epsilon=0.1)", or a Method.
+            seed: one of SEEDS that the method accepts, what is placed on the channel with
+                every other activation zero: "activation" (its own map), "max" (1 at its
+                first maximum), "ones" (not for LRP, whose relevance starts as the seed).
 
         Returns:
             float32 (H, W, C), the input's shape.
@@ -423,7 +459,7 @@ class Projector:
         image: Any,
         layer: str | LayerInfo,
         channels: Any = None,
-        method: str = "deconvnet",
+        method: str | Method = "deconvnet",
         seed: str = "activation",
     ) -> np.ndarray:
         """Project many channels of `layer` at once, batched (CHUNK channels a pass).
@@ -432,7 +468,7 @@ class Projector:
             image: the model input, as for `project`.
             layer: the layer whose channels are projected.
             channels: a sequence of channel indices, or None for all of the layer's.
-            method: one of METHODS.
+            method: a method name, key or Method (see `project`).
             seed: one of SEEDS (see `project`).
 
         Returns:
@@ -443,8 +479,7 @@ class Projector:
             ValueError: as for `project`.
         """
         info = self.layer_info(layer)
-        checks.check_choice(method, rules.METHODS, "method")
-        checks.check_choice(seed, rules.SEEDS, "seed")
+        resolved = self._method_and_seed(method, seed)
         if channels is None:
             channels = range(info.channels)
         if checks.is_int(channels) or isinstance(channels, str):
@@ -454,7 +489,7 @@ class Projector:
         channels = [self.check_channel(info, c) for c in channels]
         plan = self._plan(info)
         batch = self._image_batch(image)
-        fns = self._backward_fns(plan, method)
+        fns = self._backward_fns(plan, resolved)
         cached = self._forward(plan, batch)
         kind = tf.constant(rules.SEEDS.index(seed), tf.int32)
         parts = []
@@ -465,13 +500,13 @@ class Projector:
             return np.zeros((0, *batch.shape[1:]), np.float32)
         return np.concatenate(parts, axis=0)
 
-    def project_class(self, image: Any, index: int, method: str = "guided") -> np.ndarray:
+    def project_class(self, image: Any, index: int, method: str | Method = "guided") -> np.ndarray:
         """Project one class score (the class head's output before its softmax) to pixels.
 
         Args:
             image: one model input (H, W, C).
             index: the class, 0..classes-1.
-            method: one of METHODS.
+            method: a method name, key or Method (see `project`).
 
         Returns:
             float32 (H, W, C).
@@ -480,17 +515,17 @@ class Projector:
             ValueError: a model without a class head, a class out of range, an unknown method
                 or one the head's path cannot pass.
         """
-        checks.check_choice(method, rules.METHODS, "method")
+        resolved = methods.get(method)
         plan = self._head_plan()
         classes = int(plan.node.output.shape[-1])
         index = checks.check_index(index, "class", classes, f" of {classes} classes")
-        fns = self._backward_fns(plan, method)
+        fns = self._backward_fns(plan, resolved)
         cached = self._forward(plan, self._image_batch(image))
         seed = tf.one_hot([index], classes, dtype=tf.float32)
         return np.asarray(fns["seed"](cached, seed)[0], np.float32)
 
     def project_seeds(
-        self, images: Any, layer: str | LayerInfo, seeds: Any, method: str = "deconvnet"
+        self, images: Any, layer: str | LayerInfo, seeds: Any, method: str | Method = "deconvnet"
     ) -> np.ndarray:
         """Project explicit seeds placed on `layer`, one per image.
 
@@ -498,7 +533,7 @@ class Projector:
             images: model inputs (B, H, W, C) (or one, used for every seed).
             layer: a 4-D layer, by name or LayerInfo.
             seeds: (B, H', W', C') values placed on the layer's output.
-            method: one of METHODS.
+            method: a method name, key or Method (see `project`).
 
         Returns:
             float32 (B, H, W, C).
@@ -507,9 +542,9 @@ class Projector:
             TypeError, ValueError: bad images, an unknown layer or method.
         """
         info = self.layer_info(layer)
-        checks.check_choice(method, rules.METHODS, "method")
+        resolved = methods.get(method)
         plan = self._plan(info)
-        fns = self._backward_fns(plan, method)
+        fns = self._backward_fns(plan, resolved)
         images = checks.model_stack(images, self.input_shape)
         cached = plan.forward(tf.constant(images))
         return fns["seed"](cached, tf.constant(seeds, tf.float32)).numpy()
@@ -560,15 +595,12 @@ class Projector:
         key = ("forward_layers", *(info.name for info in infos))
 
         def build() -> Any:
-            outputs = [self.graph.node_of[info.name].output for info in infos]
-            sub_model = keras.Model(self.graph.input, outputs, name="scan_layers")
+            nodes = [self.graph.node_of[info.name] for info in infos]
             spec = tf.TensorSpec((None, *self.input_shape), tf.float32)
 
             def forward(image: Tensor) -> list[Tensor]:
                 self.trace_count += 1
-                with self.graph.safe_names():
-                    result = sub_model(image, training=False)
-                return list(result) if isinstance(result, list | tuple) else [result]
+                return self.graph.run(image, nodes)
 
             return tf.function(forward, input_signature=[spec], autograph=False)
 
@@ -615,7 +647,7 @@ class Projector:
         k: int = 9,
         channels: Any = None,
         progress: Any = True,
-        method: str = "deconvnet",
+        method: str | Method = "deconvnet",
     ) -> TopK:
         """Zeiler & Fergus's top-k: the k strongest activations per channel over `images`.
 
@@ -722,7 +754,7 @@ class Projector:
         image: Any,
         layer: str | LayerInfo,
         channel: int,
-        method: str = "guided",
+        method: str | Method = "guided",
         random_seed: int = 0,
         progress: Any = False,
     ) -> list[lenses.Cascade]:
@@ -736,7 +768,7 @@ class Projector:
             image: one model input (H, W, C).
             layer: the unit's layer, re-initialised first (then each layer below it).
             channel: the unit's channel.
-            method: one of METHODS.
+            method: a method name, key or Method (see `project`).
             random_seed: the seed of the re-initialisations (an int).
             progress: True (a tqdm bar), False, or a callable(done, total).
 

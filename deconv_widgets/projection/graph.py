@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from deconv_widgets._tf import tf  # noqa: F401  (quiet TensorFlow first)
+from deconv_widgets._tf import tf
 
 # isort: split
 
@@ -16,7 +16,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from .kinds import kind_of, same_padding_before
+from .kinds import Alias, kind_of, same_padding_before
 
 
 @dataclass(frozen=True)
@@ -40,10 +40,21 @@ class LayerInfo:
 class GraphNode:
     """One call of a layer inside the model: input and output tensor ids, in forward order."""
 
-    layer: Any  # a keras Layer, or an Operation (keras.ops called on KerasTensors)
+    layer: Any  # a keras Layer, an Operation (keras.ops on KerasTensors) or a kinds.Alias
     inputs: tuple[Any, ...]  # KerasTensors
     output: Any  # KerasTensor
     arguments: Any = None  # how the model called it (keras SymbolicArguments), if known
+    name: str = ""  # the layer's name, "outer/inner" inside a flattened nested model
+
+    def __post_init__(self) -> None:
+        """The name defaults to the layer's own."""
+        if not self.name:
+            object.__setattr__(self, "name", self.layer.name)
+
+    @property
+    def kind(self) -> str:
+        """The layer's class name (a nested model's class for its output)."""
+        return self.layer.kind if isinstance(self.layer, Alias) else type(self.layer).__name__
 
     @property
     def input_ids(self) -> tuple[int, ...]:
@@ -98,36 +109,105 @@ def check_channels_last(nodes: list[GraphNode]) -> None:
     for node in nodes:
         if getattr(node.layer, "data_format", None) == "channels_first":
             raise ValueError(
-                f"layer {node.layer.name!r} ({type(node.layer).__name__}) uses "
+                f"layer {node.name!r} ({node.kind}) uses "
                 "data_format='channels_first'; the Projector needs channels_last images "
                 "(H, W, C): rebuild the model with data_format='channels_last' (the default)"
             )
 
 
-def forward_nodes(graph: Any) -> list[GraphNode]:
-    """Every non-input layer call of the graph, in an order where inputs come first."""
-    nodes = []
+def _keras_nodes(graph: Any) -> list[Any]:
+    """The graph's keras nodes in an order where inputs come first (input nodes left out)."""
     by_depth = graph._nodes_by_depth  # noqa: SLF001  (Keras has no public API for the nodes)
-    for depth in sorted(by_depth, reverse=True):
-        for node in by_depth[depth]:
-            if node.is_input or not node.operation:
-                continue
-            if len(node.outputs) != 1:
-                continue  # multi-output layers are never on an image path we can project
+    return [
+        node
+        for depth in sorted(by_depth, reverse=True)
+        for node in by_depth[depth]
+        if not node.is_input and node.operation
+    ]
+
+
+def _inner_graph(operation: Any, node: Any, calls: int) -> Any:
+    """The Functional graph of a nested model to flatten, or None (kept as one layer).
+
+    Flattened: a Functional or Sequential model with one input and one output, called once
+    here on one tensor. Others (shared, several inputs or outputs) pass by their gradient.
+    """
+    if not isinstance(operation, keras.Model) or calls != 1 or len(node.input_tensors) != 1:
+        return None
+    graph = (
+        getattr(operation, "_functional", None)
+        if isinstance(operation, keras.Sequential)
+        else operation
+    )
+    if graph is None or not hasattr(graph, "_nodes_by_depth"):
+        return None
+    if len(graph.inputs) != 1 or len(graph.outputs) != 1:
+        return None
+    return graph
+
+
+def forward_nodes(graph: Any, prefix: str = "") -> list[GraphNode]:
+    """Every non-input layer call of the graph, in an order where inputs come first.
+
+    Nested models are flattened: their layers are listed as "outer/inner", between an alias
+    of their input (hidden) and an alias of their output (named as the nested model).
+    """
+    keras_nodes = _keras_nodes(graph)
+    calls: dict[int, int] = {}
+    for node in keras_nodes:
+        calls[id(node.operation)] = calls.get(id(node.operation), 0) + 1
+    nodes: list[GraphNode] = []
+    for node in keras_nodes:
+        if len(node.outputs) != 1:
+            continue  # multi-output layers are never on an image path we can project
+        operation, name = node.operation, prefix + node.operation.name
+        inner = _inner_graph(operation, node, calls[id(operation)])
+        if inner is None:
             nodes.append(
                 GraphNode(
-                    node.operation,
+                    operation,
                     tuple(node.input_tensors),
                     node.outputs[0],
                     getattr(node, "arguments", None),
+                    name,
                 )
             )
+            continue
+        kind = type(operation).__name__
+        entry = Alias(f"{name}/{inner.inputs[0].name}", kind, shown=False)
+        nodes.append(GraphNode(entry, tuple(node.input_tensors), inner.inputs[0], None, entry.name))
+        nodes.extend(forward_nodes(inner, f"{name}/"))
+        nodes.append(GraphNode(Alias(name, kind), (inner.outputs[0],), node.outputs[0], None, name))
     return nodes
 
 
-def path_to(nodes: list[GraphNode], target: GraphNode) -> list[GraphNode]:
-    """The nodes the target depends on (target included), in forward order."""
-    needed = {target.output_id}
+def call_as_in_model(node: GraphNode, values: list[Any]) -> Any:
+    """Call a node's layer (or keras operation) on new input values, the way the model did."""
+    layer = node.layer
+    if node.arguments is None:
+        return layer(values if len(values) > 1 else values[0], training=False)
+    args, kwargs = node.arguments.fill_in(
+        {id(tensor): value for tensor, value in zip(node.inputs, values, strict=True)}
+    )
+    if isinstance(layer, keras.layers.Layer):
+        kwargs = {**kwargs, "training": False}
+    return layer(*args, **kwargs)
+
+
+def run_path(path: list[GraphNode], input_tensor: Any, image: Any) -> dict[int, Any]:
+    """The value of every tensor of `path` on `image` (traced): tensor id -> value."""
+    dtype = getattr(input_tensor, "dtype", "float32")
+    if dtype not in ("float32", None):  # fed as float32 whatever the Input's dtype
+        image = tf.cast(image, dtype)
+    values = {id(input_tensor): image}
+    for node in path:
+        values[node.output_id] = call_as_in_model(node, [values[i] for i in node.input_ids])
+    return values
+
+
+def path_to(nodes: list[GraphNode], *targets: GraphNode) -> list[GraphNode]:
+    """The nodes the targets depend on (targets included), in forward order."""
+    needed = {target.output_id for target in targets}
     path = []
     for node in reversed(nodes):
         if node.output_id in needed:
@@ -205,14 +285,16 @@ def layer_infos(graph: Any, nodes: list[GraphNode]) -> list[LayerInfo]:
     fields = receptive_fields(graph, nodes)
     infos, seen = [], set()
     for node in nodes:
-        if node.layer.name in seen or len(node.output.shape) != 4:
+        if node.name in seen or len(node.output.shape) != 4:
             continue
-        seen.add(node.layer.name)
+        if isinstance(node.layer, Alias) and not node.layer.shown:
+            continue
+        seen.add(node.name)
         field, jump, _ = fields.get(node.output_id, (0, 0, 0.0))
         infos.append(
             LayerInfo(
-                name=node.layer.name,
-                kind=type(node.layer).__name__,
+                name=node.name,
+                kind=node.kind,
                 output_shape=tuple(node.output.shape[1:]),
                 params=_params(node.layer),
                 receptive_field=int(field),
@@ -286,7 +368,7 @@ class ModelGraph:
         """Index the nodes by layer name (a layer called twice: its first call)."""
         self.node_of = {}
         for node in self.nodes:
-            self.node_of.setdefault(node.layer.name, node)
+            self.node_of.setdefault(node.name, node)
 
     @property
     def input(self) -> Any:
@@ -296,6 +378,16 @@ class ModelGraph:
     def path(self, target: GraphNode) -> list[GraphNode]:
         """The nodes `target` depends on (target included), in forward order."""
         return path_to(self.nodes, target)
+
+    def path_to_all(self, targets: list[GraphNode]) -> list[GraphNode]:
+        """The nodes any of `targets` depends on (targets included), in forward order."""
+        return path_to(self.nodes, *targets)
+
+    def run(self, image: Any, targets: list[GraphNode]) -> list[Any]:
+        """The outputs of `targets` on an image batch (traced; call inside a tf.function)."""
+        with self.lock, self.safe_names():
+            values = run_path(self.path_to_all(targets), self.input, image)
+        return [values[node.output_id] for node in targets]
 
     def compiled(self, key: tuple, build: Callable[[], Any]) -> Any:
         """The function built (once per key, under the lock) by `build`."""
@@ -312,19 +404,21 @@ class ModelGraph:
         scope of its own name, and graph tracing rejects most punctuation. The original names
         come back as soon as the trace ends; nothing else sees the temporary ones.
         """
+        inner = [n.layer for n in self.nodes if isinstance(n.layer, keras.layers.Layer)]
+        layers = {id(layer): layer for layer in [*self.functional.layers, *inner]}
         renamed = [
-            (layer, layer.name)
-            for layer in self.functional.layers
-            if scope_name(layer.name) != layer.name
+            (layer, layer.name) for layer in layers.values() if scope_name(layer.name) != layer.name
         ]
-        if not renamed:
-            yield
-            return
-        with self.lock:  # a trace on another thread must not see (or restore) these names
-            for layer, name in renamed:
-                layer.name = scope_name(name)
-            try:
+        # inside a scope of ours: a nested scope may start with "_", a root scope may not
+        with tf.name_scope("model"):
+            if not renamed:
                 yield
-            finally:
+                return
+            with self.lock:  # a trace on another thread must not see (or restore) these names
                 for layer, name in renamed:
-                    layer.name = name
+                    layer.name = scope_name(name)
+                try:
+                    yield
+                finally:
+                    for layer, name in renamed:
+                        layer.name = name

@@ -4,8 +4,9 @@ Each `Kind` says how to recognise a layer, what its nonlinearity is, the adjoint
 part (the engine's rule for every method, traced in TensorFlow), its ladder rung (the same step
 done explicitly with `deconv_widgets.ops`, in NumPy) and, where it is not the generic one, its
 geometry for receptive fields. Adding a layer kind is adding one entry (`register`).
-Layers no entry matches are "other": saliency passes them by a plain gradient, the DeconvNet
-and guided rules refuse them.
+Layers no entry matches are "other": every method passes them by their exact vector-Jacobian
+product (the layer's own gradient at its recorded input). `affine` gives LRP a layer's linear
+part (z = W a + b); kinds without one take the adjoint under LRP too.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import keras
 import numpy as np
 
 from deconv_widgets import ops
+from deconv_widgets.methods import Affine
 
 Backward = Callable[[Any, Tensor, list[Tensor], Tensor], list[Tensor]]
 """(layer, grad (B, ...), its inputs, its output) -> one gradient per input, bias unused."""
@@ -30,6 +32,8 @@ Step = Callable[[Any, np.ndarray, np.ndarray], "tuple[str, np.ndarray, str] | No
 """(layer, signal (H', W', C'), the layer's input (H, W, C)) -> (op, signal below, note)."""
 PadBefore = Callable[[Any, "int | None", "int | None", int, int], int]
 """(layer, size in, size out, kernel span, stride) -> rows padded (cropped < 0) before, rows."""
+AffineOf = Callable[[Any, "Tensor | None", "Tensor | None"], Affine]
+"""(layer, BN scale, BN shift folded after it or None) -> the layer's linear part for LRP."""
 
 
 def activation_kind(function: Any) -> str:
@@ -72,6 +76,7 @@ class Kind:
     rung: Step | None = None  # None: the ladder has no explicit step (use Projector.project)
     activation: Callable[[Any], str] = _linear
     pad_before: PadBefore = same_padding_before
+    affine: AffineOf | None = None  # None: LRP passes relevance by the adjoint (`backward`)
 
 
 def batch_like(tensor: Tensor, batch: Tensor) -> Tensor:
@@ -109,6 +114,34 @@ IDENTITY_KINDS = {
 }
 
 
+@dataclass(frozen=True)
+class Alias:
+    """Where a flattened nested model meets its outer graph: the identity.
+
+    `kind` is the nested model's class (shown for its output); `shown` False hides the alias
+    of its input from `Projector.layers`.
+    """
+
+    name: str
+    kind: str
+    shown: bool = True
+    weights: tuple = ()
+
+    def __call__(self, value: Any, **_kwargs: Any) -> Any:
+        """The identity."""
+        return value
+
+
+ACTIVATION_LAYERS = (
+    keras.layers.ReLU,
+    keras.layers.Activation,
+    keras.layers.LeakyReLU,
+    keras.layers.ELU,
+    keras.layers.PReLU,
+)
+"""Layers that are only an elementwise function (their own layer classes of the rectifiers)."""
+
+
 def _is_plain_relu_layer(layer: Any) -> bool:
     """A keras ReLU layer with its default arguments (max 0, slope 0, threshold 0)."""
     return (
@@ -124,26 +157,40 @@ def _identity_backward(_layer: Any, grad: Tensor, _inputs: list, _output: Tensor
 
 
 def _identity_activation(layer: Any) -> str:
-    """The nonlinearity of a ReLU or Activation layer (linear for the other identities)."""
+    """The nonlinearity of an activation layer (linear for the other identities)."""
     if isinstance(layer, keras.layers.ReLU):
-        return "relu" if _is_plain_relu_layer(layer) else "ReLU(non-default)"
+        return "relu" if _is_plain_relu_layer(layer) else "relu6" if _is_relu6(layer) else "ReLU"
     if isinstance(layer, keras.layers.Activation):
         return activation_kind(layer.activation)
+    if isinstance(layer, ACTIVATION_LAYERS):
+        return type(layer).__name__
     return "linear"
 
 
+def _is_relu6(layer: Any) -> bool:
+    """A keras ReLU layer that is ReLU6 (max 6, slope 0, threshold 0)."""
+    return (
+        layer.max_value is not None
+        and float(layer.max_value) == 6.0
+        and float(layer.negative_slope) == 0.0
+        and float(layer.threshold) == 0.0
+    )
+
+
 def _identity_rung(layer: Any, signal: np.ndarray, _below: np.ndarray) -> tuple | None:
-    """Nothing to show for an identity; a layer that is only a ReLU shows its rectify rung."""
-    if _identity_activation(layer) == "relu":
+    """Nothing to show for an identity; an activation layer shows its rectify rung instead."""
+    if isinstance(layer, Alias) or _identity_activation(layer) != "linear":
         return None
     return "identity", signal, "identity at inference"
 
 
 def _is_identity(layer: Any) -> bool:
-    """Layers that are the identity at inference, ReLU and Activation layers included."""
-    return type(layer).__name__ in IDENTITY_KINDS or isinstance(
-        layer, keras.layers.ReLU | keras.layers.Activation
-    )
+    """Layers that are the identity at inference, activation layers included.
+
+    An activation layer's function is the engine's rectifier or elementwise rule, applied
+    before this adjoint.
+    """
+    return type(layer).__name__ in IDENTITY_KINDS or isinstance(layer, (Alias, *ACTIVATION_LAYERS))
 
 
 IDENTITY = Kind("identity", _is_identity, _identity_backward, _identity_rung, _identity_activation)
@@ -214,17 +261,82 @@ def _separable_backward(layer: Any, grad: Tensor, inputs: list, _output: Tensor)
     return [tape.gradient(output, zeros, output_gradients=grad)]
 
 
+def _scaled(weights: Tensor, scale: Tensor | None) -> Tensor:
+    """Weights times a per-output-channel factor (a BN folded after the layer), or as they are."""
+    return weights if scale is None else weights * tf.cast(scale, weights.dtype)
+
+
+def _bias(layer: Any, scale: Tensor | None, shift: Tensor | None) -> Tensor | None:
+    """The layer's bias with a BN (scale, shift) folded after it; None without either."""
+    bias = tf.cast(layer.bias, tf.float32) if getattr(layer, "use_bias", False) else None
+    if scale is None:
+        return bias
+    base = bias if bias is not None else tf.zeros_like(tf.cast(scale, tf.float32))
+    return base * tf.cast(scale, tf.float32) + tf.cast(shift, tf.float32)
+
+
+def _conv_affine(layer: Any, scale: Tensor | None = None, shift: Tensor | None = None) -> Affine:
+    """Z = conv(a, kernel) + bias."""
+    strides, dilations = [1, *layer.strides, 1], [1, *layer.dilation_rate, 1]
+    padding = layer.padding.upper()
+
+    def apply(inputs: list[Tensor], kernel: Tensor) -> Tensor:
+        return tf.nn.conv2d(inputs[0], kernel, strides, padding, dilations=dilations)
+
+    kernel = _scaled(tf.cast(layer.kernel, tf.float32), scale)
+    return Affine(apply, kernel, _bias(layer, scale, shift))
+
+
+def _depthwise_kernel(layer: Any) -> Tensor:
+    """The depthwise kernel (kh, kw, C, multiplier) of a DepthwiseConv2D or SeparableConv2D."""
+    if isinstance(layer, keras.layers.SeparableConv2D):
+        return tf.cast(layer.depthwise_kernel, tf.float32)
+    return tf.cast(layer.kernel, tf.float32)
+
+
+def _separable_affine(
+    layer: Any, scale: Tensor | None = None, shift: Tensor | None = None
+) -> Affine:
+    """Z = depthwise (then pointwise) convolution of a + bias; a separable one as one kernel.
+
+    A SeparableConv2D is two linear maps in a row; LRP takes their product, the full
+    (kh, kw, C, C_out) kernel, so that (a_i w_ij)± is the sign of each input's contribution.
+    """
+    strides, dilations = [1, *layer.strides, 1], list(layer.dilation_rate)
+    padding = layer.padding.upper()
+    depthwise = _depthwise_kernel(layer)
+    if isinstance(layer, keras.layers.SeparableConv2D):
+        channels, multiplier = depthwise.shape[2:]
+        pointwise = tf.cast(layer.pointwise_kernel, tf.float32)[0, 0]  # (C * m, C_out)
+        per_input = tf.reshape(pointwise, [channels, multiplier, -1])
+        full = tf.einsum("hwcm,cmo->hwco", depthwise, per_input)
+        dilations4 = [1, *dilations, 1]
+
+        def apply_full(inputs: list[Tensor], kernel: Tensor) -> Tensor:
+            strides4 = [1, *layer.strides, 1]
+            return tf.nn.conv2d(inputs[0], kernel, strides4, padding, dilations=dilations4)
+
+        return Affine(apply_full, _scaled(full, scale), _bias(layer, scale, shift))
+
+    def apply(inputs: list[Tensor], kernel: Tensor) -> Tensor:
+        return tf.nn.depthwise_conv2d(inputs[0], kernel, strides, padding, dilations=dilations)
+
+    # output channel c * m + k comes from kernel[..., c, k]
+    per_kernel = None if scale is None else tf.reshape(scale, depthwise.shape[2:])
+    return Affine(apply, _scaled(depthwise, per_kernel), _bias(layer, scale, shift))
+
+
 CONV = Kind(
     "conv", _exactly(keras.layers.Conv2D, _is_plain_conv), _conv_backward, _conv_rung,
-    _own_activation,
+    _own_activation, affine=_conv_affine,
 )  # fmt: skip
 DEPTHWISE = Kind(
     "depthwise", _exactly(keras.layers.DepthwiseConv2D), _separable_backward,
-    activation=_own_activation,
+    activation=_own_activation, affine=_separable_affine,
 )  # fmt: skip
 SEPARABLE = Kind(
     "separable", _exactly(keras.layers.SeparableConv2D), _separable_backward,
-    activation=_own_activation,
+    activation=_own_activation, affine=_separable_affine,
 )  # fmt: skip
 
 
@@ -282,8 +394,17 @@ def _avgpool_rung(layer: Any, signal: np.ndarray, below: np.ndarray) -> tuple:
     return "unpool", unpooled, "average unpooling (adjoint)"
 
 
+def _avgpool_affine(layer: Any, _scale: Any = None, _shift: Any = None) -> Affine:
+    """Z = the window means of a: fixed non-negative weights, no bias."""
+    ksize, strides, padding = _pool_args(layer)
+    return Affine(lambda inputs, _w: tf.nn.avg_pool2d(inputs[0], ksize, strides, padding))
+
+
 MAXPOOL = Kind("maxpool", _exactly(keras.layers.MaxPooling2D), _maxpool_backward, _maxpool_rung)
-AVGPOOL = Kind("avgpool", _exactly(keras.layers.AveragePooling2D), _avgpool_backward, _avgpool_rung)
+AVGPOOL = Kind(
+    "avgpool", _exactly(keras.layers.AveragePooling2D), _avgpool_backward, _avgpool_rung,
+    affine=_avgpool_affine,
+)  # fmt: skip
 
 
 # ------------------------------------------------------------------- scales and crops
@@ -294,6 +415,19 @@ def bn_scale(layer: Any) -> Tensor:
     if layer.scale and layer.gamma is not None:
         scale = scale * tf.convert_to_tensor(layer.gamma)
     return tf.cast(scale, tf.float32)
+
+
+def bn_shift(layer: Any) -> Tensor:
+    """The per-channel shift beta - mean * scale of an inference-mode BN (BN(x) = x s + shift)."""
+    shift = -tf.cast(tf.convert_to_tensor(layer.moving_mean), tf.float32) * bn_scale(layer)
+    if layer.center and layer.beta is not None:
+        shift = shift + tf.cast(tf.convert_to_tensor(layer.beta), tf.float32)
+    return shift
+
+
+def _bn_affine(layer: Any, _scale: Any = None, _shift: Any = None) -> Affine:
+    """A lone BN is the affine map it is: z = a * scale + shift, elementwise."""
+    return Affine(lambda inputs, w: inputs[0] * w, bn_scale(layer), bn_shift(layer))
 
 
 def _bn_backward(layer: Any, grad: Tensor, _inputs: list, _output: Tensor) -> list:
@@ -348,7 +482,7 @@ def _crop_rung(layer: Any, signal: np.ndarray, _below: np.ndarray) -> tuple:
 
 BN = Kind(
     "bn", _exactly(keras.layers.BatchNormalization, lambda layer: layer.axis in (-1, 3, [3], [-1])),
-    _bn_backward, _bn_rung,
+    _bn_backward, _bn_rung, affine=_bn_affine,
 )  # fmt: skip
 RESCALE = Kind(
     "rescale", _exactly(keras.layers.Rescaling, lambda _: True), _rescale_backward, _rescale_rung
@@ -379,8 +513,13 @@ def _concat_backward(_layer: Any, grad: Tensor, inputs: list, _output: Tensor) -
     return list(tf.split(grad, [int(t.shape[-1]) for t in inputs], axis=-1))
 
 
+def _add_affine(_layer: Any, _scale: Any = None, _shift: Any = None) -> Affine:
+    """Z = the sum of the inputs: each gets relevance in proportion to its contribution."""
+    return Affine(lambda inputs, _w: tf.add_n(inputs))
+
+
 _ANY = lambda _layer: True  # noqa: E731  (a matcher test that every layer passes)
-ADD = Kind("add", _exactly(keras.layers.Add, _ANY), _add_backward)
+ADD = Kind("add", _exactly(keras.layers.Add, _ANY), _add_backward, affine=_add_affine)
 SUBTRACT = Kind("subtract", _exactly(keras.layers.Subtract, _ANY), _subtract_backward)
 CONCAT = Kind(
     "concat",
@@ -393,6 +532,19 @@ CONCAT = Kind(
 def _dense_backward(layer: Any, grad: Tensor, _inputs: list, _output: Tensor) -> list:
     """The product x @ kernel on the last axis: its transpose is grad @ kernel^T."""
     return [tf.einsum("...u,iu->...i", grad, tf.cast(layer.kernel, grad.dtype))]
+
+
+def _dense_affine(layer: Any, scale: Tensor | None = None, shift: Tensor | None = None) -> Affine:
+    """Z = a @ kernel + bias on the last axis."""
+    kernel = _scaled(tf.cast(layer.kernel, tf.float32), scale)
+    apply = lambda inputs, w: tf.einsum("...i,iu->...u", inputs[0], w)  # noqa: E731
+    return Affine(apply, kernel, _bias(layer, scale, shift))
+
+
+def _gap_affine(layer: Any, _scale: Any = None, _shift: Any = None) -> Affine:
+    """Z = the mean over (H, W): fixed non-negative weights."""
+    keepdims = bool(layer.keepdims)
+    return Affine(lambda inputs, _w: tf.reduce_mean(inputs[0], axis=[1, 2], keepdims=keepdims))
 
 
 def _reshape_backward(_layer: Any, grad: Tensor, inputs: list, _output: Tensor) -> list:
@@ -421,13 +573,19 @@ DENSE = Kind(
     _exactly(keras.layers.Dense, lambda layer: not getattr(layer, "lora_enabled", False)),
     _dense_backward,
     activation=_own_activation,
+    affine=_dense_affine,
 )
 RESHAPE = Kind(
     "reshape",
     lambda layer: type(layer) in (keras.layers.Flatten, keras.layers.Reshape),
     _reshape_backward,
 )
-GAP = Kind("gap", _exactly(keras.layers.GlobalAveragePooling2D), _gap_backward)
+GAP = Kind(
+    "gap",
+    _exactly(keras.layers.GlobalAveragePooling2D),
+    _gap_backward,
+    affine=_gap_affine,
+)
 GMP = Kind("gmp", _exactly(keras.layers.GlobalMaxPooling2D), _gmp_backward)
 
 

@@ -11,7 +11,7 @@ import numpy as np
 from .checks import check_choice
 from .graph import GraphNode, LayerInfo, Trace
 from .kinds import kind_of
-from .rules import SEEDS
+from .rules import SEEDS, nonlinearity_of
 
 RUNG_OPS = ("unpool", "rectify", "transpose_conv", "scale", "identity")
 
@@ -50,14 +50,14 @@ def _check_chain(path: Sequence[GraphNode]) -> None:
     for node in path:
         if len(node.inputs) != 1:
             raise ValueError(
-                f"ladder needs a chain of layers, but {node.layer.name!r} "
-                f"({type(node.layer).__name__}) merges {len(node.inputs)} branches; "
+                f"ladder needs a chain of layers, but {node.name!r} "
+                f"({node.kind}) merges {len(node.inputs)} branches; "
                 "use Projector.project for this layer"
             )
         if consumers.get(node.output_id, 0) > 1:
             raise ValueError(
-                f"ladder needs a chain of layers, but the output of {node.layer.name!r} "
-                f"({type(node.layer).__name__}) feeds several layers; use Projector.project"
+                f"ladder needs a chain of layers, but the output of {node.name!r} "
+                f"({node.kind}) feeds several layers; use Projector.project"
             )
 
 
@@ -70,10 +70,6 @@ class Traceable(Protocol):
 
     def check_channel(self, layer: str | LayerInfo, channel: Any) -> int:
         """The channel as an int in range (TypeError / ValueError naming the range)."""
-        ...
-
-    def check_method(self, layer: str | LayerInfo, method: str) -> None:
-        """ValueError naming the first layer on the way that `method` cannot pass."""
         ...
 
     def trace(self, image: Any, layer: str | LayerInfo) -> Trace:
@@ -94,21 +90,26 @@ def ladder(
     check_choice(seed, SEEDS, "seed")
     trace = projector.trace(image, info)
     _check_chain(trace.path)
-    projector.check_method(info, "deconvnet")
     values = trace.values
     signal = _seed_map(values[trace.path[-1].output_id], channel, seed)
     rungs: list[Rung] = []
     for node in reversed(trace.path):
-        layer_obj, name = node.layer, node.layer.name
-        kind = kind_of(layer_obj)
-        if kind is not None and kind.activation(layer_obj) == "relu":
-            signal = np.maximum(signal, 0.0)
-            rungs.append(Rung(name, "rectify", signal, "relu(signal); forward mask ignored"))
+        layer_obj, name = node.layer, node.name
+        kind, act = kind_of(layer_obj), nonlinearity_of(layer_obj)
         if kind is None or kind.rung is None:
             raise ValueError(
-                f"ladder has no explicit step for layer {name!r} ({type(layer_obj).__name__}); "
-                "use Projector.project for this layer"
+                f"ladder has no explicit step for layer {name!r} ({node.kind}): it passes the "
+                "signal by its own gradient (VJP) only; use Projector.project for this layer"
             )
+        if act is not None and not act.rectifier:
+            raise ValueError(
+                f"ladder has no explicit step for the activation of layer {name!r} "
+                f"({node.kind}), which is not a rectifier: it passes the signal by its own "
+                "gradient (VJP) only; use Projector.project for this layer"
+            )
+        if act is not None:  # the DeconvNet's rule at every rectifier: max(g, 0)
+            signal = np.maximum(signal, 0.0)
+            rungs.append(Rung(name, "rectify", signal, "max(signal, 0); forward mask ignored"))
         step = kind.rung(layer_obj, signal, values[node.input_ids[0]])
         if step is not None:
             op, signal, note = step

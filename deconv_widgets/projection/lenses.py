@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 import keras
 import numpy as np
 
+from .. import methods
 from . import checks, incremental, rules
 from .graph import LayerInfo
-from .rules import METHODS
 from .topk import progress_reporter
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -91,15 +91,16 @@ def _target_node(projector: Projector, target: Target) -> Any:
 
 def _layers_below(projector: Projector, target: Target) -> set[str]:
     """Names of the layers the target depends on (its own included)."""
-    return {node.layer.name for node in projector.graph.path(_target_node(projector, target))}
+    return {node.name for node in projector.graph.path(_target_node(projector, target))}
 
 
-def _target_tensor(projector: Projector, target: Target) -> Any:
-    """The symbolic tensor a target's score is read from (a softmax Dense: its input)."""
+def _target_source(projector: Projector, target: Target) -> Any:
+    """The node whose output a target's score is read from (a softmax Dense: the one before)."""
     node = _target_node(projector, target)
     if target.layer is None and projector.require_head().drop_activation:
-        return node.inputs[0]
-    return node.output
+        producers = {n.output_id: n for n in projector.graph.nodes}
+        return producers[node.input_ids[0]]
+    return node
 
 
 def _score(projector: Projector, target: Target, value: Tensor, index: Tensor) -> Tensor:
@@ -149,14 +150,12 @@ def gradcam(
 
 def _gradcam_fn(projector: Projector, info: LayerInfo, target: Target) -> Any:
     """image, index -> cam (1, H', W') for one (layer, target layer) pair."""
-    layer_tensor = projector.graph.node_of[info.name].output
-    model = keras.Model(projector.graph.input, [layer_tensor, _target_tensor(projector, target)])
+    targets = [projector.graph.node_of[info.name], _target_source(projector, target)]
 
     def fn(image: Tensor, index: Tensor) -> Tensor:
         with tf.GradientTape() as tape:
             tape.watch(image)  # records every op, trainable weights or not
-            with projector.graph.safe_names():
-                activation, value = model(image, training=False)
+            activation, value = projector.graph.run(image, targets)
             score = tf.reduce_sum(_score(projector, target, value, index))
         grads = tape.gradient(score, activation)
         alpha = tf.reduce_mean(grads, axis=[1, 2], keepdims=True)
@@ -231,11 +230,10 @@ def _check_occlusion(
 
 def _scores_fn(projector: Projector, target: Target) -> Any:
     """A function of images (B, H, W, C) and an index: the target's value (B,)."""
-    model = keras.Model(projector.graph.input, _target_tensor(projector, target))
+    source = _target_source(projector, target)
 
     def fn(images: Tensor, index: Tensor) -> Tensor:
-        with projector.graph.safe_names():
-            value = model(images, training=False)
+        (value,) = projector.graph.run(images, [source])
         return _score(projector, target, value, index)
 
     signature = [_spec(projector), tf.TensorSpec((), tf.int32)]
@@ -247,11 +245,11 @@ def class_scores(projector: Projector, image: Any) -> np.ndarray:
     projector.require_head()
 
     def build() -> Any:
-        model = keras.Model(projector.graph.input, _target_tensor(projector, Target(None, 0)))
+        source = _target_source(projector, Target(None, 0))
 
         def fn(images: Tensor) -> Tensor:
-            with projector.graph.safe_names():
-                return _class_scores(projector, model(images, training=False))
+            (value,) = projector.graph.run(images, [source])
+            return _class_scores(projector, value)
 
         return tf.function(fn, input_signature=[_spec(projector)], autograph=False)
 
@@ -320,7 +318,7 @@ def _by_windows(projector: Projector, target: Target, batch: np.ndarray) -> Any:
     steps = incremental.chain_steps(projector, trunk[-1])
     if steps is None:
         return None
-    clean = projector.trace(batch, trunk[-1].layer.name).values
+    clean = projector.trace(batch, trunk[-1].name).values
     last = clean[trunk[-1].output_id]
     index = tf.constant(target.index, tf.int32)
     if target.layer is None:
@@ -408,7 +406,7 @@ def fresh_weights(layer: Any, random_seed: int) -> list[np.ndarray]:
 def twin_of(model: keras.Model) -> keras.Model:
     """A copy of the model with its own weights (equal to the model's now)."""
     try:
-        twin = keras.models.clone_model(model)
+        twin = keras.models.clone_model(model, recursive=True)  # nested models copied too
     except Exception as err:  # custom layers without get_config, for one
         raise ValueError(
             f"the sanity cascade works on a copy of the model, and keras.models.clone_model "
@@ -423,28 +421,28 @@ def sanity_cascade(
     image: Any,
     layer: str | LayerInfo,
     channel: int,
-    method: str = "guided",
+    method: str | methods.Method = "guided",
     random_seed: int = 0,
     progress: Any = False,
 ) -> list[Cascade]:
     """Project again after re-initialising one more layer each step, from `layer` down."""
     info = projector.layer_info(layer)
     channel = projector.check_channel(info, channel)
-    checks.check_choice(method, METHODS, "method")
+    method = methods.get(method)
     if not checks.is_int(random_seed):
         raise TypeError(f"random_seed must be an int, got {checks.shown(random_seed)}")
     trained = projector.project(image, info, channel, method)
     twin = type(projector)(twin_of(projector.model))  # a Projector of its own
     path = twin.graph.path(twin.graph.node_of[info.name])
-    layers: list[Any] = []
+    layers: list[Any] = []  # (the layer's name in `layers`, the layer), top first
     for node in reversed(path):
-        if node.layer.weights and node.layer not in layers:
-            layers.append(node.layer)
+        if node.layer.weights and all(node.layer is not seen for _, seen in layers):
+            layers.append((node.name, node.layer))
     steps = [Cascade(None, trained, 1.0)]
     magnitude = np.abs(trained).sum(axis=-1)
     update, close = progress_reporter(progress, len(layers), "sanity cascade", "layer")
     try:
-        for number, twin_layer in enumerate(layers):
+        for number, (twin_name, twin_layer) in enumerate(layers):
             layer_random_seed = int(random_seed) * 7919 + number
             for variable, value in zip(
                 twin_layer.weights, fresh_weights(twin_layer, layer_random_seed), strict=True
@@ -453,7 +451,7 @@ def sanity_cascade(
             twin.clear_cache()
             projection = twin.project(image, info.name, channel, method)
             rho = spearman(np.abs(projection).sum(axis=-1), magnitude)
-            steps.append(Cascade(twin_layer.name, projection, rho))
+            steps.append(Cascade(twin_name, projection, rho))
             update(number + 1)
     finally:
         close()

@@ -9,10 +9,11 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from .. import methods
 from .._values import check_int, unwrap_tensor
-from .checks import check_choice, model_stack
+from ..methods import Method
+from .checks import model_stack
 from .graph import LayerInfo
-from .rules import METHODS
 
 BATCH = 32  # images per forward pass when `images` is one array
 PROJECTION_BUDGET = 256 * 2**20  # bytes of cached forward tensors per projection chunk
@@ -70,7 +71,7 @@ class HitSource(Protocol):
         ...
 
     def project_seeds(
-        self, images: Any, layer: str | LayerInfo, seeds: Any, method: str = "deconvnet"
+        self, images: Any, layer: str | LayerInfo, seeds: Any, method: Any = "deconvnet"
     ) -> np.ndarray:
         """Projections (B, H, W, C) of explicit seeds placed on `layer`."""
         ...
@@ -133,12 +134,12 @@ def top_k(
     k: int = 9,
     channels: Any = None,
     progress: Any = True,
-    method: str = "deconvnet",
+    method: str | Method = "deconvnet",
 ) -> TopK:
     """Stream `images`, keep the k strongest (value, image, y, x) per channel, then project them."""
     info = projector.layer_info(layer)
     k = check_int(k, "k", low=1)
-    check_choice(method, METHODS, "method")
+    method = methods.get(method)
     if channels is None:
         channels = range(info.channels)
     channels = [projector.check_channel(info, c) for c in channels]
@@ -239,7 +240,7 @@ class LazyHits(Mapping[int, list[Hit]]):
     """
 
     def __init__(
-        self, projector: HitSource, info: Any, entries: dict, kept: dict, method: str
+        self, projector: HitSource, info: Any, entries: dict, kept: dict, method: Method
     ) -> None:
         self._projector, self._info, self._method = projector, info, method
         self._entries = entries  # channel -> [(image, y, x, value)], strongest first
