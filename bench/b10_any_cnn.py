@@ -11,11 +11,9 @@ signal does not vanish (the numbers do not depend on it; the agreement check doe
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
-from bench.common import Row, Section, ms, percentiles
+from bench.common import Row, Section, interleaved, ms, percentiles
 
 SIZE, LAYER = 224, "block_13_expand_relu"
 TARGETS = {"guided": 1.0, "lrp_epsilon": 1.5}  # cached image, one more channel (× the tape)
@@ -75,17 +73,6 @@ def _eager_tape(model, layer: str, image: np.ndarray, channel: int) -> np.ndarra
     return tape.gradient(activation, x, output_gradients=seed).numpy()[0]
 
 
-def _interleaved(fns: dict, calls: int) -> dict[str, list[float]]:
-    """Seconds of each function on call i in turn (A, B, A, B ...), so drift hits both."""
-    samples: dict[str, list[float]] = {name: [] for name in fns}
-    for i in range(calls):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn(i)
-            samples[name].append(time.perf_counter() - start)
-    return samples
-
-
 def run(quick: bool = False) -> list[Section]:
     """Cached-image and fresh-image projections on MobileNetV2 vs the compiled tape."""
     from deconv_widgets import Projector
@@ -109,7 +96,7 @@ def run(quick: bool = False) -> list[Section]:
         fns[method] = lambda i, m=method: projector.project(
             image, LAYER, int(order[i % channels]), method=m
         )
-    samples = _interleaved(fns, calls)
+    samples = interleaved(fns, range(calls))
     base = percentiles(samples["tape"])["p50"]
     for method in names:
         p50 = percentiles(samples[method])["p50"]
@@ -128,7 +115,7 @@ def run(quick: bool = False) -> list[Section]:
         name: [rng.uniform(-1, 1, (size, size, 3)).astype(np.float32) for _ in range(calls)]
         for name in ("tape", "saliency", "guided")
     }
-    fresh = _interleaved(
+    fresh = interleaved(
         {
             "tape": lambda i: tape(frames["tape"][i], 5),
             "saliency": lambda i: projector.project(
@@ -136,7 +123,7 @@ def run(quick: bool = False) -> list[Section]:
             ),
             "guided": lambda i: projector.project(frames["guided"][i], LAYER, 5, method="guided"),
         },
-        calls,
+        range(calls),
     )
     fresh_base = percentiles(fresh["tape"])["p50"]
     for method in ("saliency", "guided"):

@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from bench.common import Row, Section, ms, percentiles
+from bench.common import Row, Section, interleaved, ms, percentiles
 
 TARGET = 1.10
 LAYERS = ("block3_conv3", "block5_conv3")
@@ -46,17 +46,6 @@ def forward_only(model, layer: str):
 
     sub = keras.Model(model.inputs, model.get_layer(layer).output)
     return tf.function(lambda image: sub(image, training=False))
-
-
-def interleaved(fns: dict, channels: list[int]) -> dict[str, list[float]]:
-    """Time every function on each channel in turn (A, B, A, B ...) so drift hits both alike."""
-    samples: dict[str, list[float]] = {name: [] for name in fns}
-    for channel in channels:
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn(channel)
-            samples[name].append(time.perf_counter() - start)
-    return samples
 
 
 def run(quick: bool = False) -> list[Section]:

@@ -77,6 +77,17 @@ def percentiles(samples: Iterable[float]) -> dict[str, float]:
     }
 
 
+def interleaved(fns: dict, channels: Iterable[int]) -> dict[str, list[float]]:
+    """Time every function on each channel in turn (A, B, A, B ...) so drift hits both alike."""
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    for channel in channels:
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn(channel)
+            samples[name].append(time.perf_counter() - start)
+    return samples
+
+
 def time_calls(fn: Callable[[], Any], repeats: int, warmup: int = 2) -> list[float]:
     """Wall-clock seconds of `repeats` calls of fn() after `warmup` untimed calls."""
     for _ in range(warmup):

@@ -12,7 +12,7 @@ import pytest
 from helpers import floats
 from projection_models import FUSED_SUFFIX, RuleReLU, assert_close, tape_projection
 
-from deconv_widgets import zoo
+from deconv_widgets import methods, zoo
 from deconv_widgets.projection import Projector
 from deconv_widgets.zoo import hed_vgg16, skimage_photos
 
@@ -309,7 +309,7 @@ def test_explorer_opens_on_the_real_network_at_224():
     assert explorer.n_images == 14 and explorer.image_shape == [224, 224, 3]
     assert explorer.layer == "block5_pool" and explorer.status == ""
     assert [row["name"] for row in explorer.layers][-1] == "block5_pool"
-    assert explorer.proj_shape == [3, 1, 224, 224, 3]
+    assert explorer.proj_shape == [len(methods.NAMES), 1, 224, 224, 3]
     projections = floats(explorer.projections, explorer.proj_shape)
     assert np.abs(projections).max() > 0
     # the shown image is the photo, the model's input is its preprocessed version

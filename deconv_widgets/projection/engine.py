@@ -250,6 +250,8 @@ class Projector:
                 tensors[id(tensor)] = tensor
         tensors.pop(input_id, None)
         tensors.pop(node.output_id, None)
+        for conv_output in _bn_folds(path):  # no backward reads them: left to the optimiser
+            tensors.pop(conv_output, None)  # (convolution and BN fuse in the forward pass)
         computed = [*tensors.values(), node.output]
         cached = [self.graph.input, *computed]  # the image itself first, the target output last
         cached_ids = [id(t) for t in cached]
@@ -368,8 +370,8 @@ class Projector:
             input_grads = rules.backward(
                 step,
                 grad,
-                [values[i] for i in step.input_ids],
-                values[step.output_id],
+                [values.get(i) for i in step.input_ids],  # None: not cached, no rule reads it
+                values.get(step.output_id),
                 method,
                 drop_activation=plan.linear_top and step.output_id == plan.node.output_id,
                 fold=None
@@ -559,10 +561,24 @@ class Projector:
         Returns:
             A Trace: the path's nodes (forward order, `layer`'s last) and tensor id -> value.
         """
-        plan = self._plan(self.layer_info(layer))
-        cached = self._forward(plan, self._image_batch(image))
-        values = {i: t.numpy()[0] for i, t in zip(plan.cached_ids, cached, strict=True)}
-        return Trace(list(plan.path), values)
+        info = self.layer_info(layer)
+        path = self._plan(info).path
+        ids = [id(self.graph.input), *(step.output_id for step in path)]
+
+        def build() -> Any:
+            def every_tensor(image: Tensor) -> list[Tensor]:
+                self.trace_count += 1
+                with self.graph.lock, self.graph.safe_names():
+                    values = run_path(path, self.graph.input, image)
+                return [image, *(values[i] for i in ids[1:])]
+
+            spec = tf.TensorSpec((None, *self.input_shape), tf.float32)
+            return tf.function(every_tensor, input_signature=[spec], autograph=False)
+
+        fn = self.graph.compiled(("trace", info.name), build)
+        tensors = fn(tf.constant(self._image_batch(image)))
+        values = {i: t.numpy()[0] for i, t in zip(ids, tensors, strict=True)}
+        return Trace(list(path), values)
 
     def forward_batch(self, images: np.ndarray, layer: str | LayerInfo) -> np.ndarray:
         """The layer's activations for a batch of images, uncached.

@@ -244,9 +244,19 @@ def _separable_backward(layer: Any, grad: Tensor, inputs: list, _output: Tensor)
     The convolution is linear in its input, so its transpose is its gradient at any point;
     TensorFlow's own gradient of the bias-free op at zero gives it exactly.
     """
-    zeros = tf.zeros(_shape_of_input(grad, inputs[0]), grad.dtype)
+    shape = _shape_of_input(grad, inputs[0])
     strides = [1, *layer.strides, 1]
     padding, dilations = layer.padding.upper(), list(layer.dilation_rate)
+    plain = not isinstance(layer, keras.layers.SeparableConv2D) and dilations == [1, 1]
+    if plain:  # the op TensorFlow's gradient of depthwise_conv2d is, without a forward pass
+        kernel = tf.cast(layer.kernel, grad.dtype)
+        return [
+            tf.raw_ops.DepthwiseConv2dNativeBackpropInput(
+                input_sizes=shape, filter=kernel, out_backprop=grad, strides=strides,
+                padding=padding,
+            )
+        ]  # fmt: skip
+    zeros = tf.zeros(shape, grad.dtype)
     with tf.GradientTape() as tape:
         tape.watch(zeros)
         if isinstance(layer, keras.layers.SeparableConv2D):

@@ -84,20 +84,36 @@ class Nonlinearity:
 
     function: Callable[[Tensor], Tensor]
     rectifier: bool  # the method's rectifier rule applies
-    plain_relu: bool  # max(x, 0): its derivative is read off the output, [y > 0]
     standalone: bool  # the layer is only this function (its input is x)
+    from_output: Callable[[Tensor, Tensor], Tensor] | None = None
+    """(h, y) -> h · f'(x) read off the output y (relu, relu6: no forward pass to redo)."""
+
+
+def _relu_vjp(signal: Tensor, output: Tensor) -> Tensor:
+    """The signal times relu's derivative read off its output, [y > 0]."""
+    return signal * tf.cast(output > 0, signal.dtype)
+
+
+def _relu6_vjp(signal: Tensor, output: Tensor) -> Tensor:
+    """The signal times relu6's derivative, [0 < y < 6]: TensorFlow's own Relu6Grad."""
+    features = batch_like(output, tf.shape(signal)[0])  # the op takes equal shapes only
+    return tf.raw_ops.Relu6Grad(gradients=signal, features=features)
 
 
 def nonlinearity_of(layer: Any) -> Nonlinearity | None:
     """The layer's elementwise nonlinearity, None when it has none (or it is linear)."""
     if isinstance(layer, _RECTIFIER_LAYERS):
-        plain = kinds.IDENTITY.activation(layer) == "relu"  # a ReLU layer's defaults
-        return Nonlinearity(layer.call, True, plain, True)
+        name = kinds.IDENTITY.activation(layer)  # "relu", "relu6" for those ReLU layers
+        return Nonlinearity(layer.call, True, True, _FROM_OUTPUT.get(name))
     function = getattr(layer, "activation", None)
     if function is None or function is _A.linear or not callable(function):
         return None
     standalone = isinstance(layer, keras.layers.Activation)
-    return Nonlinearity(function, function in RECTIFIERS, function is _A.relu, standalone)
+    name = {_A.relu: "relu", _A.relu6: "relu6"}.get(function, "")
+    return Nonlinearity(function, function in RECTIFIERS, standalone, _FROM_OUTPUT.get(name))
+
+
+_FROM_OUTPUT = {"relu": _relu_vjp, "relu6": _relu6_vjp}
 
 
 @contextmanager
@@ -123,8 +139,8 @@ def _through_nonlinearity(
     """The signal below the layer's nonlinearity (above its linear part)."""
 
     def vjp(signal: Tensor) -> Tensor:
-        if act.plain_relu:
-            return signal * tf.cast(output > 0, signal.dtype)
+        if act.from_output is not None:
+            return act.from_output(signal, output)
         batch = tf.shape(signal)[0]
         if act.standalone:
             x = batch_like(inputs[0], batch)
