@@ -18,13 +18,45 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from deconv_widgets.projection import Projector
 
-METHOD_CHOICES = ("deconvnet", "guided", "saliency")
 LENS_CHOICES = ("gradcam", "guided_gradcam", "occlusion")
 SEED_CHOICES = ("activation", "max", "ones")
+METHOD_NAMES = "{method_names}"  # in a help text: `methods.NAMES`, read when the help is shown
 
 
 class CommandError(Exception):
     """A user error: printed as one line, exit code 2, no traceback."""
+
+
+class _Help(argparse.HelpFormatter):
+    """Help that lists the registry's methods (deconv_widgets.methods: TensorFlow, so lazily)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = super()._get_help_string(action)
+        if text is None or METHOD_NAMES not in text:
+            return text
+        from deconv_widgets import methods
+
+        return text.replace(METHOD_NAMES, ", ".join(methods.NAMES))
+
+
+def _method(text: str) -> str:
+    """A --method of `scan`: a name of `methods.NAMES` or a configured key, as its key."""
+    from deconv_widgets import methods
+
+    try:
+        return methods.get(text).key
+    except (ValueError, TypeError) as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _method_or_lens(text: str) -> str:
+    """A --method of `render`: a lens of LENS_CHOICES, or a method as `_method` reads it."""
+    if text in LENS_CHOICES:
+        return text
+    try:
+        return _method(text)
+    except argparse.ArgumentTypeError as error:
+        raise argparse.ArgumentTypeError(f"{error}; or a lens: {', '.join(LENS_CHOICES)}") from None
 
 
 def _load_model(path: Path | None) -> keras.Model:
@@ -301,6 +333,7 @@ def _add_scan_parsers(commands: argparse._SubParsersAction[argparse.ArgumentPars
     scan = commands.add_parser(
         "scan",
         help="the top-k of every channel of some layers over image files, on Apache Beam",
+        formatter_class=_Help,
         description="Scan image files with an Apache Beam pipeline and write an atlas to --out. "
         "Options this command does not know go to the pipeline: e.g. --project, --region and "
         "--temp_location with --runner DataflowRunner. A killed scan resumes when started again "
@@ -324,7 +357,13 @@ def _add_scan_parsers(commands: argparse._SubParsersAction[argparse.ArgumentPars
     scan.add_argument(
         "--preprocess", default=None, choices=("vgg16",), help="vgg16: VGG16's own preprocess"
     )
-    scan.add_argument("--method", default="deconvnet", choices=METHOD_CHOICES)
+    scan.add_argument(
+        "--method",
+        default="deconvnet",
+        type=_method,
+        help=f"the projection of each hit: one of {METHOD_NAMES}, or a configured one such as "
+        "'lrp_epsilon(epsilon=0.1)' (default deconvnet)",
+    )
     scan.add_argument(
         "--image-size", type=int, default=None, help="side for a model that takes any size"
     )
@@ -349,16 +388,22 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     render = commands.add_parser(
-        "render", help="write input, activation and projection of one channel to a PNG"
+        "render",
+        help="write input, activation and projection of one channel to a PNG",
+        formatter_class=_Help,
     )
-    render.add_argument("--layer", required=True, help="layer name")
+    render.add_argument(
+        "--layer", required=True, help="layer name (a nested model's inner layer: outer/inner)"
+    )
     render.add_argument("--channel", required=True, type=int, help="channel index")
     render.add_argument(
         "--method",
         default="deconvnet",
-        choices=METHOD_CHOICES + LENS_CHOICES,
-        help="a projection of the channel, or a lens: Grad-CAM on --layer, Guided Grad-CAM, an "
-        "occlusion map (of the channel's summed activation, or of --class)",
+        type=_method_or_lens,
+        help=f"a projection of the channel: one of {METHOD_NAMES}, or a configured one such as "
+        "'lrp_epsilon(epsilon=0.1)'; or a lens: Grad-CAM on --layer (gradcam), Guided Grad-CAM "
+        "(guided_gradcam), an occlusion map (occlusion; of the channel's summed activation, or "
+        "of --class). Default deconvnet",
     )
     render.add_argument(
         "--class",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -33,3 +34,17 @@ def test_vitest_suite_passes() -> None:
     output = done.stdout + done.stderr
     assert done.returncode == 0, f"vitest failed:\n{output[-6000:]}"
     assert " passed" in output and " failed" not in output, output[-3000:]
+
+
+def test_the_js_tests_contract_is_what_python_sends() -> None:
+    """js/test/contract.json (the fake models' read-only traits) equals a new widget's traits.
+
+    The page reads methods, seeds and topk_k from the traits; the JS tests' fake models read
+    them from this file, so it must follow the registry (deconv_widgets.methods.NAMES).
+    """
+    from deconv_widgets.widgets import Explorer
+
+    contract = json.loads((JS / "test" / "contract.json").read_text(encoding="utf-8"))
+    traits = Explorer.class_traits()
+    sent = {name: traits[name].default() for name in ("methods", "seeds", "topk_k")}
+    assert contract == sent, "update js/test/contract.json to what Python sends"

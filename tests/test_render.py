@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from deconv_widgets.cli import main
+from deconv_widgets.methods import NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -84,10 +85,58 @@ def test_render_own_model_and_rgb_image_resized(tmp_path, capsys):
     assert "resizing the image from 70x50 to the model's input 32x32" in capsys.readouterr().err
 
 
+def test_render_an_inner_layer_of_a_nested_model_file_with_a_configured_method(tmp_path, capsys):
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((24, 24, 3))
+    hidden = keras.layers.Conv2D(6, 3, activation="relu", name="conv1")(inputs)
+    hidden = keras.layers.MaxPooling2D(2, name="pool")(hidden)
+    hidden = keras.layers.Conv2D(8, 3, activation="relu", name="conv2")(hidden)
+    base = keras.Model(inputs, hidden, name="base")
+    model = keras.Sequential(
+        [
+            keras.Input((24, 24, 3)),
+            base,
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(3),
+        ]
+    )
+    model_file = tmp_path / "nested.keras"
+    model.save(model_file)
+    image_file = tmp_path / "photo.png"
+    rng = np.random.default_rng(1)
+    Image.fromarray(rng.integers(0, 255, (24, 24, 3), dtype=np.uint8)).save(image_file)
+    argv = ["render", "--model", str(model_file), "--image", str(image_file), "--layer"]
+    out = tmp_path / "lrp.png"
+    method = "lrp_epsilon(epsilon=0.1)"
+    assert main([*argv, "base/conv2", "--channel", "1", "--method", method, "--out", str(out)]) == 0
+    _assert_nonblank_png(out)
+    assert f"wrote {out}" in capsys.readouterr().out
+    out = tmp_path / "gradcam.png"
+    command = [*argv, "base/conv1", "--channel", "2", "--method", "gradcam", "--class", "1"]
+    assert main([*command, "--out", str(out)]) == 0
+    _assert_nonblank_png(out)
+    with pytest.raises(SystemExit) as stop:  # LRP starts from a relevance: no seed "ones"
+        main([*argv, "base/conv2", "--channel", "1", "--method", "lrp_epsilon", "--seed", "ones",
+              "--out", str(tmp_path / "x.png")])  # fmt: skip
+    assert stop.value.code == 2
+    assert "does not start from seed 'ones'; choose one of: activation, max" in (
+        capsys.readouterr().err
+    )
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
         (["--layer", "nope", "--channel", "0"], "unknown layer 'nope'; choose one of: conv1_1"),
+        (
+            ["--layer", "pool1", "--channel", "0", "--method", "backprop"],
+            f"argument --method: unknown method 'backprop'; choose one of: {', '.join(NAMES)}; "
+            "or a lens: gradcam, guided_gradcam, occlusion",
+        ),
+        (
+            ["--layer", "pool1", "--channel", "0", "--method", "lrp_epsilon(epsilon=0)"],
+            "argument --method: epsilon must be > 0",
+        ),
         (["--layer", "pool1", "--channel", "16"], "channel 16 is out of range"),
         (["--layer", "pool1", "--channel", "0", "--image", "missing.png"], "cannot read image"),
         (["--layer", "pool1", "--channel", "0", "--model", "missing.keras"], "does not exist"),

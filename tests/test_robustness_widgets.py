@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from helpers import floats
 
+from deconv_widgets.methods import NAMES
 from deconv_widgets.projection import MAX_IMAGE_PIXELS, Projector
 from deconv_widgets.widgets import Explorer, GradientsPanel, TransposeConvView, UnpoolView
 
@@ -34,7 +35,7 @@ EXPLORER_CASES = [
     ("channel", 3.0, ["channel must be an int", "float 3.0"]),
     ("channel", "3", ["channel must be an int", "str '3'"]),
     ("channel", True, ["channel must be an int", "bool True"]),
-    ("method", "DeconvNet", ["unknown method 'DeconvNet'", "deconvnet, guided, saliency"]),
+    ("method", "DeconvNet", ["unknown method 'DeconvNet'", ", ".join(NAMES)]),
     ("seed", "", ["unknown seed ''", "activation, max, ones"]),
     ("image_index", -1, ["image_index -1 is out of range", "0..2"]),
     ("image_index", 1.5, ["image_index must be an int", "float 1.5"]),

@@ -83,6 +83,10 @@ def test_cli_scan_then_atlas_html(scanned, tmp_path, capsys) -> None:
     [
         (["--layers", "conv9"], "unknown layer 'conv9'; choose one of: conv1_1"),
         (["--layers", "pool3", "--k", "0"], "k must be an int >= 1, got 0"),
+        (
+            ["--layers", "pool3", "--method", "backprop"],
+            "argument --method: unknown method 'backprop'; choose one of: deconvnet, guided, ",
+        ),
     ],
 )
 def test_cli_scan_user_errors_exit_2_in_one_line(scanned, tmp_path, extra, message) -> None:

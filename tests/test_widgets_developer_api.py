@@ -7,7 +7,8 @@ import logging
 import numpy as np
 import pytest
 
-from deconv_widgets.projection import METHODS, SEEDS
+from deconv_widgets.methods import NAMES
+from deconv_widgets.projection import SEEDS
 from deconv_widgets.widgets import DeconvView, Explorer
 
 IMAGES = (3, 4)  # (n, random_seed) of the conftest's `images`
@@ -38,11 +39,11 @@ def test_a_bug_is_logged_at_error_level_with_its_traceback(explorer, caplog):
 
 def test_the_page_gets_methods_seeds_and_k_from_python(model, images, explorer):
     state = explorer.get_state()
-    assert state["methods"] == list(METHODS) and state["seeds"] == list(SEEDS)
+    assert state["methods"] == list(NAMES) and state["seeds"] == list(SEEDS)
     assert state["topk_k"] == 9
     view = DeconvView(model, images[0], "conv2_1", 2)
     try:
-        assert view.get_state()["methods"] == list(METHODS)
+        assert view.get_state()["methods"] == list(NAMES)
     finally:
         view.close()
     with pytest.raises(Exception, match="read-only"):

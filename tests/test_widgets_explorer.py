@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from helpers import floats
 
+from deconv_widgets.methods import NAMES
 from deconv_widgets.projection import Projector
 from deconv_widgets.widgets import ChannelPicker, DeconvView, Explorer, ModelInspector
 
@@ -20,11 +21,11 @@ def test_default_explorer_uses_the_zoo() -> None:
     assert e.status == ""
 
 
-def test_small_layers_send_every_channel_for_the_three_methods(explorer, model, images) -> None:
+def test_small_layers_send_every_channel_for_every_method(explorer, model, images) -> None:
     channels = explorer.act_shape[-1]
     assert explorer.proj_channels == list(range(channels))
-    assert explorer.proj_shape == [3, channels, 64, 64, 1]
-    assert explorer.proj_methods == ["deconvnet", "guided", "saliency"]
+    assert explorer.proj_shape == [len(NAMES), channels, 64, 64, 1]
+    assert explorer.proj_methods == list(NAMES) == explorer.methods
     proj = floats(explorer.projections, explorer.proj_shape)
     expected = Projector(model).project(images[0], "conv2_1", 7, method="guided")
     np.testing.assert_allclose(proj[1, 7], expected, rtol=1e-5, atol=1e-6)
@@ -68,7 +69,7 @@ def test_layer_with_fewer_channels_resets_the_channel(explorer) -> None:
         ("layer", "dense_9", ["dense_9", "conv1_1"]),
         ("channel", 32, ["32", "0..31"]),
         ("channel", -1, ["-1", "0..31"]),
-        ("method", "backprop", ["backprop", "deconvnet, guided, saliency"]),
+        ("method", "backprop", ["backprop", ", ".join(NAMES)]),
         ("seed", "random", ["random", "activation"]),
         ("image_index", 4, ["4", "0..3"]),
     ],
@@ -92,7 +93,7 @@ def test_constructor_arguments_raise_clear_errors(model, images) -> None:
         Explorer(model, images, layer="nope")
     with pytest.raises(ValueError, match=r"choose 0..15"):
         Explorer(model, images, layer="conv1_1", channel=16)
-    with pytest.raises(ValueError, match="deconvnet, guided, saliency"):
+    with pytest.raises(ValueError, match=", ".join(NAMES)):
         Explorer(model, images, method="fancy")
     with pytest.raises(ValueError, match="images are needed"):
         Explorer(model)
@@ -106,14 +107,14 @@ def test_large_layers_project_on_demand(model, images, monkeypatch) -> None:
     monkeypatch.setattr(_projection, "ALL_CHANNELS_LIMIT_BYTES", 1024)
     e = Explorer(model, images, layer="conv1_2", channel=2)
     assert e.proj_channels == [2]
-    assert e.proj_shape == [3, 1, 64, 64, 1]
+    assert e.proj_shape == [len(NAMES), 1, 64, 64, 1]
     request = e.proj_key["request"]
     e.channel = 5
     assert e.proj_channels == [5]
     assert e.proj_key["request"] == request + 1
     proj = floats(e.projections, e.proj_shape)
     expected = Projector(model).project(images[0], "conv1_2", 5, method="saliency")
-    np.testing.assert_allclose(proj[2, 0], expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(proj[NAMES.index("saliency"), 0], expected, rtol=1e-5, atol=1e-6)
 
 
 def test_ladder_ends_in_the_deconvnet_projection(explorer, model, images) -> None:
@@ -151,7 +152,7 @@ def test_parts_work_alone(model, images) -> None:
     picker.channel = 40
     assert picker.channel == 0 and "0..31" in picker.status
     view = DeconvView(model, images[1], "conv1_1", 3, method="saliency")
-    assert view.proj_shape[0] == 3 and view.method == "saliency"
+    assert view.proj_shape[0] == len(NAMES) and view.method == "saliency"
     view.method = "guided"
     assert view.method == "guided" and view.status == ""
 
@@ -187,7 +188,8 @@ def test_wrong_images_for_the_model_raise(model) -> None:
         Explorer(model, np.zeros((2, 32, 32, 1), np.float32))
 
 
-def test_methods_the_model_cannot_pass_show_in_status_and_saliency_still_works() -> None:
+def test_every_method_passes_a_tanh_layer_by_its_exact_backward() -> None:
+    """Once refused by deconvnet and guided; now each method takes tanh's own VJP there."""
     import keras
 
     inputs = keras.Input((12, 12, 1))
@@ -196,10 +198,14 @@ def test_methods_the_model_cannot_pass_show_in_status_and_saliency_still_works()
     small = keras.Model(inputs, top)
     image = np.random.default_rng(0).uniform(size=(12, 12, 1)).astype(np.float32)
     e = Explorer(small, image[None], layer="top", channel=1)
-    assert set(e.proj_errors) == {"deconvnet", "guided"}
-    assert "tanh_conv" in e.status
+    assert e.proj_errors == {} and e.status == ""
+    assert e.proj_methods == list(NAMES)
     proj = floats(e.projections, e.proj_shape)
-    assert np.abs(proj[2]).sum() > 0  # saliency is the plain gradient: any layer passes
+    projector = Projector(small)
+    for index, method in enumerate(NAMES):
+        expected = projector.project(image, "top", 1, method=method)
+        np.testing.assert_allclose(proj[index, 1], expected, rtol=1e-5, atol=1e-6)
+    assert np.abs(proj[:, 1]).sum(axis=(1, 2, 3)).min() > 0
     e.channel = 2  # the widget keeps working
     assert e.channel == 2
 

@@ -174,14 +174,31 @@ def test_a_model_without_a_class_head(images) -> None:
         Explorer(no_head_model(), image, classes=["a"])
 
 
-def test_lens_errors_go_to_status_and_the_widget_keeps_working() -> None:
+def test_guided_grad_cam_passes_a_tanh_layer() -> None:
+    """Once refused (guided backprop had no rule for tanh); now tanh takes its exact VJP."""
     inputs = keras.Input((12, 12, 1))
     hidden = keras.layers.Conv2D(4, 3, activation="tanh", name="tanh_conv")(inputs)
     top = keras.layers.Conv2D(3, 3, activation="relu", name="top")(hidden)
     image = np.random.default_rng(0).uniform(size=(1, 12, 12, 1)).astype(np.float32)
     e = Explorer(keras.Model(inputs, top), image, layer="top", channel=1)
-    send(e, "lenses")  # guided backprop cannot pass the tanh
-    assert e.status.startswith("error") and "tanh_conv" in e.status
+    send(e, "lenses")
+    assert e.status == "Grad-CAM of channel 1 on top"
+    cam, guided = unpacked(e.lenses, e.lenses_index)
+    expected = e._projector.guided_gradcam(image[0], "top", ("top", 1))
+    np.testing.assert_allclose(guided, expected, rtol=1e-5, atol=1e-6)
+    assert cam.shape == (12, 12)
+
+
+def test_lens_errors_go_to_status_and_the_widget_keeps_working() -> None:
+    inputs = keras.Input((12, 12, 1))
+    main = keras.layers.Conv2D(4, 3, activation="relu", name="main")(inputs)
+    logits = keras.layers.Dense(2, name="classes")(keras.layers.GlobalAveragePooling2D()(main))
+    side = keras.layers.Conv2D(3, 3, activation="relu", name="side")(inputs)
+    image = np.random.default_rng(0).uniform(size=(1, 12, 12, 1)).astype(np.float32)
+    e = Explorer(keras.Model(inputs, [logits, side]), image, layer="side", channel=1)
+    e.lens_target = 0
+    send(e, "lenses")  # class 0 does not depend on the side branch
+    assert e.status.startswith("error") and "does not depend on layer 'side'" in e.status
     assert e.lenses_index == []
     e.channel = 2
     assert e.channel == 2

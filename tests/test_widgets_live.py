@@ -19,7 +19,7 @@ import pytest
 from helpers import floats
 
 from deconv_widgets import Explorer, Projector
-from deconv_widgets.projection import METHODS
+from deconv_widgets.methods import NAMES
 from deconv_widgets.widgets import _projection
 from deconv_widgets.widgets._live import Store
 
@@ -29,7 +29,7 @@ IMAGES = (4, 3)  # (n, random_seed) of the conftest's `images`
 async def settle(explorer: Explorer, timeout: float = 60.0) -> None:
     """Yield to the loop (results arrive through call_soon_threadsafe) until the pick is in."""
     deadline = time.monotonic() + timeout
-    while explorer._published != (explorer._want, METHODS):
+    while explorer._published != (explorer._want, tuple(explorer.methods)):
         assert time.monotonic() < deadline, f"no result after {timeout} s: {explorer.status!r}"
         await asyncio.sleep(0.01)
 
@@ -91,7 +91,7 @@ def test_plain_python_computes_on_the_calling_thread(model, images) -> None:
     assert explorer._loop is None and explorer._worker.thread is None
     explorer.wait(timeout=0.1)  # already there: returns at once
     explorer.channel = 5
-    assert explorer.proj_methods == list(METHODS)
+    assert explorer.proj_methods == list(NAMES)
     assert explorer._worker.thread is None  # no thread was ever started
 
 
@@ -105,7 +105,7 @@ def test_a_loop_that_is_not_a_kernels_computes_on_the_calling_thread(model, imag
     thread = threading.Thread(target=lambda: results.append(asyncio.run(main())))
     thread.start()
     thread.join(120)
-    assert results == [[True, True, list(METHODS)]]
+    assert results == [[True, True, list(NAMES)]]
 
 
 # ------------------------------------------------------------------------- with a loop
@@ -127,13 +127,13 @@ def test_in_a_loop_the_pick_computes_on_the_worker_and_arrives_through_the_loop(
             for index, method in enumerate(explorer.proj_methods):
                 expected = Projector(model).project(images[0], "conv3_1", 2, method=method)
                 np.testing.assert_allclose(got[index, 0], expected, rtol=1e-5, atol=1e-6)
-            # the shown method was computed first, the other two after it
+            # the shown method was computed first, the others after it
             passes = [m for key, m, pick in explorer._worker.passes if pick and key[3] == 2]
-            assert passes == ["guided", "deconvnet", "saliency"]
+            assert passes == ["guided", *(m for m in NAMES if m != "guided")]
             # wait() on the loop's own thread applies the results itself (the loop is blocked)
             explorer.channel = 7
             explorer.wait(timeout=30)
-            assert explorer.proj_channels == [7] and explorer.proj_methods == list(METHODS)
+            assert explorer.proj_channels == [7] and explorer.proj_methods == list(NAMES)
         finally:
             explorer.close()
 
@@ -191,6 +191,15 @@ def test_idle_prefetch_sends_the_strongest_channels_within_the_budget(
                 assert time.monotonic() < deadline, f"prefetched {len(sent)} after a new image"
                 await asyncio.sleep(0.02)
             assert {content["image"] for content, _ in sent} == {explorer.image_version}
+            # a seed the shown method does not take: each would be its error, so none is run
+            mark = len(explorer._worker.passes)
+            explorer.method = "lrp_epsilon"
+            explorer.seed = "ones"
+            await settle(explorer)
+            await asyncio.sleep(0.3)
+            assert "does not start from seed 'ones'" in explorer.proj_errors["lrp_epsilon"]
+            idle = [p for p in explorer._worker.passes[mark:] if not p[2] and p[0][1] == "ones"]
+            assert idle == [] and not explorer._worker.busy
         finally:
             explorer.close()
 

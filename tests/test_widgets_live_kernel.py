@@ -16,13 +16,15 @@ from collections.abc import Iterator
 import pytest
 from jupyter_client.manager import start_new_kernel
 
+from deconv_widgets.methods import NAMES
+
 pytestmark = pytest.mark.slow
 
 SETUP = """
 import json, time
 import numpy as np
 from deconv_widgets import Explorer
-from deconv_widgets.projection import METHODS
+from deconv_widgets.methods import NAMES
 from deconv_widgets.projection.shown_space import to_shown
 
 def matches(ex):
@@ -34,7 +36,7 @@ def matches(ex):
         fresh = ex._projector.project(ex._input, layer, channel, method=method, seed=seed)
         want = to_shown(fresh, ex._shown_matrix)
         worst = max(worst, float(np.abs(got[i, 0] - want).max() / (np.abs(want).max() + 1e-12)))
-    return ex.proj_channels == [channel] and list(ex.proj_methods) == list(METHODS) and worst < 1e-5
+    return ex.proj_channels == [channel] and list(ex.proj_methods) == list(NAMES) and worst < 1e-5
 
 ex = Explorer("vgg16", layer="block5_conv3", channel=0, method="guided")
 ex.wait(180)
@@ -94,7 +96,10 @@ def test_a_cell_runs_while_a_projection_computes_and_the_loop_delivers(kernel: K
     answered = time.perf_counter() - started
     assert during["status"].startswith("guided for channel 7"), (during, answered)
     assert during["have"] != 7  # the cell ran before the projection was done
-    time.sleep(4.0)  # no wait(): the kernel's event loop applies the results while idle
+    # no wait(): the kernel's event loop applies the results while idle (between these cells)
+    deadline = time.monotonic() + 180  # every method of the registry, one after the other
+    while kernel.json("print(json.dumps(ex.status))") != "" and time.monotonic() < deadline:
+        time.sleep(1.0)
     after = kernel.json("print(json.dumps({'ok': matches(ex), 'status': ex.status}))")
     assert after == {"ok": True, "status": ""}
 
@@ -114,7 +119,8 @@ def test_twenty_rapid_picks_compute_the_in_flight_one_and_the_last(kernel: Kerne
     # the in-flight one is whichever pick the worker took first (10, or a later one when the
     # thread woke after the next picks had replaced it), then only the last
     assert 29 in channels and len(channels - {29}) <= 1, state["picks"]
-    assert len(state["picks"]) <= 4, state["picks"]  # one in flight + the last pick's three
+    # one in flight + the last pick's, one per method
+    assert len(state["picks"]) <= 1 + len(NAMES), state["picks"]
     assert next(m for c, m in state["picks"] if c == 29) == "guided"  # the shown method first
     assert state["ok"] and state["channel"] == 29
 
@@ -196,5 +202,5 @@ def test_wait_from_a_script_without_a_kernel(tmp_path) -> None:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     state = json.loads(done.stdout.strip().splitlines()[-1])
-    methods = ["deconvnet", "guided", "saliency"]
+    methods = list(NAMES)
     assert state == {"plain": [True, methods, True], "loop": [True, methods, 6]}

@@ -14,7 +14,7 @@ from PIL import Image
 from test_widgets_live import in_a_kernel_loop
 
 from deconv_widgets import Explorer, Projector
-from deconv_widgets.projection import METHODS
+from deconv_widgets.methods import NAMES
 from deconv_widgets.projection.image_files import decode_image
 from deconv_widgets.widgets import _projection
 
@@ -193,7 +193,7 @@ def test_frames_on_a_large_layer_are_picks_computed_by_the_worker(model, images,
                 frame_message(explorer, rgb)
             assert explorer.frames == 6
             deadline = asyncio.get_running_loop().time() + 60
-            while explorer._published != (explorer._want, METHODS):
+            while explorer._published != (explorer._want, tuple(explorer.methods)):
                 assert asyncio.get_running_loop().time() < deadline, explorer.status
                 await asyncio.sleep(0.01)
             assert explorer.proj_key["image"] == explorer.image_version
@@ -235,5 +235,5 @@ def test_while_streaming_a_frame_computes_the_shown_method_of_the_shown_channel(
     np.testing.assert_allclose(got[0, 0], want, rtol=1e-5, atol=1e-6)
     explorer._on_message(explorer, {"type": "camera", "state": "off", "message": "camera: off"}, [])
     assert explorer.status == "camera off"  # the last frame stays, now with everything
-    assert explorer.proj_methods == list(METHODS) and len(explorer.proj_channels) == 32
+    assert explorer.proj_methods == list(NAMES) and len(explorer.proj_channels) == 32
     assert explorer.proj_key["image"] == explorer.image_version

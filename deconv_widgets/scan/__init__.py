@@ -19,6 +19,7 @@ from typing import Any
 import keras
 
 from .. import zoo
+from ..methods import Method
 from ..projection.engine import Projector
 from ..projection.loading import model_from
 from ..projection.shown_space import affine_matrix
@@ -92,7 +93,7 @@ def run(
     preprocess: str | Callable | None = None,
     pipeline_args: Sequence[str] | None = None,
     *,
-    method: str = "deconvnet",
+    method: str | Method = "deconvnet",
     shard_size: int = SHARD_SIZE,
     image_size: int | None = None,
     overwrite: bool = False,
@@ -105,7 +106,8 @@ def run(
             (saved under `out` for the workers).
         images: a folder or a glob pattern (PNG/JPEG files, sorted), or a list of files (in
             its order). Each is fitted to the model's input: centre crop, resize.
-        layers: the layers to scan (names, or one comma-separated string).
+        layers: the layers to scan (names, or one comma-separated string); a nested model's
+            inner layers as "outer/inner", as `Projector.layers` lists them.
         k: hits kept per channel.
         out: the scan's folder: shards, projections and the atlas are kept there.
         runner: the Beam runner ("DirectRunner" here; "DataflowRunner", "FlinkRunner", ...).
@@ -114,7 +116,9 @@ def run(
             Dataflow).
         batch_size: images per forward pass on a worker.
         preprocess: None, "vgg16", or a picklable function shown images -> model inputs.
-        method: the projection of each hit ("deconvnet", "guided", "saliency").
+        method: the projection of each hit: a name of `deconv_widgets.methods.NAMES`, a
+            configured key ("lrp_epsilon(epsilon=0.1)") or a configured Method
+            (`methods.lrp_epsilon(0.1)`). The workers get its key; `Atlas.method` is that key.
         shard_size: files per shard (the unit of work and of resumption).
         image_size: the side images are fitted to when the model takes any size (224).
         overwrite: replace a different scan held in `out` instead of refusing.
@@ -128,7 +132,7 @@ def run(
         bad layer, k, size or model. Unreadable files are skipped and listed in
         `atlas.report["skipped"]`.
     """
-    pipeline.check_scan_args(k, batch_size, shard_size, workers, method)
+    method = pipeline.check_scan_args(k, batch_size, shard_size, workers, method)
     if not isinstance(runner, str):
         raise TypeError(f"runner must be a Beam runner's name, got {type(runner).__name__}")
     out = _local(os.fspath(out))

@@ -74,7 +74,7 @@ class Atlas:
         self.layers: list[str] = [layer["name"] for layer in meta["layers"]]
         self.sources: list[str] = list(meta["sources"])
         self.k: int = int(meta["k"])
-        self.method: str = meta["method"]
+        self.method: str = meta["method"]  # the key of deconv_widgets.methods projecting hits
         self.model: str = meta["model"]  # the zoo name or .keras path the workers loaded
         self.report: dict[str, Any] = meta["report"]
         self._arrays: dict[tuple[int, str], np.ndarray] = {}

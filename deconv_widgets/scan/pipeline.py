@@ -15,7 +15,8 @@ import numpy as np
 from apache_beam.metrics import Metrics
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from ..projection import checks, rules
+from .. import methods
+from ..projection import checks
 from ..projection.topk import Strongest, progress_reporter
 from . import files, work
 from .work import ScanSpec
@@ -215,8 +216,13 @@ def _finished(spec: ScanSpec) -> int:
     return len(done) + len(parts)
 
 
-def check_scan_args(k: Any, batch_size: Any, shard_size: Any, workers: Any, method: Any) -> None:
-    """TypeError for a non-int, ValueError below 1 or an unknown method."""
+def check_scan_args(k: Any, batch_size: Any, shard_size: Any, workers: Any, method: Any) -> str:
+    """Check the scan's numbers and method; returns the method's key (what the workers get).
+
+    Raises:
+        TypeError: a number that is not an int, a method neither text nor a Method.
+        ValueError: a number below 1, an unknown method or a key its method refuses.
+    """
     for name, value in (
         ("k", k),
         ("batch_size", batch_size),
@@ -224,7 +230,13 @@ def check_scan_args(k: Any, batch_size: Any, shard_size: Any, workers: Any, meth
         ("workers", workers),
     ):
         checks.check_int(value, name, low=1)
-    checks.check_choice(method, rules.METHODS, "method")
+    if not isinstance(method, str | methods.Method):
+        raise TypeError(
+            f"method must be a name (str) or a deconv_widgets.methods.Method, got "
+            f"{type(method).__name__} {checks.shown(method)}; choose one of: "
+            f"{', '.join(methods.NAMES)}"
+        )
+    return methods.get(method).key
 
 
 def local_threads(runner: str, workers: int) -> int | None:

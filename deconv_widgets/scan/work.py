@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import methods
 from ..projection.engine import Projector
 from ..projection.image_files import ImageFileError, decode_image
 from ..projection.topk import LazyHits, Strongest, crop_square
@@ -34,7 +35,7 @@ class ScanSpec:
     model: str  # a zoo name or the path of a .keras file
     layers: tuple[str, ...]
     k: int
-    method: str
+    method: str  # a key of deconv_widgets.methods (the Method is rebuilt from it by a worker)
     preprocess: Any  # None, a zoo name ("vgg16") or a picklable callable
     size: tuple[int, int]  # (H, W) images are fitted to
     channels: int  # of the shown image (1 or 3)
@@ -191,7 +192,7 @@ def project_part(spec: ScanSpec, layer: int, start: int, table: np.ndarray) -> t
     numbers = sorted({image for hits in entries.values() for image, _, _, _ in hits})
     shown = {number: read_shown(spec, number) for number in numbers}
     kept = {number: prepare(shown[number][None])[0] for number in numbers}
-    lazy = LazyHits(projector, info, entries, kept, spec.method)
+    lazy = LazyHits(projector, info, entries, kept, methods.get(spec.method))
     size = info.receptive_field
     count, k, channels_in = len(table), spec.k, int(projector.input_shape[-1] or 0)
     patches = np.zeros((count, k, size, size, channels_in), np.float32)

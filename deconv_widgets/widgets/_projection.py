@@ -12,14 +12,18 @@ from typing import Any
 import numpy as np
 import traitlets
 
-from ..projection import METHODS, SEEDS, LayerInfo, Projector
+from .. import methods as registry
+from .._values import shown
+from ..methods import Method
+from ..projection import SEEDS, LayerInfo, Projector
 from ..projection.checks import check_channel, check_choice, image_batch
 from ..projection.shown_space import affine_matrix, to_shown
-from ._base import BaseWidget, IntSetting, TextSetting, error_text, float32_bytes
+from ._base import BaseWidget, IntSetting, Setting, TextSetting, error_text, float32_bytes
 from ._live import LOG, Event, Key, Store, Task, Worker, kernel_loop
 
-# All channels x 3 methods x H x W x C float32 up to this size go to the page in one message,
-# so that a click redraws with no kernel round trip; bigger layers are projected on demand.
+# All channels x every method (len(methods.NAMES)) x H x W x C float32 up to this size go to the
+# page in one message, so that a click redraws with no kernel round trip; bigger layers are
+# projected on demand.
 ALL_CHANNELS_LIMIT_BYTES = 16 * 2**20
 # Projections kept in the kernel (least recently used evicted first) and, separately, the most
 # the page keeps of prefetched ones; prefetch fills at most half of it.
@@ -31,10 +35,54 @@ def channel_count(info: LayerInfo) -> int:
     return int(info.output_shape[-1] or 0)
 
 
-def sends_all_channels(info: LayerInfo, input_shape: tuple[int, ...]) -> bool:
-    """True when every channel's projections for the 3 methods fit ALL_CHANNELS_LIMIT_BYTES."""
-    size = channel_count(info) * len(METHODS) * int(np.prod(input_shape)) * 4
+def sends_all_channels(
+    info: LayerInfo, input_shape: tuple[int, ...], method_count: int = len(registry.NAMES)
+) -> bool:
+    """True when every channel's projections fit ALL_CHANNELS_LIMIT_BYTES.
+
+    A pick computes every method of `deconv_widgets.methods.NAMES` (`method_count`), so the
+    size is channels x methods x H x W x C float32.
+    """
+    size = channel_count(info) * method_count * int(np.prod(input_shape)) * 4
     return size <= ALL_CHANNELS_LIMIT_BYTES
+
+
+def method_text(method: Any) -> str:
+    """A method as the text a widget's `method` trait holds: a name, or a Method's key.
+
+    Raises:
+        TypeError: neither text nor a `deconv_widgets.methods.Method`.
+    """
+    if isinstance(method, Method):
+        return method.key
+    if not isinstance(method, str):
+        raise TypeError(
+            f"method must be a name (str) or a deconv_widgets.methods.Method, got "
+            f"{type(method).__name__} {shown(method)}; choose one of: {', '.join(registry.NAMES)}"
+        )
+    return method
+
+
+def method_entry(method: str | Method) -> tuple[int, str]:
+    """(position in `methods.NAMES`, the entry shown in the `methods` list) of a method.
+
+    The entry is the method's name when it is configured as `methods.get(name)` is (the
+    default), else its key, e.g. "lrp_epsilon(epsilon=0.1)".
+
+    Raises:
+        ValueError: an unknown name (the message lists `methods.NAMES`), a key that does not
+            parse or parameters its method refuses (text is checked by `method_text` first).
+    """
+    resolved = registry.get(method)
+    if resolved.name not in registry.NAMES:
+        raise ValueError(
+            f"method {resolved.key!r} is not in deconv_widgets.methods; choose one of: "
+            f"{', '.join(registry.NAMES)}"
+        )
+    default = registry.get(resolved.name).key
+    return registry.NAMES.index(resolved.name), (
+        resolved.name if resolved.key == default else resolved.key
+    )
 
 
 def _what(key: Key | None) -> str:
@@ -81,6 +129,15 @@ class LayerSetting(TextSetting):
         return super().coerce(value.name if isinstance(value, LayerInfo) else value)
 
 
+class MethodSetting(Setting):
+    """A method: a name or key (text); a `deconv_widgets.methods.Method` stands for its key."""
+
+    default_value = registry.NAMES[0]
+
+    def coerce(self, value: Any) -> str:
+        return method_text(value)
+
+
 class ProjectionWidget(BaseWidget):
     """Layer, channel, method and seed over one image, with activations and projections."""
 
@@ -93,15 +150,23 @@ class ProjectionWidget(BaseWidget):
     channel = IntSetting(0).tag(sync=True)
     """The channel shown, 0..C-1 of `layer` (0 when a new layer has fewer). Set from Python or
     in the page (grid click, arrow keys, channel box); out of range reverts, see `status`."""
-    method = TextSetting("deconvnet").tag(sync=True)
-    """The primary projection method, one of `methods`. Set from Python or in the page (method
-    menu, or a click on a projection); an unknown one reverts, see `status`."""
+    method = MethodSetting().tag(sync=True)
+    """The primary projection method, an entry of `methods`. Set from Python or in the page
+    (method menu, or a click on a projection) to a name of `deconv_widgets.methods.NAMES` or a
+    configured key ("lrp_epsilon(epsilon=0.1)"); from Python also to a configured Method
+    (`methods.lrp_epsilon(0.1)`), which stands for its key. A configuration takes its method's
+    place in `methods` (a name goes back to the default one); the trait then holds that entry.
+    An unknown name or a bad key reverts, see `status`."""
     seed = TextSetting("activation").tag(sync=True)
     """What the projection places on the channel, one of `seeds`. Set from Python or in the page
     (seed menu); an unknown one reverts, see `status`."""
-    methods = traitlets.List(traitlets.Unicode(), list(METHODS), read_only=True).tag(sync=True)
-    """METHODS in display order: "deconvnet", "guided", "saliency". Read-only (Python); the page
-    shows one projection per method."""
+    methods = traitlets.List(traitlets.Unicode(), list(registry.NAMES), read_only=True).tag(
+        sync=True
+    )
+    """One entry per method of `deconv_widgets.methods.NAMES`, in its order: the method's name,
+    or the key of the configuration in use ("lrp_epsilon(epsilon=0.1)" in place of
+    "lrp_epsilon") once `method` was set to one. Set by Python only (read-only); the page shows
+    one projection per entry and lists them in its method menu."""
     seeds = traitlets.List(traitlets.Unicode(), list(SEEDS), read_only=True).tag(sync=True)
     """SEEDS: "activation" (the channel's own map), "max" (a 1 at its maximum), "ones".
     Read-only (Python); the page's seed menu lists them."""
@@ -117,13 +182,14 @@ class ProjectionWidget(BaseWidget):
     """[H', W', C] of `activations`; C is the number of channels of `layer`. Set by Python only."""
     projections = traitlets.Bytes(b"").tag(sync=True)
     """The pick's projections, float32 (M, N, H, W, C) little-endian, row-major: M methods of
-    `proj_methods`, N channels of `proj_channels`; shape in `proj_shape`. Set by Python only."""
+    `proj_methods` (entries of `methods`), N channels of `proj_channels`; shape in `proj_shape`.
+    Set by Python only."""
     proj_shape = traitlets.List(traitlets.Int()).tag(sync=True)
     """[M, N, H, W, C] of `projections`; C is the shown image's (the model input's when the
     preprocess is not per-pixel affine). Set by Python only."""
     proj_methods = traitlets.List(traitlets.Unicode()).tag(sync=True)
-    """The methods along axis 0 of `projections`, those known so far, in METHODS order. Set by
-    Python only."""
+    """The methods along axis 0 of `projections`: the entries of `methods` known so far, in its
+    order (the shown one is computed first, the others follow). Set by Python only."""
     proj_channels = traitlets.List(traitlets.Int()).tag(sync=True)
     """The channels along axis 1 of `projections`: all of the layer's when they fit
     ALL_CHANNELS_LIMIT_BYTES and no camera streams, else the picked one. Set by Python only."""
@@ -131,8 +197,9 @@ class ProjectionWidget(BaseWidget):
     """What `projections` was computed for: {layer, seed, image (an `image_version`), request
     (counts publications)}; the page uses them only for its current pick. Set by Python only."""
     proj_errors = traitlets.Dict().tag(sync=True)
-    """{method: error text} for methods of `proj_methods` that cannot pass this layer; their
-    slices of `projections` are zeros. Set by Python only."""
+    """{method: error text} for methods of `proj_methods` that cannot project this pick (e.g. an
+    LRP method from the seed "ones", which it does not take); their slices of `projections` are
+    zeros and the other methods still draw. Set by Python only."""
     image_version = traitlets.Int(0).tag(sync=True)
     """Counts the images made current (picks, uploads, camera frames); `proj_key` names one. Set
     by Python only."""
@@ -154,7 +221,7 @@ class ProjectionWidget(BaseWidget):
         image: Any,
         layer: str | LayerInfo | None,
         channel: int | None,
-        method: str,
+        method: str | Method,
         seed: str,
         preprocess: Any = None,
     ) -> None:
@@ -171,7 +238,7 @@ class ProjectionWidget(BaseWidget):
         info = self._projector.layer_info(layer if layer is not None else self.layers[-1]["name"])
         if channel is not None:
             self._check_channel(info, channel)
-        choice(method, METHODS, "method")
+        method = self._use_method(method_text(method))
         choice(seed, SEEDS, "seed")
         self._set_image_now(image)
         # projections go to the page in the shown image's space (e.g. RGB, not VGG16's BGR)
@@ -240,7 +307,7 @@ class ProjectionWidget(BaseWidget):
         """The methods a pick computes, the shown one first (only it while streaming)."""
         if self._streaming:
             return (self.method,)
-        return (self.method, *(m for m in METHODS if m != self.method))
+        return (self.method, *(m for m in self.methods if m != self.method))
 
     def _key(self, info: LayerInfo) -> Key:
         """What the current pick needs: (layer, seed, image version, channel or None = all)."""
@@ -251,7 +318,7 @@ class ProjectionWidget(BaseWidget):
         """Bring activations and projections up to date with layer/channel/seed/image."""
         info = self._projector.layer_info(self.layer)
         self._check_channel(info, self.channel)
-        choice(self.method, METHODS, "method")
+        choice(self.method, tuple(self.methods), "method")
         choice(self.seed, SEEDS, "seed")
         with self.hold_sync():
             act_key = (info.name, self._image_version)
@@ -285,7 +352,7 @@ class ProjectionWidget(BaseWidget):
 
     def _publish(self, key: Key) -> None:
         """Put the stored projections of `key` into the traits (skipped when already there)."""
-        methods = tuple(m for m in METHODS if self._store.has(key, m))
+        methods = tuple(m for m in self.methods if self._store.has(key, m))
         if not methods or (key, methods) == self._published:
             return
         values = [self._store.get(key, m) for m in methods]
@@ -306,7 +373,7 @@ class ProjectionWidget(BaseWidget):
                 "image": key[2],
                 "request": self._request,
             }
-            if len(methods) == len(METHODS):
+            if len(methods) == len(self.methods):
                 self._worker_status("; ".join(f"{m}: {e}" for m, e in errors.items()))
         self._published = (key, methods)
 
@@ -321,6 +388,8 @@ class ProjectionWidget(BaseWidget):
         key = self._want
         idle_work = self._prefetches and self._viewed and self._loop is not None
         idle_work = idle_work and not self._streaming
+        # a seed the shown method does not take (LRP and "ones") gives errors: nothing to fetch
+        idle_work = idle_work and self.seed in registry.get(self.method).seeds
         if not idle_work or key is None or key[3] is None:
             self._worker.prefetch([])
             self._prefetch_context = None
@@ -339,12 +408,15 @@ class ProjectionWidget(BaseWidget):
 
     # ------------------------------------------------------------------ worker
     def _compute(self, task: Task, method: str) -> np.ndarray | str:
-        """On the worker: one method for a task, in the shown space; a method's refusal as text."""
+        """On the worker: one method (an entry of `methods`) for a task, in the shown space.
+
+        A method's refusal (a layer it cannot pass, a seed it does not take) comes back as text.
+        """
         layer, seed, _, channel = task.key
         channels = None if channel is None else [channel]
         try:
             array = self._projector.project_many(task.image, layer, channels, method, seed)
-        except ValueError as err:  # e.g. a layer this method cannot pass
+        except ValueError as err:  # e.g. a seed this method does not take
             LOG.debug("%s of %s: %s", method, task.key, err, exc_info=True)
             return str(err)
         return np.ascontiguousarray(to_shown(array, self._shown_matrix), np.float32)
@@ -439,7 +511,7 @@ class ProjectionWidget(BaseWidget):
                 self._drain()
             if self._failed is not None:
                 raise RuntimeError(f"the projection failed: {error_text(self._failed)}")
-            if not self._with_projections or self._published == (self._want, METHODS):
+            if not self._with_projections or self._published == (self._want, tuple(self.methods)):
                 return
             if shown_only and self._shown_is_published():
                 return
@@ -482,6 +554,28 @@ class ProjectionWidget(BaseWidget):
 
         self._guarded(change, apply)
 
-    @traitlets.observe("channel", "seed", "method")
+    @traitlets.observe("channel", "seed")
     def _pick_changed(self, change: dict[str, Any]) -> None:
         self._guarded(change, self._on_pick)
+
+    def _use_method(self, method: str) -> str:
+        """Put a method's entry into `methods` (replacing its method's); returns the entry."""
+        index, entry = method_entry(method)
+        if self.methods[index] != entry:
+            self.set_trait("methods", [*self.methods[:index], entry, *self.methods[index + 1 :]])
+        return entry
+
+    @traitlets.observe("method")
+    def _method_changed(self, change: dict[str, Any]) -> None:
+        def apply() -> None:
+            before = list(self.methods)
+            try:
+                entry = self._use_method(change["new"])
+                if entry != self.method:  # e.g. the default's key: the method's name
+                    self._quietly(method=entry)
+                self._on_pick()
+            except Exception:
+                self.set_trait("methods", before)
+                raise
+
+        self._guarded(change, apply)

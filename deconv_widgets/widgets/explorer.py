@@ -11,6 +11,7 @@ import numpy as np
 import traitlets
 
 from .. import zoo
+from ..methods import Method
 from ..projection.loading import model_from
 from ..projection.shown_space import shown_hit
 from ._base import esm, pack_arrays
@@ -102,7 +103,7 @@ class Explorer(ImagesWidget):
         *,
         layer: str | None = None,
         channel: int | None = None,
-        method: str = "deconvnet",
+        method: str | Method = "deconvnet",
         seed: str = "activation",
         image_index: int = 0,
         classes: Sequence[str] | None = None,
@@ -115,8 +116,10 @@ class Explorer(ImagesWidget):
         `vgg16` extra); `images` and `preprocess` given with a zoo name replace its own.
 
         `layer` defaults to the last 4-D layer and `channel` to the one that responds most to
-        the first image shown. `classes` names the classes of the model's class head (a zoo
-        model's own by default; "class N" otherwise).
+        the first image shown; `method` (the projection shown first) is a name of
+        `deconv_widgets.methods.NAMES`, a configured key ("lrp_epsilon(epsilon=0.1)") or a
+        configured Method (`methods.lrp_epsilon(0.1)`). `classes` names the classes of the
+        model's class head (a zoo model's own by default; "class N" otherwise).
         """
         super().__init__()
         self._atlas_unit: tuple[str, int] | None = None  # the unit whose atlas hits are shown

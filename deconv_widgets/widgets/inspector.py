@@ -6,6 +6,8 @@ from typing import Any
 
 import traitlets
 
+from .. import methods
+from ..methods import Method
 from ..projection import Projector
 from ._base import BaseWidget, esm
 from ._projection import ProjectionWidget, layer_rows
@@ -35,11 +37,11 @@ class ChannelPicker(ProjectionWidget):
     def __init__(self, model: Any, image: Any, layer: str | None = None, channel: int = 0) -> None:
         """Show `layer` (default: the last 4-D layer) of `model` on one image (H, W, C)."""
         super().__init__()
-        self._init_projection(model, image, layer, channel, "deconvnet", "activation")
+        self._init_projection(model, image, layer, channel, methods.NAMES[0], "activation")
 
 
 class DeconvView(ProjectionWidget):
-    """One channel projected to pixel space by the three methods, side by side."""
+    """One channel projected to pixel space by every method of `methods.NAMES`, side by side."""
 
     _esm = esm("deconv_view")
 
@@ -49,9 +51,13 @@ class DeconvView(ProjectionWidget):
         image: Any,
         layer: str,
         channel: int,
-        method: str = "deconvnet",
+        method: str | Method = "deconvnet",
         seed: str = "activation",
     ) -> None:
-        """Project `channel` of `layer` for one image (H, W, C); traits stay settable."""
+        """Project `channel` of `layer` for one image (H, W, C); traits stay settable.
+
+        `method` is the one shown first: a name of `methods.NAMES`, a configured key
+        ("lrp_epsilon(epsilon=0.1)") or a configured Method (`methods.lrp_epsilon(0.1)`).
+        """
         super().__init__()
         self._init_projection(model, image, layer, channel, method, seed)

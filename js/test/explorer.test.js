@@ -178,27 +178,113 @@ describe("explorer module", () => {
     expect(primary.dataset.method).toBe("guided");
     expect(primary.dataset.pending).toBe("0");
     expect(primary.dataset.version).toBe("1");
-    for (const m of ["deconvnet", "saliency"]) {
+    const others = model.get("methods").filter((m) => m !== "guided");
+    expect(others.length).toBe(model.get("methods").length - 1);
+    for (const m of others) {
       const other = $(el, `projection-${m}`);
       expect(other.dataset.pending).toBe("1");
       expect(other.closest("figure").textContent).toContain(`${m} · channel 0 · computing…`);
     }
-    model.fromPython(projTraits({ channels: [0], request: 2 })); // the other two arrive
+    model.fromPython(projTraits({ channels: [0], request: 2 })); // the others arrive
     await tick();
-    expect($(el, "projection-saliency").dataset.pending).toBe("0");
+    for (const m of others) expect($(el, `projection-${m}`).dataset.pending).toBe("0");
     expect($(el, "projection").dataset.version).toBe("1"); // the primary was already drawn
     done();
   });
 
   test("an error for a method is its caption; the other methods still draw", async () => {
-    const model = makeModel({ ...state(), proj_errors: { saliency: `cannot pass ${PAYLOAD}` } });
+    for (const failing of CONTRACT.methods.filter((m) => m !== "deconvnet")) {
+      const model = makeModel({ ...state(), proj_errors: { [failing]: `cannot pass ${PAYLOAD}` } });
+      const { el, done } = mount(model);
+      await tick();
+      const figure = $(el, `projection-${failing}`).closest("figure");
+      expect(figure.textContent).toContain(`${failing}: cannot pass ${PAYLOAD}`);
+      expect(figure.querySelector("img")).toBeNull();
+      expect($(el, `projection-${failing}`).width).toBe(0); // cleared, not drawn
+      expect($(el, "projection").dataset.pending).toBe("0");
+      for (const m of model.get("methods").filter((m) => m !== failing && m !== "deconvnet")) {
+        expect($(el, `projection-${m}`).width).toBe(H); // the others still draw
+      }
+      done();
+    }
+  });
+
+  test("a seed the shown method does not take: its error shows, a click elsewhere still draws", async () => {
+    const methods = [...CONTRACT.methods];
+    const failing = methods.slice(-2); // e.g. the LRP methods, which take no seed "ones"
+    const errors = Object.fromEntries(failing.map((m) => [m, `method '${m}' does not start from seed 'ones'`]));
+    const model = makeModel({ ...state(), method: failing[0], seed: "ones",
+      ...projTraits({ channels: [0, 1, 2, 3], seed: "ones" }), proj_errors: errors });
     const { el, done } = mount(model);
     await tick();
-    const figure = $(el, "projection-saliency").closest("figure");
-    expect(figure.textContent).toContain(`saliency: cannot pass ${PAYLOAD}`);
-    expect(figure.querySelector("img")).toBeNull();
-    expect($(el, "projection").dataset.pending).toBe("0");
+    const primary = $(el, "projection");
+    expect(primary.dataset.method).toBe(failing[0]);
+    expect(primary.closest("figure").textContent).toContain(errors[failing[0]]);
+    expect(primary.dataset.pending).toBe("0");
+    $(el, `projection-${methods[0]}`).click(); // the page stays alive: another method
+    expect(model.saves.at(-1).method).toBe(methods[0]);
+    await tick();
+    expect($(el, "projection").dataset.method).toBe(methods[0]);
+    expect($(el, "projection").width).toBe(H);
     done();
+  });
+
+  test("Python replacing a method's entry by a configured key: its canvas, menu and click follow", async () => {
+    const model = makeModel(state());
+    const { el, done } = mount(model);
+    await tick();
+    const before = model.get("methods");
+    const at = before.length - 2;
+    const key = `${before[at]}(epsilon=0.1) ${PAYLOAD}`;
+    const methods = before.map((m, i) => (i === at ? key : m));
+    const kept = $(el, `projection-${before[1]}`); // not the primary (its testid is "projection")
+    expect(kept).not.toBeNull();
+    model.fromPython({ method: key, methods, ...projTraits({ channels: [0, 1, 2, 3], methods, request: 2 }) });
+    await tick();
+    const canvases = [...el.querySelectorAll('[data-testid^="projection"]')];
+    expect(canvases.map((c) => c.dataset.method)).toEqual(methods);
+    expect($(el, "projection").dataset.method).toBe(key);
+    expect($(el, "projection").closest("figure").textContent).toContain(key);
+    expect($(el, `projection-${before[at]}`)).toBeNull();
+    expect($(el, `projection-${before[1]}`)).toBe(kept); // the other canvases stay
+    expect([...$(el, "method-select").options].map((o) => o.value)).toEqual(methods);
+    expect($(el, "method-select").value).toBe(key);
+    $(el, `projection-${before[0]}`).click();
+    expect(model.saves.at(-1).method).toBe(before[0]);
+    await tick();
+    $(el, `projection-${key}`).click(); // the configured one is sent back as its key
+    expect(model.saves.at(-1).method).toBe(key);
+    expect(el.querySelector("img")).toBeNull();
+    expect(window.__pwned).toBeUndefined();
+    done();
+  });
+
+  test("a nested model's outer/inner layer names: layer menu, inspector and grid", async () => {
+    const names = ["base/conv1", `base/${PAYLOAD}`, "base"];
+    const rows = names.map((name) => ({ name, kind: "Conv2D", output_shape: [2, 2, 4], params: 10,
+      receptive_field: 3, jump: 1 }));
+    const model = makeModel({ ...state({ layer: "base/conv1" }), layers: rows });
+    const { el, done } = mount(model);
+    await tick();
+    const menu = $(el, "layer-select");
+    expect([...menu.options].map((o) => o.value)).toEqual(names);
+    expect(menu.value).toBe("base/conv1");
+    expect([...$(el, "inspector").querySelectorAll("tbody tr")].map((r) => r.dataset.layer)).toEqual(names);
+    expect($(el, "channel-grid").dataset.layer).toBe("base/conv1");
+    expect($(el, "projection").dataset.layer).toBe("base/conv1");
+    $(el, "inspector").querySelectorAll("tbody tr")[1].click();
+    expect(model.saves.at(-1).layer).toBe(`base/${PAYLOAD}`);
+    menu.value = "base";
+    menu.dispatchEvent(new Event("change"));
+    expect(model.saves.at(-1).layer).toBe("base");
+    expect(el.querySelector("img")).toBeNull();
+    expect(window.__pwned).toBeUndefined();
+    done();
+    const picker = makeModel({ ...state({ layer: "base/conv1" }), layers: rows });
+    const mounted = mount(picker, channelPicker);
+    expect([...$(mounted.el, "layer-select").options].map((o) => o.value)).toEqual(names);
+    expect($(mounted.el, "channel-grid").dataset.layer).toBe("base/conv1");
+    mounted.done();
   });
 
   test("a prefetched projection draws at once on click, with no request needed", async () => {

@@ -1,5 +1,7 @@
 // A minimal in-page stand-in for anywidget's model API (get/set/on/off/save_changes/send and
 // custom messages from Python), enough to render a widget module and watch what it sends back.
+import contract from "./contract.json";
+
 export function makeModel(initial) {
   const state = { ...initial };
   const handlers = new Map();
@@ -37,11 +39,17 @@ export function makeModel(initial) {
   return model;
 }
 
-/** Python's projection methods and seeds (the read-only `methods` and `seeds` traits), in order. */
-export const METHODS = ["deconvnet", "guided", "saliency"];
-export const SEEDS = ["activation", "max", "ones"];
-/** The read-only traits Python sends every projection widget (topk_k: the Explorer's only). */
-export const CONTRACT = { methods: METHODS, seeds: SEEDS, topk_k: 9 };
+/**
+ * The read-only traits Python sends every projection widget (topk_k: the Explorer's only), as a
+ * new widget sends them: contract.json, which tests/test_js_unit.py checks against Python's
+ * traits (so it follows the registry, deconv_widgets.methods.NAMES). The tests read the methods
+ * from the model's `methods` trait, as the page does; METHODS and SEEDS are for building one.
+ */
+export const CONTRACT = Object.freeze({ ...contract });
+/** Python's projection methods (the `methods` trait of a new widget), in display order. */
+export const METHODS = Object.freeze([...contract.methods]);
+/** Python's seeds (the `seeds` trait), in order. */
+export const SEEDS = Object.freeze([...contract.seeds]);
 
 export const tick = () => new Promise((r) => setTimeout(r, 0));
 

@@ -1,7 +1,7 @@
 """The Explorer on layers of 512 and 2048 channels in JupyterLab: fits, stays in view, picks.
 
 The models are small random Keras CNNs with wide last layers (the point is the channel count,
-not the weights) on 56 x 56 or 28 x 28 images: too big to send at once (3 methods x every
+not the weights) on 56 x 56 or 28 x 28 images: too big to send at once (every method x every
 channel x the image > 16 MiB), so picks go through the worker.
 """
 

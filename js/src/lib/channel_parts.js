@@ -1,7 +1,7 @@
 // The channel grid and the projections (one per method of the `methods` trait), bound to a
 // model. A pick (click, arrow key, channel box) sets `channel` and sends it at once; what is
 // drawn comes from a projection source (traits, else the prefetch cache, else "computing…").
-import { h, localChoice, setData } from "./dom.js";
+import { append, clear, h, localChoice, setData } from "./dom.js";
 import { toFloat32Shaped } from "./buffers.js";
 import { createChannelGrid } from "./grid.js";
 import { createImageView } from "./image_view.js";
@@ -131,21 +131,49 @@ export function gridPart(model, { source = null } = {}) {
 }
 
 /**
- * The projections side by side, one canvas per method of the `methods` trait (read-only, read
- * once), in its order. Exactly one canvas carries data-testid="projection" (the primary
- * method's); the others are projection-<method>. data-version counts new draws of the primary
- * canvas; data-pending is "1" while the current pick's method has no data.
+ * The projections side by side, one canvas per entry of the `methods` trait (read-only: Python
+ * sets it), in its order. When an entry changes (Python shows a configured method's key, e.g.
+ * "lrp_epsilon(epsilon=0.1)", in place of its name) its canvas is replaced; the others stay.
+ * Exactly one canvas carries data-testid="projection" (the primary method's); the others are
+ * projection-<method>. data-version counts new draws of the primary canvas; data-pending is
+ * "1" while the current pick's method has no data.
  * @param {ProjectionModel} model
  * @param {{ source?: ProjectionSource | null }} [options]
  */
 export function projectionsPart(model, { source = null } = {}) {
   const own = !source;
   const projections = source ?? createProjectionSource(model);
-  const methods = [...(model.get("methods") || [])];
-  const views = methods.map((m) => createImageView({ caption: m, testid: `projection-${m}`, fit: true }));
-  const root = h("div", { class: "dw-row" }, views.map((v) => v.root));
-  const shown = methods.map(() => ""); // what each canvas shows (its pick, method, mode)
-  const drawn = methods.map(() => false); // ... and whether that is data (not an error)
+  /** @type {string[]} */
+  let methods = [];
+  /** @type {ReturnType<typeof createImageView>[]} */
+  let views = [];
+  /** @type {string[]} what each canvas shows (its pick, method, mode) */
+  let shown = [];
+  /** @type {boolean[]} ... and whether that is data (not an error) */
+  let drawn = [];
+  const root = h("div", { class: "dw-row" });
+  /**
+   * A canvas for one method; a click makes it the primary method.
+   * @param {string} m
+   */
+  const methodView = (m) => {
+    const view = createImageView({ caption: m, testid: `projection-${m}`, fit: true });
+    view.canvas.addEventListener("click", () => push(model, { method: m }));
+    view.canvas.title = `click: make ${m} the primary method`;
+    return view;
+  };
+  /** Follow the `methods` trait: a new canvas for each entry that changed, in its order. */
+  const setMethods = () => {
+    const next = [...(model.get("methods") || [])];
+    if (JSON.stringify(next) === JSON.stringify(methods)) return;
+    const same = next.map((m, i) => methods[i] === m && i < views.length);
+    views = next.map((m, i) => (same[i] ? views[i] : methodView(m)));
+    shown = next.map((_, i) => (same[i] ? shown[i] : ""));
+    drawn = next.map((_, i) => (same[i] ? drawn[i] : false));
+    methods = next;
+    append(clear(root), views.map((v) => v.root));
+  };
+  setMethods();
   let mode = "signed";
   let version = 0;
   let lastPrimary = "";
@@ -181,7 +209,8 @@ export function projectionsPart(model, { source = null } = {}) {
       v.root.classList.toggle("dw-pending", !found);
       if (!isPrimary) setData(v.canvas, "version", null);
     });
-    const p = Math.max(0, methods.indexOf(primary));
+    const p = methods.indexOf(primary);
+    if (p < 0) return; // `method` arrived before the `methods` entry it names: wait for it
     const now = `${p}|${shown[p]}`;
     if (drawn[p] && now !== lastPrimary) {
       lastPrimary = now;
@@ -204,17 +233,19 @@ export function projectionsPart(model, { source = null } = {}) {
   const stops = [
     // a pick draws at once (synchronously) when its projection is in the page
     watch(model, ["channel", "method"], drawNow, { now: false }),
+    watch(model, ["methods"], () => {
+      setMethods();
+      drawNow();
+    }, { now: false }),
     watch(model, ["projections", "proj_shape", "proj_channels", "proj_key", "proj_errors",
       "proj_methods", "layer", "seed", "image_version"], schedule),
     projections.onChange(schedule),
   ];
   if (own) stops.push(() => projections.stop());
-  views.forEach((v, i) => {
-    v.canvas.addEventListener("click", () => push(model, { method: methods[i] }));
-    v.canvas.title = `click: make ${methods[i]} the primary method`;
-  });
   return {
-    root, views, modeControl, source: projections,
+    root, modeControl, source: projections,
+    /** The canvases, one per entry of `methods`, in its order. */
+    get views() { return views; },
     stop: () => stops.forEach((s) => s()),
     get version() { return version; },
   };

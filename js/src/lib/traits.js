@@ -16,8 +16,10 @@
 /** @typedef {{ status: string }} StatusTraits every widget's status line */
 
 /**
- * ProjectionWidget's traits (ChannelPicker's and DeconvView's); methods and seeds (read-only)
- * list the projection methods in display order and the seeds.
+ * ProjectionWidget's traits (ChannelPicker's and DeconvView's). methods and seeds are set by
+ * Python only: methods has one entry per method of deconv_widgets.methods.NAMES, in display
+ * order (its name, or the key of a configured one, e.g. "lrp_epsilon(epsilon=0.1)", in its
+ * place); method is one of its entries; proj_methods and the keys of proj_errors are entries.
  * @typedef {StatusTraits & { layers: LayerRow[], layer: string, channel: number, method: string,
  *   seed: string, methods: string[], seeds: string[], image: DataView, image_shape: number[],
  *   image_version: number, activations: DataView, act_shape: number[], strongest: number[],
