@@ -148,51 +148,58 @@ def epsilon_rule(epsilon: float) -> LinearRule:
 
 
 def alpha_beta_rule(alpha: float, beta: float) -> LinearRule:
-    """R_i = α Σ_j (a_i w_ij)⁺ / z⁺_j R_j − β Σ_j (a_i w_ij)⁻ / z⁻_j R_j (biases out, 0/0 = 0)."""
+    """R_i = α Σ_j (a_i w_ij)⁺ / z⁺_j R_j − β Σ_j (a_i w_ij)⁻ / z⁻_j R_j (biases out, 0/0 = 0).
+
+    (a w)⁺ = a⁺ w⁺ + a⁻ w⁻ and (a w)⁻ = a⁺ w⁻ + a⁻ w⁺: the terms of a⁻ are computed only when
+    an input is negative (after a ReLU none is), the negative part only when β > 0.
+    """
 
     def rule(affine: Affine, relevance: Tensor, inputs: list[Tensor]) -> list[Tensor]:
         ups = [tf.nn.relu(a) for a in inputs]
         downs = [tf.minimum(a, 0.0) for a in inputs]
-        if affine.weights is None:  # fixed non-negative weights: no negative part
-            w_up, w_down = None, None
+        if affine.weights is None:  # fixed non-negative weights: (a w)± = a± w
+            w_up = w_down = None
+            positive, negative = [(ups, None)], [(downs, None)]
         else:
             weights = tf.convert_to_tensor(affine.weights)
             w_up, w_down = tf.nn.relu(weights), tf.minimum(weights, 0.0)
-        with tf.GradientTape(persistent=True) as tape:
-            tape.watch(ups + downs)
-            up_up = affine.apply(ups, w_up)  # (a⁺ w⁺): positive
-            down_up = affine.apply(downs, w_up)  # (a⁻ w⁺): negative
-            if w_down is not None:
-                down_down = affine.apply(downs, w_down)  # positive
-                up_down = affine.apply(ups, w_down)  # negative
-            else:
-                down_down = up_down = None
-        positive = up_up if down_down is None else up_up + down_down
-        negative = down_up if up_down is None else down_up + up_down
-        share_pos = tf.math.divide_no_nan(relevance, positive)
-        share_neg = tf.math.divide_no_nan(relevance, negative)
+            positive, negative = [(ups, w_up), (downs, w_down)], [(ups, w_down), (downs, w_up)]
+        negative_inputs = tf.reduce_any([tf.reduce_any(a < 0) for a in inputs])
 
-        def part(output: Tensor | None, sources: list[Tensor], share: Tensor) -> list[Tensor]:
-            if output is None:
-                return [tf.zeros_like(s) for s in sources]
-            grads = tape.gradient(output, sources, output_gradients=share)
-            return [s * _zero_if_none(g, s) for s, g in zip(sources, grads, strict=True)]
+        def part(terms: list) -> list[Tensor]:
+            with_downs = lambda: _shared(affine, relevance, terms)  # noqa: E731
+            ups_only = [(sources, w) for sources, w in terms if sources is ups]
+            if not ups_only:  # (a w)⁻ of fixed positive weights: the a⁻ term alone
+                return tf.cond(
+                    negative_inputs, with_downs, lambda: [tf.zeros_like(a) for a in inputs]
+                )
+            return tf.cond(
+                negative_inputs, with_downs, lambda: _shared(affine, relevance, ups_only)
+            )
 
-        pos = [
-            a + b
-            for a, b in zip(
-                part(up_up, ups, share_pos), part(down_down, downs, share_pos), strict=True
-            )
-        ]
-        neg = [
-            a + b
-            for a, b in zip(
-                part(down_up, downs, share_neg), part(up_down, ups, share_neg), strict=True
-            )
-        ]
+        pos = part(positive)
+        if beta == 0:
+            return [alpha * p for p in pos]
+        neg = part(negative)
         return [alpha * p - beta * n for p, n in zip(pos, neg, strict=True)]
 
     return rule
+
+
+def _shared(affine: Affine, relevance: Tensor, terms: list) -> list[Tensor]:
+    """Σ_j c_ij / Σ_i c_ij · R_j for the contributions c = Σ_terms sources · weights (0/0 = 0)."""
+    with tf.GradientTape(persistent=True) as tape:
+        for sources, _ in terms:
+            tape.watch(sources)
+        outputs = [affine.apply(sources, weights) for sources, weights in terms]
+    share = tf.math.divide_no_nan(relevance, tf.add_n(outputs))
+    total: list[Tensor] | None = None
+    for (sources, _), output in zip(terms, outputs, strict=True):
+        grads = tape.gradient(output, sources, output_gradients=share)
+        parts = [s * _zero_if_none(g, s) for s, g in zip(sources, grads, strict=True)]
+        total = parts if total is None else [t + q for t, q in zip(total, parts, strict=True)]
+    assert total is not None  # at least one term
+    return total
 
 
 def _zero_if_none(grad: Tensor | None, like: Tensor) -> Tensor:
