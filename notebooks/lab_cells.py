@@ -23,6 +23,33 @@ for layer in ("block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3", "b
     figures.top_k_figure(top, real, patches, [c], preprocess=prep)
 """
 
+FIVE_RULES = """
+import textwrap
+from deconv_widgets import figures, methods
+
+shape_image = images[0]
+act = proj.activations(shape_image, layer)
+unit = int(act.max(axis=(0, 1)).argmax())
+seed_total = act[..., unit].sum()
+for name in methods.NAMES:
+    m = methods.get(name)
+    print(f"{m.label:16s} rectifier: {m.rectifier_text:32s} linear: {m.linear_text}")
+
+def differs(m):
+    \"\"\"The rule a method changes: LRP at linear layers, the others at rectifiers.\"\"\"
+    where, rule = ("linear", m.linear_text) if m.relevance else ("rectifier", m.rectifier_text)
+    return f"{where}:\\n" + textwrap.fill(rule, 34)
+
+cells = [("image", shape_image, False)]
+for name in methods.NAMES:
+    m = methods.get(name)
+    picture = proj.project(shape_image, layer, unit, method=m)
+    if m.relevance:
+        print(f"{m.label}: total relevance {picture.sum():.0f} of the seed's {seed_total:.0f}")
+    cells.append((f"{m.label}, {differs(m)}", picture))
+figures.image_grid({f"{layer}, channel {unit}": cells}, size=2.5);
+"""
+
 LAB_CELLS = [
     md(
         """
@@ -35,7 +62,8 @@ so and shows why.
 1. Transposed convolution in four steps (≈ 20 min)
 2. Why it recovers only part of the input (≈ 10 min)
 3. Average and max unpooling with `max_pool_with_argmax` (≈ 15 min)
-4. The DeconvNet on a trained model: which channels see which shapes (≈ 20 min)
+4. The DeconvNet on a trained model: which channels see which shapes (≈ 20 min),
+   one backward pass with five rules: deconvnet, guided backprop, saliency, LRP (≈ 10 min),
    and on a real VGG16: what each layer sees, from 5-pixel edges to 196-pixel object parts (≈ 15 min)
    and what these pictures can and cannot tell: Grad-CAM and a sanity check (≈ 15 min)
 5. Gradients: `tf.gradients` in `tf.function`, `grad_ys`, `stop_gradient` (≈ 20 min)
@@ -53,6 +81,7 @@ of a hidden cell to open it). Try first.
 2. 为什么它只能恢复输入的一部分（约 10 分钟）
 3. 用 `max_pool_with_argmax` 做平均反池化和最大反池化（约 15 分钟）
 4. 在训练好的模型上运行反卷积网络：哪些通道对哪些形状有反应（约 20 分钟），
+   一次反向传播、五种规则：deconvnet、guided backprop、saliency、LRP（约 10 分钟），
    以及在真实的 VGG16 上：每一层看到什么，从 5 像素的边缘到 196 像素的物体部件（约 15 分钟），
    以及这些图能说明什么、不能说明什么：Grad-CAM 和一个健全性检验（约 15 分钟）
 5. 梯度：`tf.function` 中的 `tf.gradients`、`grad_ys`、`stop_gradient`（约 20 分钟）
@@ -458,6 +487,142 @@ noisier.
 *答案：* guided backprop 只在信号为正（反卷积网络的规则）**并且**该单元在正向计算中被激活（梯度的规则）
 的位置向下传递，所以只保留既激发了该单元、又能进一步增强它的像素；deconvnet 忽略正向掩码，还原的是
 卷积核的一般模式；saliency 还保留负的信号，所以看起来更嘈杂。
+""",
+    ),
+    md(
+        """
+## 4a. One backward pass, five rules
+
+The Explorer above draws five projections of each channel. All five go down the same path:
+through each convolution by its transposed filters, through each max pooling by its switches,
+through any other layer by its exact gradient (its vector-Jacobian product). They differ in
+two places only, and `deconv_widgets.methods` holds each method's rules as one entry:
+
+- at a **rectifier** (here the ReLU of every convolution; elsewhere also ReLU6, leaky ReLU,
+  ELU, swish, GELU, …), with g the signal from above and x the rectifier's input: saliency
+  takes the gradient, g · f'(x); guided backprop also rectifies the signal, max(g, 0) · f'(x);
+  the DeconvNet only rectifies it, max(g, 0), and ignores the forward pass;
+- at a **linear layer** (convolution, dense, average pooling, Add), LRP (layer-wise relevance
+  propagation, Bach et al. 2015) replaces the exact adjoint: each output's relevance R_j is
+  shared out to the inputs in proportion to their contributions a_i·w_ij. The ε-rule divides
+  by z_j + ε·sign(z_j); the αβ-rule counts positive contributions α times and negative ones β
+  times (here α = 1, β = 0), biases left out. Relevance passes rectifiers unchanged. It starts
+  as the seed, the channel's activation map or a 1 at its maximum: LRP takes no seed "ones".
+
+The cell prints each entry's two rules, then draws the strongest channel of `conv3_2` under
+each method, with the rule that differs in its title.
+""",
+        """
+## 4a. 一次反向传播，五种规则
+
+上面的 Explorer 为每个通道画出五个投影。五种方法走的是同一条路：经过卷积时用它转置的卷积核，
+经过最大池化时用它的 switches，经过其他任何层时用该层精确的梯度（向量-雅可比积）。它们只在两个地方
+不同，`deconv_widgets.methods` 把每种方法的规则存为一个条目：
+
+- 在**整流单元**处（这里是每个卷积的 ReLU；在别的网络中还有 ReLU6、leaky ReLU、ELU、swish、
+  GELU 等），记 g 为从上面传来的信号、x 为整流单元的输入：saliency 取梯度 g · f'(x)；guided backprop
+  还对信号整流，max(g, 0) · f'(x)；反卷积网络只对信号整流，max(g, 0)，不管正向计算。
+- 在**线性层**处（卷积、全连接、平均池化、Add），LRP（逐层相关性传播，Bach 等人，2015）代替精确的伴随：
+  每个输出的相关性 R_j 按各输入的贡献 a_i·w_ij 的比例分给输入。ε 规则除以 z_j + ε·sign(z_j)；
+  αβ 规则把正的贡献乘以 α、负的贡献乘以 β（这里 α = 1，β = 0），不计偏置。相关性原样通过整流单元。
+  相关性从种子开始，即通道的激活图或其最大值处的 1：LRP 不接受种子 "ones"。
+
+下面的单元格打印每个条目的两条规则，然后用每种方法画出 `conv3_2` 最强的通道，标题中写出该方法
+不同的那条规则（rectifier：整流单元处的规则；linear：线性层处的规则）。
+""",
+    ),
+    code(
+        FIVE_RULES,
+        zh=FIVE_RULES.replace('f"{m.label:16s} rectifier: ', 'f"{m.label:16s} 整流单元: ')
+        .replace("linear: {m.linear_text}", "线性层: {m.linear_text}")
+        .replace(
+            "The rule a method changes: LRP at linear layers, the others at rectifiers.",
+            "方法改变的那条规则：LRP 在线性层（linear），其他方法在整流单元（rectifier）。",
+        )
+        .replace(
+            "total relevance {picture.sum():.0f} of the seed's",
+            "相关性总和 {picture.sum():.0f}，种子的总和",
+        ),
+    ),
+    md(
+        """
+The deconvnet and guided pictures are mostly positive: the signal is rectified at every ReLU on
+the way down; guided backprop, masked by the forward pass as well, is the sparser. Saliency is
+the signed gradient, about as much negative as positive. LRP-αβ (α = 1, β = 0) is positive and
+*conserves* the relevance: its pixels sum to the seed's total. LRP-ε is signed, and sums to less:
+the biases and ε absorb part of the relevance at every layer.
+
+### ✎ Exercise 4a
+
+1. With ε → 0 and no biases, LRP-ε is **input × gradient** (Ancona et al. 2018): relevance that
+   starts as the channel's activation map ends as `image * g`, where g is the saliency of the
+   seed "ones" (the gradient of the channel's summed activation). Show it: copy `model` with
+   every bias set to 0 (`keras.models.clone_model`, then `set_weights`) and compare
+   `methods.lrp_epsilon(1e-9)` with the image times that saliency.
+2. Back on the trained model, raise ε: 0.001, 0.25 (the default), 1, 10. What happens to the
+   total relevance and to the picture? Why?
+""",
+        """
+deconvnet 和 guided 的图大多是正的：向下经过每个 ReLU 时信号都被整流；guided backprop 还受正向掩码的
+限制，所以更稀疏。saliency 是带符号的梯度，正负大约各占一半。LRP-αβ（α = 1，β = 0）是正的，并且
+*守恒*：所有像素的相关性之和等于种子的总和。LRP-ε 带符号，总和更小：每一层的偏置和 ε 都吸收了一部分
+相关性。
+
+### ✎ 练习 4a
+
+1. 当 ε → 0 且没有偏置时，LRP-ε 就是**输入 × 梯度**（Ancona 等人，2018）：从通道激活图开始的相关性，
+   最后等于 `image * g`，其中 g 是种子 "ones" 的 saliency（通道激活总和的梯度）。请验证：复制 `model`
+   并把所有偏置设为 0（`keras.models.clone_model`，再 `set_weights`），比较 `methods.lrp_epsilon(1e-9)`
+   与图像乘以这个 saliency。
+2. 回到训练好的模型，增大 ε：0.001、0.25（默认值）、1、10。相关性总和和图像有什么变化？为什么？
+""",
+    ),
+    code(
+        """
+# your code here
+""",
+        zh="""
+# 在这里写你的代码
+""",
+    ),
+    code(
+        """
+# Solution
+no_bias = keras.models.clone_model(model)
+no_bias.set_weights([w if w.ndim > 1 else np.zeros_like(w) for w in model.get_weights()])
+flat = dw.Projector(no_bias)
+c = int(flat.activations(shape_image, layer).max(axis=(0, 1)).argmax())
+lrp = flat.project(shape_image, layer, c, method=methods.lrp_epsilon(1e-9))
+g = flat.project(shape_image, layer, c, method="saliency", seed="ones")
+print("max |LRP-ε - image × g| / max |LRP-ε| =", np.abs(lrp - shape_image * g).max() / np.abs(lrp).max())
+
+for eps in (0.001, 0.25, 1.0, 10.0):
+    r = proj.project(shape_image, layer, unit, method=methods.lrp_epsilon(eps))
+    strong = (np.abs(r) > 0.01 * np.abs(r).max()).mean()
+    print(f"ε = {eps:5}: total {r.sum():9.3g} of {seed_total:.0f}, pixels above 1% of the max: {strong:.0%}")
+# ε takes a share ε / (|z_j| + ε) of each unit's relevance, most from weakly driven units: as ε
+# grows the total falls (to about 0 at ε = 10) and only the strongest contributions are left,
+# so the picture gets sparser and less noisy. With ε small, the biases still take or add
+# relevance: the total can exceed the seed's.
+""",
+        solution=True,
+        zh="""
+# 答案
+no_bias = keras.models.clone_model(model)
+no_bias.set_weights([w if w.ndim > 1 else np.zeros_like(w) for w in model.get_weights()])
+flat = dw.Projector(no_bias)
+c = int(flat.activations(shape_image, layer).max(axis=(0, 1)).argmax())
+lrp = flat.project(shape_image, layer, c, method=methods.lrp_epsilon(1e-9))
+g = flat.project(shape_image, layer, c, method="saliency", seed="ones")
+print("max |LRP-ε - image × g| / max |LRP-ε| =", np.abs(lrp - shape_image * g).max() / np.abs(lrp).max())
+
+for eps in (0.001, 0.25, 1.0, 10.0):
+    r = proj.project(shape_image, layer, unit, method=methods.lrp_epsilon(eps))
+    strong = (np.abs(r) > 0.01 * np.abs(r).max()).mean()
+    print(f"ε = {eps:5}: 总和 {r.sum():9.3g}，种子 {seed_total:.0f}，超过最大值 1% 的像素: {strong:.0%}")
+# ε 从每个单元的相关性中取走 ε / (|z_j| + ε) 的份额，主要来自激活较弱的单元：ε 越大，总和越小
+# （ε = 10 时约为 0），只剩下最强的贡献，所以图更稀疏、噪声更少。ε 很小时，偏置仍然会吸收或增加
+# 相关性：总和可能超过种子的总和。
 """,
     ),
     md(

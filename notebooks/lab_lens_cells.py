@@ -31,7 +31,7 @@ from the *image*, so guided backprop and the deconvnet largely reconstruct the i
 `Projector.sanity_cascade` does the experiment on a copy of the model (yours is never changed):
 step 0 is the trained model, then one more layer is re-initialised with its own initializer at
 each step. `rho` is the Spearman rank correlation of |projection| with the trained one: near 1
-means "the same picture". First on the shapes CNN, for the three methods:
+means "the same picture". First on the shapes CNN, for every method of `methods.NAMES`:
 """,
         """
 ## 4c. 这些图能说明什么，不能说明什么
@@ -44,14 +44,14 @@ guided backprop 和 Guided Grad-CAM 几乎不变。Nie、Zhang 和 Patel（2018�
 
 `Projector.sanity_cascade` 在模型的副本上做这个实验（你的模型不会被改动）：第 0 步是训练好的模型，
 之后每一步多重新初始化一层（用该层自己的初始化器）。`rho` 是 |投影| 与训练好的模型的投影之间的
-Spearman 秩相关：接近 1 表示"同一张图"。先在形状 CNN 上，对三种方法：
+Spearman 秩相关：接近 1 表示"同一张图"。先在形状 CNN 上，对 `methods.NAMES` 中的每种方法：
 """,
     ),
     code(CASCADE_TOY, zh=CASCADE_TOY.replace("'trained'", "'训练好的'")),
     md(
         """
 Read the last column: on this small CNN, with *every* layer random, rho is still well above 0
-for all three methods, because the pictures keep the shape's outline. That part of the picture
+for every method, because the pictures keep the shape's outline. That part of the picture
 comes from the image and the architecture, not from training. What training adds is the
 difference between a row's first and last pictures.
 
@@ -61,7 +61,7 @@ by the mean gradient of the target and keeps the positive sum. Guided Grad-CAM m
 coarse map with guided backprop. Here for the shapes CNN's top class, on `conv3_2`:
 """,
         """
-看最后一列：在这个小 CNN 上，即使*所有*层都是随机的，三种方法的 rho 仍然明显大于 0，因为图里保留了
+看最后一列：在这个小 CNN 上，即使*所有*层都是随机的，每种方法的 rho 仍然明显大于 0，因为图里保留了
 形状的轮廓。这部分来自图像和网络结构，而不是来自训练。训练带来的，是每一行第一张图和最后一张图之间的差别。
 
 Grad-CAM（Selvaraju 等人，2017）问的是一个更粗的问题：某一层特征图的哪些位置对目标（一个类别，

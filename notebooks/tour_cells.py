@@ -28,13 +28,15 @@ print("classes:", ", ".join(zoo.SHAPE_CLASSES))
     md("""
 ## 1. The Explorer
 
-Pick a layer, then click a channel in the grid (or use the arrow keys). The three panels show
-the chosen channel projected to pixel space three ways:
+Pick a layer, then click a channel in the grid (or use the arrow keys). The panels show the
+chosen channel projected to pixel space five ways:
 
 * **deconvnet** — Zeiler & Fergus: every ReLU passes `relu(gradient)` down, ignoring where the
   forward pass was negative;
 * **guided** backprop — `relu(gradient)` *and* the forward mask;
-* **saliency** — the plain gradient.
+* **saliency** — the plain gradient;
+* **lrp_epsilon** and **lrp_alpha_beta** — layer-wise relevance propagation: the channel's
+  activation shared out to the pixels by each input's contribution.
 
 All of a small layer's channels are computed in one batched pass, so a click redraws in the
 browser without waiting for Python.
