@@ -68,7 +68,7 @@ def _bn_folds(path: list[GraphNode]) -> dict[int, GraphNode]:
     """LRP's canonisation: {output id of a linear conv/dense: the BN right after it}.
 
     A BN folds into the layer before it when that layer has no activation and the BN is the
-    only consumer of its output on the path.
+    only consumer of its output on the path (a nested model's edge between them is skipped).
     """
     consumers: dict[int, int] = {}
     for node in path:
@@ -80,6 +80,12 @@ def _bn_folds(path: list[GraphNode]) -> dict[int, GraphNode]:
         if kinds.kind_of(node.layer) is not kinds.BN or len(node.inputs) != 1:
             continue
         below = producer.get(node.input_ids[0])
+        while (  # a nested model's edge between them is the identity
+            below is not None
+            and isinstance(below.layer, kinds.Alias)
+            and consumers[below.output_id] == 1
+        ):
+            below = producer.get(below.input_ids[0])
         if (
             below is not None
             and consumers[below.output_id] == 1
