@@ -25,6 +25,9 @@ const CSS = `
 .dw-sticky { position: sticky; top: 0; z-index: 5; display: flex; flex-direction: column; gap: 4px;
   background: var(--jp-layout-color1, #fff); padding: 4px 0;
   border-bottom: 1px solid var(--jp-border-color2, #ddd); }
+/* one row however many methods: the panel stays low, the grid under it stays clickable */
+.dw-sticky .dw-row { flex-wrap: nowrap; }
+.dw-sticky > .dw-row { overflow-x: auto; }
 .dw-figure.dw-pending canvas { opacity: 0.35; }
 .dw-scroll-x { overflow-x: auto; max-width: 100%; }
 .dw-grid:focus { outline: 2px solid var(--jp-brand-color1, #1976d2); outline-offset: 1px; }
