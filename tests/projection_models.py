@@ -224,3 +224,20 @@ def assert_close(actual, expected, rel=1e-5):
     scale = max(float(np.max(np.abs(expected))), 1e-6)
     diff = float(np.max(np.abs(np.asarray(actual) - np.asarray(expected))))
     assert diff <= rel * scale, f"max diff {diff:.3g} > {rel} * {scale:.3g}"
+
+
+def transfer_model(size: int = 16, random_seed: int = 0) -> keras.Model:
+    """The transfer-learning shape: Sequential([base, GlobalAveragePooling2D(), Dense(3)]).
+
+    `base` is a small Functional CNN (conv1, pool, conv2), so its layers are "base/conv1" ...
+    """
+    keras.utils.set_random_seed(random_seed)
+    inputs = keras.Input((size, size, 3))
+    x = keras.layers.Conv2D(4, 3, activation="relu", name="conv1")(inputs)
+    x = keras.layers.MaxPooling2D(name="pool")(x)
+    x = keras.layers.Conv2D(6, 3, activation="relu", name="conv2")(x)
+    base = keras.Model(inputs, x, name="base")
+    return keras.Sequential(
+        [keras.Input((size, size, 3)), base, keras.layers.GlobalAveragePooling2D(),
+         keras.layers.Dense(3, name="classes")]
+    )  # fmt: skip

@@ -7,6 +7,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+from projection_models import transfer_model
 from scan_helpers import assert_atlas_equals_top_k, read_images, write_images
 
 from deconv_widgets import methods
@@ -21,17 +22,8 @@ LAYERS = ["base/conv1", "base/conv2"]
 
 
 def nested_model() -> keras.Model:
-    """The transfer-learning shape: Sequential([base, GlobalAveragePooling2D(), Dense(3)])."""
-    keras.utils.set_random_seed(3)
-    inputs = keras.Input((SIZE, SIZE, 3))
-    x = keras.layers.Conv2D(4, 3, activation="relu", name="conv1")(inputs)
-    x = keras.layers.MaxPooling2D(name="pool")(x)
-    x = keras.layers.Conv2D(6, 3, activation="relu", name="conv2")(x)
-    base = keras.Model(inputs, x, name="base")
-    return keras.Sequential(
-        [keras.Input((SIZE, SIZE, 3)), base, keras.layers.GlobalAveragePooling2D(),
-         keras.layers.Dense(3, name="classes")]
-    )  # fmt: skip
+    """The transfer-learning shape (see projection_models.transfer_model)."""
+    return transfer_model(SIZE, random_seed=3)
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pytest
 from helpers import floats, floats_at
+from projection_models import transfer_model
 
 from deconv_widgets import methods
 from deconv_widgets.methods import NAMES
@@ -19,17 +20,8 @@ LRP = [name for name in NAMES if "ones" not in methods.get(name).seeds]
 
 @pytest.fixture(scope="module")
 def nested() -> keras.Model:
-    """The transfer-learning shape: Sequential([base, GlobalAveragePooling2D(), Dense(3)])."""
-    keras.utils.set_random_seed(1)
-    inputs = keras.Input((SIZE, SIZE, 3))
-    x = keras.layers.Conv2D(4, 3, activation="relu", name="conv1")(inputs)
-    x = keras.layers.MaxPooling2D(name="pool")(x)
-    x = keras.layers.Conv2D(6, 3, activation="relu", name="conv2")(x)
-    base = keras.Model(inputs, x, name="base")
-    return keras.Sequential(
-        [keras.Input((SIZE, SIZE, 3)), base, keras.layers.GlobalAveragePooling2D(),
-         keras.layers.Dense(3, name="classes")]
-    )  # fmt: skip
+    """The transfer-learning shape (see projection_models.transfer_model)."""
+    return transfer_model(SIZE, random_seed=1)
 
 
 @pytest.fixture(scope="module")
