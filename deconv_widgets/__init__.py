@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "ops": ("deconv_widgets.ops", None),
     "gradlab": ("deconv_widgets.gradlab", None),
+    "methods": ("deconv_widgets.methods", None),
     "zoo": ("deconv_widgets.zoo", None),
     "figures": ("deconv_widgets.figures", None),
     "projection": ("deconv_widgets.projection", None),
@@ -40,6 +41,7 @@ __all__ = [
     "__version__",
     "figures",
     "gradlab",
+    "methods",
     "ops",
     "projection",
     "widgets",
@@ -47,7 +49,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from . import figures, gradlab, ops, projection, widgets, zoo
+    from . import figures, gradlab, methods, ops, projection, widgets, zoo
     from .projection import Projector
     from .widgets import (
         ChannelPicker,
