@@ -44,6 +44,19 @@ class SlowPreprocess:
         return batch
 
 
+def as_scanned(images: np.ndarray, shard_size: int, batch_size: int) -> list[np.ndarray]:
+    """The batches a scan feeds the model: shards of `shard_size`, each cut into `batch_size`s.
+
+    oneDNN's float sums depend on the batch a convolution sees (last-bit differences that can
+    swap two near-equal hits), so `top_k` is fed the very batches the scan used.
+    """
+    batches = []
+    for first in range(0, len(images), shard_size):
+        shard = images[first : first + shard_size]
+        batches += [shard[i : i + batch_size] for i in range(0, len(shard), batch_size)]
+    return batches
+
+
 def assert_atlas_equals_top_k(atlas, top_k, layer: str, numbers=None) -> None:
     """Every channel's hits equal: values, positions, images, patches; projections to 1e-5."""
     numbers = numbers or (lambda image: image)

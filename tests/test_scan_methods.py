@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 from projection_models import transfer_model
-from scan_helpers import assert_atlas_equals_top_k, read_images, write_images
+from scan_helpers import as_scanned, assert_atlas_equals_top_k, read_images, write_images
 
 from deconv_widgets import methods
 from deconv_widgets.methods import NAMES
@@ -46,7 +46,8 @@ def test_a_nested_models_scan_with_a_configured_method_equals_top_k(scanned) -> 
     assert atlas.report["images"] == 6 and atlas.report["shards"] == 2
     projector = Projector(model)
     for layer in LAYERS:
-        expected = projector.top_k(images, layer, k=2, method=methods.lrp_epsilon(0.1))
+        batches = as_scanned(images, 3, 4)
+        expected = projector.top_k(batches, layer, k=2, method=methods.lrp_epsilon(0.1))
         assert_atlas_equals_top_k(atlas, expected, layer)
     # the configuration counts: the default epsilon projects the same hits differently
     hit = atlas.hits("base/conv2", 0)[0]
