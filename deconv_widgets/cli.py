@@ -355,7 +355,10 @@ def _add_scan_parsers(commands: argparse._SubParsersAction[argparse.ArgumentPars
         "--shard-size", type=int, default=1024, help="files per shard, the unit of resumption"
     )
     scan.add_argument(
-        "--preprocess", default=None, choices=("vgg16",), help="vgg16: VGG16's own preprocess"
+        "--preprocess",
+        default=None,
+        choices=zoo.PREPROCESS_NAMES,
+        help="a zoo model's own preprocess",
     )
     scan.add_argument(
         "--method",

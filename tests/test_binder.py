@@ -36,7 +36,7 @@ def test_binder_folder_installs_this_repository():
         for ln in (ROOT / "binder" / "requirements.txt").read_text().splitlines()
         if ln.strip() and not ln.startswith("#")
     ]
-    assert lines == [".[vgg16]"]
+    assert lines == [".[vgg16,classifier]"]
     assert (ROOT / "binder" / "runtime.txt").read_text().strip().startswith("python-3.1")
 
 

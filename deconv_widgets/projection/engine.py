@@ -19,7 +19,7 @@ import numpy as np
 from deconv_widgets import methods
 from deconv_widgets.methods import Method
 
-from . import checks, kinds, lenses, rules
+from . import checks, classifier, faithfulness, kinds, lenses, rules
 from .graph import (
     ClassHead,
     GraphNode,
@@ -770,6 +770,89 @@ class Projector:
             (row * stride, col * stride).
         """
         return lenses.occlusion(self, image, target, patch, stride, fill, batch_size, progress)
+
+    def top_classes(self, image: Any, k: int = 5) -> list[tuple[int, float]]:
+        """The k most probable classes of one model input: [(class, softmax probability)].
+
+        Raises:
+            ValueError: a model without a class head, a bad image or k.
+        """
+        return classifier.top_classes(self, image, k)
+
+    def occlusion_maps(
+        self,
+        image: Any,
+        layer: str | LayerInfo,
+        target: int | None = None,
+        patch: int | None = None,
+        stride: int | None = None,
+        fill: Any = None,
+        batch_size: int = 64,
+        progress: Any = True,
+    ) -> classifier.OcclusionMaps:
+        """Zeiler & Fergus's Fig. 7: three maps of a grey square slid over the image.
+
+        One forward pass per position gives (b) the summed activation of the layer's strongest
+        unit (the channel with the largest activation on the whole image), (d) the softmax
+        probability of `target`, (e) the most probable class.
+
+        Args:
+            image: one model input (H, W, C).
+            layer: the unit's layer.
+            target: the class mapped in (d); default the most probable on the whole image.
+            patch: the square's side, as for `occlusion`.
+            stride: the step between positions, as for `occlusion`.
+            fill: the square's value(s), as for `occlusion`.
+            batch_size: occluded copies per forward pass.
+            progress: True (a tqdm bar), False, or a callable(done, total).
+
+        Returns:
+            OcclusionMaps: unit, probability, most_probable (rows, cols), and the values on the
+            whole image.
+
+        Raises:
+            ValueError, TypeError: no class head, an unknown layer, a bad class or square.
+        """
+        return classifier.occlusion_maps(
+            self, image, layer, target, patch, stride, fill, batch_size, progress
+        )
+
+    def faithfulness(
+        self,
+        image: Any,
+        target: int,
+        attribution: Any,
+        mode: str = "deletion",
+        steps: int = 20,
+        preprocess: Any = None,
+        batch_size: int = 64,
+    ) -> faithfulness.Faithfulness:
+        """RISE's deletion or insertion curve of an attribution map (Petsiuk et al. 2018).
+
+        Pixels ranked by the attribution (summed over channels, highest first, ties by the
+        lower index) are blacked out (deletion) or put back into the blurred image
+        (insertion, Gaussian, sigma 5 px) in `steps` equal steps; the curve is the softmax
+        probability of `target` at each step. Lower deletion and higher insertion AUC: more
+        faithful.
+
+        Args:
+            image: the shown image (H, W, C) in [0, 1].
+            target: a class of the class head (int).
+            attribution: (H, W) or (H, W, C) at the image's size.
+            mode: "deletion" or "insertion".
+            steps: curve steps, 1..1000 (the curve has steps + 1 points).
+            preprocess: shown image batch -> model input (None: the identity).
+            batch_size: images per forward pass.
+
+        Returns:
+            Faithfulness: `curve`, `fractions`, `auc` (trapezoid over [0, 1]).
+
+        Raises:
+            ValueError, TypeError: no class head, a bad target, mode, steps or attribution.
+        """
+        return faithfulness.faithfulness(
+            self, image, target, attribution, mode, steps, preprocess, batch_size
+        )
 
     def sanity_cascade(
         self,

@@ -91,7 +91,7 @@ def _load_failure(file: Path, error: BaseException, safe_mode: bool) -> str:
 
 
 def model_from(model: Any) -> Any:
-    """A zoo name ("shapes", "vgg16") or a .keras path (safe_mode=True) loaded; else as is."""
+    """A zoo name (`zoo.MODEL_NAMES`) or a .keras path (safe_mode=True) loaded; else as is."""
     if isinstance(model, str) and model in zoo.MODEL_NAMES:
         return zoo.load(model)
     if isinstance(model, str | os.PathLike):

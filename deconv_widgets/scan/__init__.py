@@ -102,7 +102,7 @@ def run(
     """Scan image files for the k strongest activations of every channel of `layers`.
 
     Args:
-        model: a zoo name ("shapes", "vgg16"), the path of a .keras file, or a keras.Model
+        model: a zoo name (`zoo.MODEL_NAMES`), the path of a .keras file, or a keras.Model
             (saved under `out` for the workers).
         images: a folder or a glob pattern (PNG/JPEG files, sorted), or a list of files (in
             its order). Each is fitted to the model's input: centre crop, resize.
@@ -115,7 +115,8 @@ def run(
         pipeline_args: any runner's own flags (e.g. ["--project=...", "--region=..."] for
             Dataflow).
         batch_size: images per forward pass on a worker.
-        preprocess: None, "vgg16", or a picklable function shown images -> model inputs.
+        preprocess: None, a zoo name ("vgg16", "efficientnet_lite0"), or a picklable function
+            shown images -> model inputs.
         method: the projection of each hit: a name of `deconv_widgets.methods.NAMES`, a
             configured key ("lrp_epsilon(epsilon=0.1)") or a configured Method
             (`methods.lrp_epsilon(0.1)`). The workers get its key; `Atlas.method` is that key.
@@ -144,8 +145,13 @@ def run(
     channels = int(projector.input_shape[-1] or 0)
     if channels not in (1, 3):
         raise ValueError(f"the scan reads grey or RGB files; the model takes {channels} channels")
-    if preprocess is not None and not (preprocess == "vgg16" or callable(preprocess)):
-        raise ValueError(f"preprocess must be None, 'vgg16' or a function, got {preprocess!r}")
+    if isinstance(preprocess, str):
+        zoo.preprocess_named(preprocess)  # ValueError listing the names
+    elif preprocess is not None and not callable(preprocess):
+        raise ValueError(
+            f"preprocess must be None, a function or one of {', '.join(zoo.PREPROCESS_NAMES)}, "
+            f"got {preprocess!r}"
+        )
     wanted = manifest.manifest(
         {
             "model": manifest.model_fingerprint(keras_model),

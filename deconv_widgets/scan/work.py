@@ -36,7 +36,7 @@ class ScanSpec:
     layers: tuple[str, ...]
     k: int
     method: str  # a key of deconv_widgets.methods (the Method is rebuilt from it by a worker)
-    preprocess: Any  # None, a zoo name ("vgg16") or a picklable callable
+    preprocess: Any  # None, a zoo name (zoo.PREPROCESS_NAMES) or a picklable callable
     size: tuple[int, int]  # (H, W) images are fitted to
     channels: int  # of the shown image (1 or 3)
     batch_size: int
@@ -77,9 +77,7 @@ def preprocess_of(preprocess: Any) -> Callable[[np.ndarray], np.ndarray]:
     if isinstance(preprocess, str):
         from .. import zoo
 
-        if preprocess == "vgg16":
-            return zoo.vgg16_preprocess
-        raise ValueError(f"unknown preprocess {preprocess!r}; choose None, 'vgg16' or a function")
+        return zoo.preprocess_named(preprocess)
     return lambda batch: np.asarray(preprocess(batch), np.float32)
 
 

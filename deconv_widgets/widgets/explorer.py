@@ -112,8 +112,10 @@ class Explorer(ImagesWidget):
         """Build the app on a Keras model and images to pick from.
 
         `model` may be a zoo name: None or "shapes" (the bundled shapes CNN and 16 of its
-        images) or "vgg16" (the trained VGG16, the photos and VGG16's preprocess; needs the
-        `vgg16` extra); `images` and `preprocess` given with a zoo name replace its own.
+        images), "vgg16" (the trained VGG16, the photos and VGG16's preprocess; needs the
+        `vgg16` extra) or "efficientnet_lite0" (the ImageNet classifier, the photos, its
+        preprocess and the 1000 class names; needs the `classifier` extra); `images` and
+        `preprocess` given with a zoo name replace its own.
 
         `layer` defaults to the last 4-D layer and `channel` to the one that responds most to
         the first image shown; `method` (the projection shown first) is a name of
