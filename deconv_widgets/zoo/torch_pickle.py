@@ -147,7 +147,7 @@ def _plain_load(file: IO[bytes]) -> Any:
     return _load(_StateDictUnpickler(file, zip_storage=False))
 
 
-def _read_legacy(file: IO[bytes]) -> tuple[Any, dict[str, np.ndarray]]:
+def _read_legacy(file: IO[bytes]) -> tuple[dict[str, _TensorRef], dict[str, np.ndarray]]:
     """The legacy stream: header, state dict, storage keys, then each storage's bytes."""
     if _plain_load(file) != LEGACY_MAGIC:
         raise ValueError("not a PyTorch file: the magic number is wrong")
@@ -157,7 +157,7 @@ def _read_legacy(file: IO[bytes]) -> tuple[Any, dict[str, np.ndarray]]:
     if not isinstance(info, dict) or info.get("little_endian") is not True:
         raise ValueError("only little-endian PyTorch files are supported")
     unpickler = _StateDictUnpickler(file, zip_storage=False)
-    result = _load(unpickler)
+    result = _state_dict(_load(unpickler))
     keys = _plain_load(file)
     if not isinstance(keys, list) or set(map(str, keys)) != set(unpickler.storages):
         raise ValueError("the file's storage list does not match the tensors it names")
@@ -182,14 +182,16 @@ def _read_exactly(file: IO[bytes], size: int, key: str) -> bytes:
     return data
 
 
-def _read_zip(archive: zipfile.ZipFile) -> tuple[Any, dict[str, np.ndarray]]:
+def _read_zip(
+    archive: zipfile.ZipFile,
+) -> tuple[dict[str, _TensorRef], dict[str, np.ndarray]]:
     """torch.save's zip format: `<root>/data.pkl` and `<root>/data/<key>` per storage."""
     pickles = [name for name in archive.namelist() if name.endswith("/data.pkl")]
     if len(pickles) != 1:
         raise ValueError("not a PyTorch zip file: expected exactly one */data.pkl entry")
     root = pickles[0][: -len("data.pkl")]
     unpickler = _StateDictUnpickler(io.BytesIO(archive.read(pickles[0])), zip_storage=True)
-    result = _load(unpickler)
+    result = _state_dict(_load(unpickler))
     storages = {}
     for key, storage in unpickler.storages.items():
         try:
@@ -200,6 +202,15 @@ def _read_zip(archive: zipfile.ZipFile) -> tuple[Any, dict[str, np.ndarray]]:
             raise ValueError(f"storage {key} has {len(data)} bytes, not whole elements")
         storages[key] = np.frombuffer(data, storage.dtype)
     return result, storages
+
+
+def _state_dict(result: Any) -> dict[str, _TensorRef]:
+    """The unpickled object, if it is a dict of names to tensors; else ValueError."""
+    if not isinstance(result, dict) or not all(
+        isinstance(key, str) and isinstance(value, _TensorRef) for key, value in result.items()
+    ):
+        raise ValueError("the file holds no state dict (a dict of names to tensors)")
+    return result
 
 
 def _materialise(ref: _TensorRef, storage: np.ndarray, name: str) -> np.ndarray:
@@ -239,10 +250,6 @@ def read_state_dict(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
         else:
             file.seek(0)
             result, storages = _read_legacy(file)
-    if not isinstance(result, dict) or not all(
-        isinstance(key, str) and isinstance(value, _TensorRef) for key, value in result.items()
-    ):
-        raise ValueError("the file holds no state dict (a dict of names to tensors)")
     return {
         name: _materialise(ref, storages[ref.storage.key], name) for name, ref in result.items()
     }
