@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 
 from .projection import Cascade, Projector, TopK
+from .projection.classifier import OcclusionMaps
+from .projection.faithfulness import MODES, Faithfulness
 from .projection.shown_space import affine_matrix, shown_hit, to_shown
 
 CONTRAST_PERCENTILE = 99.5  # |values| above this percentile saturate (a few pixels dominate)
@@ -152,5 +154,97 @@ def occlusion_figure(image: Any, maps: Mapping[str, np.ndarray], size: float = 3
     for axis in axes:
         axis.set_xticks([])
         axis.set_yticks([])
+    figure.tight_layout()
+    return figure
+
+
+def occlusion_maps_figure(
+    image: Any,
+    maps: OcclusionMaps,
+    class_names: Sequence[str] | None = None,
+    size: float = 3.0,
+    legend: int = 5,
+) -> Any:
+    """Zeiler & Fergus Fig. 7: the image, (b) the unit, (d) the class's probability, (e) argmax.
+
+    `maps` is `Projector.occlusion_maps`'s result; a map's cell is drawn, `stride` wide, at the
+    centre of its square (over the image's area when the squares tile it). (e) colours
+    the `legend` classes that win the most positions and draws the rest grey; the legend names
+    them from `class_names` (default: the class numbers).
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+
+    def name(index: int) -> str:
+        return class_names[index] if class_names is not None else f"class {index}"
+
+    shown = _shown(image)
+    rows, cols = maps.unit.shape
+    low = maps.patch / 2 - maps.stride / 2  # each cell centred on its square's centre
+    area = (low, low + cols * maps.stride, low + rows * maps.stride, low)
+    figure, axes = plt.subplots(1, 4, figsize=(size * 4, size + 0.9))
+    axes[0].imshow(shown)
+    axes[0].set_title("image", fontsize=9)
+    for axis, values, title in (
+        (axes[1], maps.unit, f"(b) {maps.layer} ch {maps.channel}, summed"),
+        (axes[2], maps.probability, f"(d) p({name(maps.target)})"),
+    ):
+        drawn = axis.imshow(values, cmap="viridis", extent=area)
+        figure.colorbar(drawn, ax=axis, shrink=0.8)
+        axis.set_title(title, fontsize=9)
+    winners, wins = np.unique(maps.most_probable, return_counts=True)
+    shown_classes = [int(c) for c in winners[np.argsort(-wins, kind="stable")][:legend]]
+    colours = [plt.get_cmap("tab10")(i % 10) for i in range(len(shown_classes))]
+    codes = np.full(maps.most_probable.shape, len(shown_classes))
+    for code, index in enumerate(shown_classes):
+        codes[maps.most_probable == index] = code
+    palette = ListedColormap([*colours, (0.75, 0.75, 0.75, 1.0)])
+    axes[3].imshow(codes, cmap=palette, vmin=0, vmax=len(shown_classes), extent=area)
+    axes[3].set_title("(e) most probable class", fontsize=9)
+    handles = [Patch(color=c, label=name(i)) for c, i in zip(colours, shown_classes, strict=True)]
+    if len(winners) > len(shown_classes):
+        handles.append(Patch(color=(0.75, 0.75, 0.75), label="other"))
+    axes[3].legend(
+        handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.02), fontsize=7, frameon=False
+    )
+    height, width = shown.shape[:2]
+    for axis in axes:
+        axis.set_xlim(0, width)
+        axis.set_ylim(height, 0)
+        axis.set_xticks([])
+        axis.set_yticks([])
+    figure.tight_layout()
+    return figure
+
+
+def faithfulness_figure(
+    curves: Mapping[str, Faithfulness | Sequence[Faithfulness]], size: float = 3.6
+) -> Any:
+    """RISE's curves (Petsiuk et al. 2018): one panel per mode, one line per label, its AUC.
+
+    `curves` maps a label (a method) to one `Projector.faithfulness` result or several (e.g.
+    its deletion and insertion curves).
+    """
+    import matplotlib.pyplot as plt
+
+    by_mode: dict[str, list[tuple[str, Faithfulness]]] = {}
+    for label, value in curves.items():
+        for curve in [value] if isinstance(value, Faithfulness) else value:
+            by_mode.setdefault(curve.mode, []).append((label, curve))
+    if not by_mode:
+        raise ValueError("faithfulness_figure needs at least one curve")
+    modes = [mode for mode in MODES if mode in by_mode]
+    figure, axes = plt.subplots(1, len(modes), figsize=(size * len(modes), size), squeeze=False)
+    for axis, mode in zip(axes[0], modes, strict=True):
+        for label, curve in by_mode[mode]:
+            axis.plot(curve.fractions, curve.curve, label=f"{label} ({curve.auc:.3f})")
+        better = "lower" if mode == "deletion" else "higher"
+        axis.set_title(f"{mode} (AUC: {better} is more faithful)", fontsize=9)
+        axis.set_xlabel("fraction of pixels " + ("deleted" if mode == "deletion" else "inserted"))
+        axis.set_ylabel("probability of the class")
+        axis.set_xlim(0, 1)
+        axis.set_ylim(bottom=0)
+        axis.legend(fontsize=7)
     figure.tight_layout()
     return figure

@@ -92,25 +92,24 @@ def test_bad_lens_target_goes_to_status_and_keeps_state(explorer, bad, words) ->
     assert explorer.lens_target == -1 and "lens_target must be an int" in explorer.status
 
 
-def test_occlusion_maps_of_the_channel_and_the_top_class_with_progress(
-    explorer, projector, images
-) -> None:
+def test_occlusion_shows_fig_7_with_a_class_head_with_progress(explorer, projector, images) -> None:
     seen: list[float] = []
     explorer.observe(lambda change: seen.append(change["new"]), "progress")
     send(explorer, "occlusion")
-    channel_map, class_map = unpacked(explorer.occlusion, explorer.occlusion_index)
-    np.testing.assert_allclose(
-        channel_map, projector.occlusion(images[0], (LAYER, explorer.channel), progress=False)
-    )
+    unit, probability, most_probable = unpacked(explorer.occlusion, explorer.occlusion_index)
     top = int(np.argmax(projector.class_scores(images[0])))
-    np.testing.assert_allclose(class_map, projector.occlusion(images[0], top, progress=False))
+    expected = projector.occlusion_maps(images[0], LAYER, top, progress=False)
+    np.testing.assert_allclose(unit, expected.unit, rtol=1e-5)
+    np.testing.assert_allclose(probability, expected.probability, rtol=1e-5, atol=1e-7)
+    np.testing.assert_array_equal(most_probable, expected.most_probable)
     kinds = [(e["kind"], e["target"]) for e in explorer.occlusion_index]
     assert kinds == [
-        ("channel", f"channel {explorer.channel}"),
-        ("class", f"class {zoo.SHAPE_CLASSES[top]}"),
+        ("unit", f"strongest unit: channel {expected.channel} of {LAYER}"),
+        ("probability", f"p({zoo.SHAPE_CLASSES[top]})"),
+        ("most_probable", "most probable class"),
     ]
     assert explorer.progress == 1.0 and seen[-1] == 1.0
-    assert seen == sorted(seen) and len(set(seen)) > 2  # it moves forward, map by map
+    assert seen == sorted(seen) and len(set(seen)) > 2  # it moves forward, batch by batch
     assert explorer.occlusion_version == 1
 
 
@@ -132,12 +131,13 @@ def test_a_pick_clears_stale_results_and_grad_cam_follows(explorer, projector, i
     explorer.method = "guided"  # the cascade used the method; occlusion and Grad-CAM did not
     assert explorer.sanity_index == [] and explorer.sanity_version == 2
     assert explorer.occlusion_index and explorer.lens_version == 1
-    explorer.channel = 3  # Grad-CAM follows the channel on a small layer; occlusion is stale
-    assert explorer.occlusion_index == [] and explorer.occlusion_version == 2
+    explorer.channel = 3  # Grad-CAM follows the channel on a small layer; Fig. 7 does not
+    assert explorer.occlusion_index and explorer.occlusion_version == 1
     cam, _ = unpacked(explorer.lenses, explorer.lenses_index)
     np.testing.assert_allclose(cam, projector.gradcam(images[0], LAYER, (LAYER, 3), size="input"))
     assert explorer.lens_version == 2 and explorer.status == ""
-    explorer.lens_target = 1
+    explorer.lens_target = 1  # Fig. 7's class changes: its maps are stale
+    assert explorer.occlusion_index == [] and explorer.occlusion_version == 2
     version = explorer.lens_version
     explorer.channel = 4  # a class target does not depend on the channel
     assert explorer.lens_version == version

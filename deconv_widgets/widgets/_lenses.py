@@ -60,10 +60,15 @@ class LensWidget(ProjectionWidget):
     only."""
     occlusion = traitlets.Bytes(b"").tag(sync=True)  # occlusion maps (rows, cols), packed
     """Occlusion maps, float32 (rows, cols) little-endian, packed as `occlusion_index` says: the
-    channel's, then (with a class head) the top class's; b"" when cleared. Set by Python only."""
+    current channel's without a class head; with one, Zeiler & Fergus's Fig. 7 (the strongest
+    unit's, the class's probability, the most probable class: `show_occlusion`); b"" when
+    cleared. Set by Python only."""
     occlusion_index = traitlets.List(traitlets.Dict()).tag(sync=True)  # one entry per map
-    """Per map: {shape, offset (in floats), kind ("channel", "class"), target (its label),
-    unoccluded (the target's value on the whole image), min, max}. Set by Python only."""
+    """Per map: {shape, offset (in floats), kind ("channel"; with a class head "unit",
+    "probability", "most_probable"), target (its label), unoccluded (the value on the whole
+    image), min, max; "unit": layer, channel; "probability": class; "most_probable": class (on
+    the whole image), classes ([{class, name, count}] of those that appear, most frequent
+    first); with a class head also patch, stride}. Set by Python only."""
     occlusion_version = traitlets.Int(0).tag(sync=True)  # counts changes of `occlusion`
     """Counts changes of `occlusion` (computed or cleared); the page redraws on it. Set by
     Python only."""
@@ -95,8 +100,12 @@ class LensWidget(ProjectionWidget):
             )
         raise ValueError(
             f"lens_target {value} is out of range; choose {CHANNEL_TARGET} (the current channel) "
-            f"or a class 0..{len(self.classes) - 1} ({', '.join(self.classes)})"
+            f"or a class 0..{len(self.classes) - 1} ({self._target_text()})"
         )
+
+    def _target_text(self) -> str:
+        """The class names as a bad lens_target's message lists them."""
+        return ", ".join(self.classes)
 
     def _target(self) -> tuple[Any, str]:
         """The engine's target for lens_target, and its label."""
@@ -118,6 +127,7 @@ class LensWidget(ProjectionWidget):
             self._check_target(change["new"])
             if self._lens_follow:
                 self.show_lenses()
+            self._clear_stale()
 
         self._guarded(change, apply)
 
@@ -131,6 +141,11 @@ class LensWidget(ProjectionWidget):
             if not self._safely(self._compute_lenses):  # a lens error never reverts the pick
                 self._set_lens("lenses", b"", [])
         for kind in stale:
+            self._set_lens(kind, b"", [])
+
+    def _clear_stale(self) -> None:
+        """Clear every lens shown for another layer, image, channel or target than the current."""
+        for kind in [k for k, key in self._lens_keys.items() if key != self._lens_key(k)]:
             self._set_lens(kind, b"", [])
 
     def _set_lens(self, kind: str, buffer: bytes, index: list[dict[str, Any]]) -> None:
@@ -172,37 +187,28 @@ class LensWidget(ProjectionWidget):
         return label
 
     def show_occlusion(self) -> None:
-        """Occlusion maps of the current channel and, with a class head, of the top class."""
+        """The occlusion map of the current channel (a class head: ClassifierWidget's Fig. 7)."""
         layer, channel = self.layer, int(self.channel)
-        activation = self._projector.activations(self._input, layer)[..., channel]
-        targets: list[tuple[str, Any, str, float]] = [
-            ("channel", (layer, channel), f"channel {channel}", float(activation.sum()))
-        ]
-        if self.classes:
-            scores = self._projector.class_scores(self._input)
-            top = int(np.argmax(scores))
-            targets.append(("class", top, f"class {self.classes[top]}", float(scores[top])))
+        label = f"channel {channel}"
+        unoccluded = float(self._projector.activations(self._input, layer)[..., channel].sum())
         self.progress = 0.0
-        maps = []
-        for number, (_, target, label, _) in enumerate(targets):
 
-            def report(done: int, total: int, number: int = number, label: str = label) -> None:
-                self.progress = (number + done / max(total, 1)) / len(targets)
-                self.status = f"occlusion of {label}: {done}/{total} positions"
+        def report(done: int, total: int) -> None:
+            self.progress = done / max(total, 1)
+            self.status = f"occlusion of {label}: {done}/{total} positions"
 
-            maps.append(self._projector.occlusion(self._input, target, progress=report))
-        buffer, index = pack_arrays(maps)
-        for entry, (kind, _, label, value), occluded in zip(index, targets, maps, strict=True):
-            entry.update(
-                kind=kind,
-                target=label,
-                unoccluded=value,
-                min=float(occluded.min()),
-                max=float(occluded.max()),
-            )
+        occluded = self._projector.occlusion(self._input, (layer, channel), progress=report)
+        buffer, index = pack_arrays([occluded])
+        index[0].update(
+            kind="channel",
+            target=label,
+            unoccluded=unoccluded,
+            min=float(occluded.min()),
+            max=float(occluded.max()),
+        )
         self._set_lens("occlusion", buffer, index)
         self.progress = 1.0
-        self.status = f"occlusion maps of {' and '.join(t[2] for t in targets)}"
+        self.status = f"occlusion map of {label}"
 
     def show_sanity(self) -> None:
         """The sanity cascade of the current channel with the method on show (a copy is changed).

@@ -23,7 +23,7 @@ from .._values import check_index
 from ..projection.checks import image_stack
 from ..projection.image_files import ImageFileError, decode_image, fit
 from ._base import IntSetting
-from ._lenses import LensWidget
+from ._classifier import ClassifierWidget
 
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # RGB to grey (ITU-R BT.601, as Pillow)
 OWN_MESSAGES = ("upload", "frame", "freeze", "camera", "refused")
@@ -41,7 +41,7 @@ def _channels(images: np.ndarray, channels: int) -> np.ndarray:
     raise ValueError(f"cannot convert {have}-channel images to the Explorer's {channels}")
 
 
-class ImagesWidget(LensWidget):
+class ImagesWidget(ClassifierWidget):
     """The images to pick from (`image_index`), extended by uploads, drops, the camera."""
 
     image_index = IntSetting(0).tag(sync=True)  # the image shown, an index into `images`

@@ -15,6 +15,7 @@ from ..methods import Method
 from ..projection.loading import model_from
 from ..projection.shown_space import shown_hit
 from ._base import esm, pack_arrays
+from ._classifier import CLASSIFIER_MESSAGES
 from ._lenses import LENS_MESSAGES
 from ._own_images import OWN_MESSAGES, ImagesWidget
 
@@ -195,7 +196,7 @@ class Explorer(ImagesWidget):
         self.topk, self.progress = buffer, 1.0
 
     def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
-        """Page requests: "view", "ladder", {"type": "topk", "k": int}, LENS_ and OWN_MESSAGES."""
+        """Page requests: "view", "ladder", {"type": "topk", "k": int}, lens and image ones."""
         kind = content.get("type") if isinstance(content, dict) else None
         if kind == "view":  # a page shows the widget: prefetching for it is worth the CPU
             self._safely(self._page_shown)
@@ -204,7 +205,7 @@ class Explorer(ImagesWidget):
         elif kind == "topk":
             k = content.get("k", TOPK_DEFAULT)
             self._safely(lambda: self.show_top_k(k if isinstance(k, int) else TOPK_DEFAULT))
-        elif kind in LENS_MESSAGES:
+        elif kind in LENS_MESSAGES or kind in CLASSIFIER_MESSAGES:
             self._safely(getattr(self, f"show_{kind}"))
         elif kind in OWN_MESSAGES:
             self._safely(lambda: self._own_message(kind, content, _buffers))

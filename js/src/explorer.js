@@ -7,6 +7,7 @@ import { push, watch } from "./lib/widget.js";
 import { createProjectionSource } from "./lib/projection_source.js";
 import { keepInView } from "./lib/sticky.js";
 import { lensPanel } from "./lib/lens_parts.js";
+import { predictionsPart } from "./lib/classifier_parts.js";
 import { ownImagesPart } from "./lib/own_images.js";
 import {
   asImage, gridPart, inputImagePart, inspectorPart, layerPickerPart, listChoicePart,
@@ -116,6 +117,7 @@ function render({ model, el }) {
   const picker = imagePickerPart(model);
   const grid = gridPart(model, { source });
   const input = inputImagePart(model);
+  const predictions = predictionsPart(model);
   const own = ownImagesPart(model, { dropTarget: input.root });
   const projections = projectionsPart(model, { source });
   const ladder = ladderPart(model);
@@ -123,7 +125,8 @@ function render({ model, el }) {
   const lenses = lensPanel(model);
   // the selected channel's projections stay on screen however far down the grid one clicks
   const panel = h("div", { class: "dw-sticky", dataset: { testid: "selection" } }, [
-    status.root, h("div", { class: "dw-row" }, [input.root, projections.root]), grid.grid.readout,
+    status.root, h("div", { class: "dw-row" }, [h("div", { class: "dw-col" }, [input.root, predictions.root]),
+      projections.root]), grid.grid.readout,
   ]);
   const root = h("div", { class: "dw-root dw-explorer" }, [
     h("div", { class: "dw-controls" }, [layer.root, method.root, seed.root, picker.root, own.root,
@@ -140,7 +143,8 @@ function render({ model, el }) {
   model.send({ type: "view" }); // a page shows the widget: Python may prefetch for it
   grid.fitTo(root);
   const stopPanel = keepInView(panel, root);
-  const parts = [status, inspector, layer, method, seed, picker, own, grid, input, projections, ladder, topk, lenses];
+  const parts = [status, inspector, layer, method, seed, picker, own, grid, input, predictions, projections, ladder,
+    topk, lenses];
   return () => {
     parts.forEach((p) => p.stop());
     stopPanel();

@@ -29,6 +29,8 @@ function baseState() {
     lenses: bytes([]), lenses_index: [], lens_version: 0,
     occlusion: bytes([]), occlusion_index: [], occlusion_version: 0,
     sanity: bytes([]), sanity_index: [], sanity_version: 0, progress: 0,
+    predictions: [], class_synonyms: [], method: "guided",
+    faithfulness: bytes([]), faithfulness_index: [], faithfulness_version: 0,
   };
 }
 
@@ -190,7 +192,8 @@ describe("explorer with lenses", () => {
     document.body.appendChild(el);
     const cleanup = explorer.render({ model, el });
     await tick();
-    for (const id of ["lenses", "lens-target", "gradcam", "guided-gradcam", "occlusion", "sanity"]) {
+    for (const id of ["lenses", "lens-target", "lens-target-search", "gradcam", "guided-gradcam", "occlusion",
+      "faithfulness", "sanity", "top5"]) {
       expect($(el, id), id).not.toBeNull();
     }
     model.fromPython(lensTraits(4));

@@ -43,9 +43,10 @@ def test_lens_panel_draws_grad_cam_occlusion_and_the_cascade(open_notebook) -> N
 
     press(view, "occlusion map", "occlusion")
     maps = root.get_by_test_id("occlusion").locator("canvas")
-    assert maps.count() == 2  # the current channel and the top class
-    for i in range(2):
+    assert maps.count() == 3  # Fig. 7: the strongest unit, the top class, the most probable class
+    for i in range(2):  # (e) may be one class all over: one colour
         assert_drawn(maps.nth(i), f"occlusion map {i}")
+    assert root.get_by_test_id("occlusion-legend").locator("li").count() >= 1
     assert root.locator("progress").first.evaluate("(el) => el.value") == 1
 
     press(view, "sanity check", "sanity")

@@ -120,3 +120,19 @@ export function signedScale(v, maxAbs) {
   if (!(maxAbs > 0) || !Number.isFinite(v)) return 0;
   return Math.min(1, Math.max(-1, v / maxAbs));
 }
+
+/**
+ * RGBA bytes of n values through the sequential map, min..max (default: the data's range).
+ * @param {ArrayLike<number>} data
+ * @param {{ min: number, max: number }} [range]
+ */
+export function heatRGBA(data, range = valueRange(data)) {
+  const table = colourTable("sequential");
+  const out = new Uint8ClampedArray(data.length * 4);
+  for (let i = 0; i < data.length; i++) {
+    const t = Math.round(unitScale(data[i], range.min, range.max) * (TABLE_STEPS - 1));
+    out.set(table.subarray(t * 3, t * 3 + 3), i * 4);
+    out[i * 4 + 3] = 255;
+  }
+  return out;
+}

@@ -156,3 +156,23 @@ export function createImageView(options = {}) {
     },
   };
 }
+
+/**
+ * Draw RGBA bytes (height x width) into a canvas shown `displaySize` px on its long side.
+ * @param {HTMLCanvasElement} canvas
+ * @param {Uint8ClampedArray} rgba
+ * @param {number} height
+ * @param {number} width
+ * @param {number} displaySize
+ */
+export function drawRGBA(canvas, rgba, height, width, displaySize) {
+  canvas.width = width;
+  canvas.height = height;
+  const ctx = context2d(canvas);
+  const image = ctx.createImageData(width, height);
+  image.data.set(rgba);
+  ctx.putImageData(image, 0, 0);
+  const scale = displaySize / Math.max(height, width, 1);
+  canvas.style.width = `${Math.round(width * scale)}px`;
+  canvas.style.height = `${Math.round(height * scale)}px`;
+}

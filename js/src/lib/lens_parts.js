@@ -2,48 +2,47 @@
 // maps and the sanity cascade. Python computes each on request (a message) and sends it as one
 // packed float32 buffer with an index; each hook carries data-version = the trait's version once
 // drawn. Text from Python (class and layer names) only ever goes in through textContent.
-import { clear, context2d, h, setData } from "./dom.js";
+import { clear, h, setData } from "./dom.js";
 import { toFloat32Shaped } from "./buffers.js";
-import { TABLE_STEPS, colourTable, unitScale, valueRange } from "./colormaps.js";
-import { createImageView } from "./image_view.js";
-import { formatValue } from "./grid.js";
+import { heatRGBA, valueRange } from "./colormaps.js";
+import { createImageView, drawRGBA } from "./image_view.js";
 import { push, watch } from "./widget.js";
 import { asImage, unpack } from "./parts.js";
+import { classLabel, faithfulnessPart, occlusionView, targetSearchPart } from "./classifier_parts.js";
+
+export { heatRGBA };
 
 /**
- * The lenses' model: their traits, the progress bar, the channel and the image (under Grad-CAM).
+ * The lenses' model: their traits, the classifier's, the progress bar, the channel, the method
+ * and the image (under Grad-CAM).
  * @typedef {import("@anywidget/types").AnyModel<import("./traits.js").LensTraits
- *   & import("./traits.js").ProgressTraits & { channel: number, image: DataView,
- *   image_shape: number[] }>} LensModel
+ *   & import("./traits.js").ClassifierTraits & import("./traits.js").ProgressTraits
+ *   & { channel: number, method: string, image: DataView, image_shape: number[] }>} LensModel
  */
 
 /** lens_target's value for "the current channel" (k >= 0: class k). */
 export const CHANNEL_TARGET = -1;
+/** Up to this many classes the target menu lists them all; more are found by the search. */
+export const LISTED_CLASSES = 30;
 
 /**
- * The lens target choices: the current channel, then each class by name.
+ * The lens target choices: the current channel, then each class by name; of a long list (more
+ * than LISTED_CLASSES) only the predicted ones and the current target, as "281 tabby cat".
  * @param {number} channel
  * @param {readonly string[] | null} [classes]
+ * @param {{ current?: number, predictions?: readonly { class: number }[] | null }} [shown]
  */
-export function targetOptions(channel, classes = []) {
-  return [{ value: CHANNEL_TARGET, label: `channel ${channel}` },
-    ...(classes || []).map((name, k) => ({ value: k, label: String(name) }))];
-}
-
-/**
- * RGBA bytes of n values through the sequential map, min..max (default: the data's range).
- * @param {ArrayLike<number>} data
- * @param {{ min: number, max: number }} [range]
- */
-export function heatRGBA(data, range = valueRange(data)) {
-  const table = colourTable("sequential");
-  const out = new Uint8ClampedArray(data.length * 4);
-  for (let i = 0; i < data.length; i++) {
-    const t = Math.round(unitScale(data[i], range.min, range.max) * (TABLE_STEPS - 1));
-    out.set(table.subarray(t * 3, t * 3 + 3), i * 4);
-    out[i * 4 + 3] = 255;
+export function targetOptions(channel, classes = [], { current = CHANNEL_TARGET, predictions = [] } = {}) {
+  const names = classes || [];
+  const options = [{ value: CHANNEL_TARGET, label: `channel ${channel}` }];
+  if (names.length <= LISTED_CLASSES) {
+    return [...options, ...names.map((name, k) => ({ value: k, label: String(name) }))];
   }
-  return out;
+  const picked = [...(predictions || []).map((p) => p.class), current];
+  for (const k of new Set(picked.filter((k) => k >= 0 && k < names.length))) {
+    options.push({ value: k, label: classLabel(k, names) });
+  }
+  return options;
 }
 
 /**
@@ -65,26 +64,6 @@ export function overlayRGBA(map, image, imageShape, alpha = 0.5) {
     }
   }
   return heat;
-}
-
-/**
- * Draw RGBA bytes (height x width) into a canvas shown `displaySize` px on its long side.
- * @param {HTMLCanvasElement} canvas
- * @param {Uint8ClampedArray} rgba
- * @param {number} height
- * @param {number} width
- * @param {number} displaySize
- */
-function drawRGBA(canvas, rgba, height, width, displaySize) {
-  canvas.width = width;
-  canvas.height = height;
-  const ctx = context2d(canvas);
-  const image = ctx.createImageData(width, height);
-  image.data.set(rgba);
-  ctx.putImageData(image, 0, 0);
-  const scale = displaySize / Math.max(height, width, 1);
-  canvas.style.width = `${Math.round(width * scale)}px`;
-  canvas.style.height = `${Math.round(height * scale)}px`;
 }
 
 /**
@@ -110,10 +89,11 @@ function projectionMode(shape) {
 export function lensTargetPart(model) {
   const el = h("select", { dataset: { testid: "lens-target" } });
   el.addEventListener("change", () => push(model, { lens_target: Number.parseInt(el.value, 10) }));
-  const stop = watch(model, ["lens_target", "classes", "channel"], () => {
+  const stop = watch(model, ["lens_target", "classes", "channel", "predictions"], () => {
     clear(el);
     const current = model.get("lens_target") ?? CHANNEL_TARGET;
-    for (const { value, label } of targetOptions(model.get("channel"), model.get("classes"))) {
+    const shown = { current, predictions: model.get("predictions") };
+    for (const { value, label } of targetOptions(model.get("channel"), model.get("classes"), shown)) {
       el.appendChild(h("option", { value: String(value), selected: value === current }, [label]));
     }
     el.value = String(current);
@@ -166,20 +146,16 @@ export function occlusionPart(model) {
     watch(model, ["occlusion_version"], () => {
       clear(maps);
       const index = model.get("occlusion_index") || [];
-      unpack(model.get("occlusion"), index).forEach(({ data, shape }, i) => {
-        const entry = index[i];
-        const view = createImageView({ caption: `${entry.target} · ${formatValue(entry.unoccluded)} unoccluded` });
-        drawRGBA(view.canvas, heatRGBA(data), shape[0], shape[1], 128);
-        view.canvas.title = `its value with the square there: ${formatValue(entry.min)} (dark) `
-          + `to ${formatValue(entry.max)} (light)`;
-        maps.appendChild(view.root);
+      unpack(model.get("occlusion"), index).forEach((array, i) => {
+        maps.appendChild(occlusionView(index[i], array, model.get("classes") || []));
       });
       setData(maps, "version", model.get("occlusion_version") ?? 0);
     }),
   ];
   const root = h("div", {}, [
     h("div", { class: "dw-controls" }, [button, progress,
-      h("span", { class: "dw-note" }, ["the target's value with a grey square at each position (dark: it drops)"])]),
+      h("span", { class: "dw-note" }, ["a grey square at each position: the channel's value (dark: it drops) or, "
+        + "with classes, Zeiler & Fergus's Fig. 7: (b) the strongest unit, (d) the class's probability, (e) the most probable class"])]),
     maps,
   ]);
   return { root, stop: () => stops.forEach((s) => s()) };
@@ -212,17 +188,19 @@ export function sanityPart(model) {
 }
 
 /**
- * The lens panel: target, Grad-CAM and Guided Grad-CAM, occlusion maps, the sanity cascade.
+ * The lens panel: target (menu and class search), Grad-CAM and Guided Grad-CAM, occlusion maps,
+ * faithfulness, the sanity cascade.
  * @param {LensModel} model
  */
 export function lensPanel(model) {
   const target = lensTargetPart(model);
+  const search = targetSearchPart(model);
   const button = h("button", { onclick: () => model.send({ type: "lenses" }) }, ["Grad-CAM"]);
-  const parts = [target, gradcamPart(model), occlusionPart(model), sanityPart(model)];
+  const parts = [target, search, gradcamPart(model), occlusionPart(model), faithfulnessPart(model), sanityPart(model)];
   const root = h("details", { dataset: { testid: "lenses" } }, [
-    h("summary", {}, ["lenses: Grad-CAM, occlusion and a sanity check"]),
-    h("div", { class: "dw-controls" }, [target.root, button]),
-    ...parts.slice(1).map((p) => p.root),
+    h("summary", {}, ["lenses: Grad-CAM, occlusion, faithfulness and a sanity check"]),
+    h("div", { class: "dw-controls" }, [target.root, search.root, button]),
+    ...parts.slice(2).map((p) => p.root),
   ]);
   return { root, stop: () => parts.forEach((p) => p.stop()) };
 }

@@ -67,6 +67,22 @@ const CSS = `
 .dw-progress { width: 200px; }
 .dw-gallery { display: flex; flex-wrap: wrap; gap: 6px; }
 .dw-strip { display: flex; flex-wrap: wrap; gap: 6px; align-items: flex-end; }
+.dw-col { display: flex; flex-direction: column; gap: 2px; }
+.dw-top5 { margin: 0; padding: 0; list-style: none; font-size: 11px; width: 160px; }
+.dw-top5 li { display: flex; justify-content: space-between; gap: 6px; padding: 0 3px; cursor: pointer;
+  background: linear-gradient(90deg, var(--jp-layout-color3, #dde6f3) var(--dw-share, 0%), transparent 0); }
+.dw-top5 li.dw-selected { outline: 1px solid var(--jp-brand-color1, #1976d2); }
+.dw-top5 .dw-name { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.dw-search { position: relative; display: inline-flex; flex-direction: column; }
+.dw-matches { display: flex; flex-wrap: wrap; gap: 3px; max-width: 36em; }
+.dw-root button.dw-match { font-size: 11px; padding: 0 4px; }
+.dw-legend { margin: 0; padding: 0; list-style: none; font-size: 11px; max-width: 160px; }
+.dw-legend li { display: flex; gap: 4px; align-items: center; }
+.dw-swatch { display: inline-block; width: 10px; height: 10px; flex: none;
+  border: 1px solid var(--jp-border-color2, #999); }
+.dw-curves { border: 1px solid var(--jp-border-color2, #ddd); width: 240px; height: 150px; }
+.dw-table td.dw-best { font-weight: 700; }
+.dw-table tr[data-method] { cursor: pointer; }
 `;
 
 /** Inject the shared stylesheet (once per document). */

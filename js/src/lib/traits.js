@@ -29,12 +29,33 @@
  */
 
 /**
+ * One occlusion map: "channel" (no class head), or Fig. 7's "unit", "probability" and
+ * "most_probable" (its classes: those that appear, most frequent first).
+ * @typedef {PackedEntry & { kind?: string, target: string, unoccluded: number, min: number,
+ *   max: number, layer?: string, channel?: number, class?: number, patch?: number, stride?: number,
+ *   classes?: { class: number, name: string, count: number }[] }} OcclusionEntry
+ */
+
+/**
  * The lenses' traits (LensWidget); each *_index describes the arrays packed in its buffer.
  * @typedef {{ classes: string[], lens_target: number, lenses: DataView,
  *   lenses_index: (PackedEntry & { target: string, layer: string })[], lens_version: number,
- *   occlusion: DataView, occlusion_index: (PackedEntry & { target: string, unoccluded: number,
- *   min: number, max: number })[], occlusion_version: number, sanity: DataView,
+ *   occlusion: DataView, occlusion_index: OcclusionEntry[], occlusion_version: number, sanity: DataView,
  *   sanity_index: (PackedEntry & { layer?: string | null, rho: number })[], sanity_version: number }} LensTraits
+ */
+
+/**
+ * One method's row of the faithfulness table: its AUCs and curves, or why it cannot explain the class.
+ * @typedef {{ method: string, label: string, error?: string, target: string, class: number,
+ *   deletion_auc: number, insertion_auc: number, fractions: PackedEntry, deletion: PackedEntry,
+ *   insertion: PackedEntry }} FaithfulnessRow
+ */
+
+/**
+ * The classifier's traits (ClassifierWidget): the top-5, the class synonyms, faithfulness.
+ * @typedef {{ predictions: { class: number, name: string, probability: number }[],
+ *   class_synonyms: string[], faithfulness: DataView, faithfulness_index: FaithfulnessRow[],
+ *   faithfulness_version: number }} ClassifierTraits
  */
 
 /** @typedef {{ image_index: number, n_images: number, frames: number }} OwnImagesTraits */
@@ -49,7 +70,7 @@
 
 /**
  * The Explorer's traits; topk_k is the k its top-k button asks for (read-only).
- * @typedef {ProjectionTraits & LensTraits & OwnImagesTraits & ProgressTraits & { ladder: DataView,
+ * @typedef {ProjectionTraits & LensTraits & ClassifierTraits & OwnImagesTraits & ProgressTraits & { ladder: DataView,
  *   ladder_index: (PackedEntry & { op: string, layer: string })[], topk: DataView,
  *   topk_index: TopkHit[], topk_k: number }} ExplorerTraits
  */
