@@ -25,14 +25,14 @@ EXPLORER_CELL = (
 )
 ZOO_CELL = "zoo_ex = Explorer()\nzoo_ex"
 
-TAPE_CELL = """\
+TAPE_CELL_TEMPLATE = """\
 import json, time
 import numpy as np
 import keras
 from deconv_widgets._tf import tf
 from deconv_widgets import zoo
 
-_vgg = zoo.vgg16()
+_vgg = MODEL
 _x = tf.constant(ex._input[None])
 
 def tape_ms(layer, channels):
@@ -55,7 +55,15 @@ def tape_ms(layer, channels):
     return times
 
 print(json.dumps({layer: tape_ms(layer, range(3, 15)) for layer in LAYERS}))
-""".replace("LAYERS", repr(list(LAYERS)))
+"""
+
+
+def tape_cell(model: str, layers: tuple[str, ...]) -> str:
+    """The baseline cell: `model` (an expression) built again, tape gradients per layer."""
+    return TAPE_CELL_TEMPLATE.replace("MODEL", model).replace("LAYERS", repr(list(layers)))
+
+
+TAPE_CELL = tape_cell("zoo.vgg16()", LAYERS)
 
 # Pick a channel through the channel box (Enter), as a user would; resolve with the time from
 # the key press to the primary projection showing that channel, drawn (data-pending "0").

@@ -61,9 +61,19 @@ def test_lab_solutions_are_collapsed():
         assert all(c.metadata["jupyter"]["source_hidden"] for c in solutions)
 
 
+def test_the_chinese_labs_code_compiles():
+    """Compiled, not executed again: its code is the English lab's but for comments and prints."""
+    zh = nbformat.read(NOTEBOOKS / "lab_deconvnet.zh.ipynb", as_version=4)
+    for number, cell in enumerate(zh.cells):
+        if cell.cell_type == "code":
+            lines = [ln for ln in cell.source.splitlines() if not ln.lstrip().startswith("%")]
+            compile("\n".join(lines), f"lab_deconvnet.zh.ipynb cell {number}", "exec")
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", NAMES[:2])
 def test_notebook_runs_top_to_bottom(name, tmp_path):
+    """Slow: the tour and the English lab executed in a real kernel (VGG16 at 224²)."""
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     client = NotebookClient(
         nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
