@@ -339,7 +339,11 @@ def _add_scan_parsers(commands: argparse._SubParsersAction[argparse.ArgumentPars
         "--temp_location with --runner DataflowRunner. A killed scan resumes when started again "
         "with the same arguments.",
     )
-    scan.add_argument("--model", required=True, help="a zoo name (shapes, vgg16) or a .keras file")
+    scan.add_argument(
+        "--model",
+        required=True,
+        help="a zoo name (shapes, vgg16, efficientnet_lite0) or a .keras file",
+    )
     scan.add_argument(
         "--images", required=True, help="a folder or a glob pattern of PNG/JPEG files"
     )
@@ -421,7 +425,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--model",
         type=Path,
         help="a .keras file, or a zoo name: shapes (the default), vgg16 (the trained VGG16 on "
-        "the photos, with its preprocess; needs the vgg16 extra)",
+        "the photos, with its preprocess; needs the vgg16 extra), efficientnet_lite0 (the "
+        "ImageNet classifier on the photos; needs the classifier extra)",
     )
     render.add_argument(
         "--image",
