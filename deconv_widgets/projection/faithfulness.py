@@ -12,7 +12,8 @@ faithful map makes it rise fast (a high area). The protocol here (DESIGN.md, thi
   by a Gaussian of sigma = 5 px (truncated at 4 sigma, borders reflected: the edge pixel
   repeated) and puts the original pixels back;
 - the score is the softmax probability of the class over the class head, on
-  `preprocess(shown image)`; the area is the trapezoid over the fraction changed, [0, 1].
+  `preprocess(shown image)`; the area is the trapezoid over k / steps in [0, 1] (RISE's;
+  the pixels changed differ from k / steps by less than one pixel's share).
 All steps + 1 images go through the model in as few batches as `batch_size` allows.
 """
 
@@ -45,7 +46,7 @@ class Faithfulness:
     mode: str
     target: int
     curve: np.ndarray = field(repr=False)  # (steps + 1,) probabilities, step 0 unchanged
-    fractions: np.ndarray = field(repr=False)  # (steps + 1,) pixels changed / all pixels
+    fractions: np.ndarray = field(repr=False)  # (steps + 1,) k / steps: the x of the curve
     auc: float  # the trapezoid of curve over fractions, in [0, 1]
 
 
@@ -144,7 +145,6 @@ def faithfulness(
     inputs = images if preprocess is None else np.asarray(preprocess(images), np.float32)
     inputs = checks.model_stack(inputs, projector.input_shape)
     curve = probabilities(projector, inputs, int(batch_size))[:, index].astype(np.float32)
-    fractions = np.asarray(counts(shown.shape[0] * shown.shape[1], int(steps)), np.float64)
-    fractions /= shown.shape[0] * shown.shape[1]
+    fractions = np.linspace(0.0, 1.0, int(steps) + 1)  # k / steps, as RISE's AUC
     auc = float(np.trapezoid(curve.astype(np.float64), fractions))
     return Faithfulness(mode, index, curve, fractions.astype(np.float32), auc)
