@@ -294,7 +294,7 @@ def test_ladder_on_vgg16_equals_deconvnet(vgg16_32):
 def test_model_names_resolve_everywhere():
     assert zoo.MODEL_NAMES == ("shapes", "vgg16")
     assert Projector("shapes").model is zoo.shapes_model()
-    with pytest.raises(ValueError, match=r"unknown model 'vgg': give a zoo name \(shapes, vgg16\)"):
+    with pytest.raises(ValueError, match=r"unknown model 'vgg': give a zoo name \(shapes, vgg16, "):
         Projector("vgg")
     preset = zoo.preset("shapes")
     assert preset.classes == zoo.SHAPE_CLASSES and preset.preprocess is None
