@@ -292,7 +292,7 @@ def test_ladder_on_vgg16_equals_deconvnet(vgg16_32):
 
 
 def test_model_names_resolve_everywhere():
-    assert zoo.MODEL_NAMES == ("shapes", "vgg16")
+    assert zoo.MODEL_NAMES == ("shapes", "vgg16", "efficientnet_lite0")
     assert Projector("shapes").model is zoo.shapes_model()
     with pytest.raises(ValueError, match=r"unknown model 'vgg': give a zoo name \(shapes, vgg16, "):
         Projector("vgg")
