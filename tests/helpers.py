@@ -38,3 +38,14 @@ def expect_error(
     assert re.search(problem, message), f"problem {problem!r} not in: {message}"
     assert re.search(hint, message), f"{hint_is} {hint!r} not in: {message}"
     return message
+
+
+NO_NETWORK = """
+import socket, sys, urllib.request
+def refuse(*args, **kwargs):
+    raise AssertionError(f"network use: {args[:2]!r}")
+socket.socket.connect = refuse
+socket.create_connection = refuse
+urllib.request.urlopen = refuse
+"""
+"""The first lines of a fresh-process script in which every socket and fetcher raises."""

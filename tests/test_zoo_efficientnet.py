@@ -16,6 +16,7 @@ import zipfile
 
 import numpy as np
 import pytest
+from helpers import NO_NETWORK
 from torch_files import View, contiguous, write_legacy, write_zip
 
 from deconv_widgets import zoo
@@ -193,14 +194,8 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def test_it_loads_with_sockets_blocked_and_without_torch():
-    script = textwrap.dedent(
+    script = NO_NETWORK + textwrap.dedent(
         """
-        import socket, sys, urllib.request
-        def refuse(*args, **kwargs):
-            raise AssertionError(f"network use: {args[:2]!r}")
-        socket.socket.connect = refuse
-        socket.create_connection = refuse
-        urllib.request.urlopen = refuse
         sys.modules["torch"] = None  # importing torch would fail here
         from deconv_widgets import zoo
         model = zoo.efficientnet_lite0(64)

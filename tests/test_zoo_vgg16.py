@@ -9,7 +9,7 @@ import textwrap
 import keras
 import numpy as np
 import pytest
-from helpers import floats
+from helpers import NO_NETWORK, floats
 from projection_models import FUSED_SUFFIX, RuleReLU, assert_close, tape_projection
 
 from deconv_widgets import methods, zoo
@@ -95,14 +95,8 @@ def test_every_copied_shape_is_checked_before_anything_is_set(vgg16_32):
 
 def test_nothing_is_fetched_in_a_fresh_process(tmp_path):
     """Every fetcher and every socket raises; the model and the photos still load."""
-    script = textwrap.dedent(
+    script = NO_NETWORK + textwrap.dedent(
         """
-        import socket, urllib.request
-        def refuse(*args, **kwargs):
-            raise AssertionError(f"network use: {args[:2]!r}")
-        socket.socket.connect = refuse
-        socket.create_connection = refuse
-        urllib.request.urlopen = refuse
         import keras
         import keras.src.utils.file_utils as file_utils
         keras.utils.get_file = file_utils.get_file = refuse
