@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import {
-  categoricalColour, categoricalRGBA, classLabel, drawCurves, faithfulnessPart, occlusionCaption,
+  belowFloat32, categoricalColour, categoricalRGBA, classLabel, drawCurves, faithfulnessPart, occlusionCaption,
   percent, predictionsPart, searchClasses, targetSearchPart,
 } from "../src/lib/classifier_parts.js";
 import { LISTED_CLASSES, lensTargetPart, occlusionPart, targetOptions } from "../src/lib/lens_parts.js";
@@ -153,6 +153,26 @@ describe("Fig. 7 occlusion", () => {
       "(d) p(Egyptian Mau) · 0.36 unoccluded", "(e) most probable class · Egyptian Mau unoccluded"]);
     expect(el.querySelector("img")).toBeNull();
     expect(window.__pwned).toBeUndefined();
+    done();
+  });
+
+  test("a saturated probability (a spread of float32 rounding) draws flat and says so", () => {
+    const model = makeModel(state());
+    const { el, done } = mount(occlusionPart, model);
+    const p = new Float32Array([0.99999976, 0.99999988, 0.99999976, 0.99999988]);
+    model.fromPython({
+      occlusion: bytes([...p]), occlusion_index: [{
+        shape: [2, 2], offset: 0, kind: "probability", target: "p(vertical stripes)", class: 6,
+        unoccluded: 0.9999999, min: 0.99999976, max: 0.99999988,
+      }], occlusion_version: 3,
+    });
+    const canvas = $(el, "occlusion").querySelector("canvas");
+    expect(canvas.dataset.flat).toBe("true");
+    expect(distinct(canvas)).toBe(1);
+    expect(canvas.title).toContain("float32");
+    expect(belowFloat32({ min: 0, max: 0.8 })).toBe(false);
+    expect(belowFloat32({ min: 0.99999976, max: 0.99999988 })).toBe(true);
+    expect(belowFloat32({ min: 0, max: 0 })).toBe(true);
     done();
   });
 

@@ -211,11 +211,35 @@ export function occlusionView(entry, { data, shape }, names = []) {
     drawRGBA(view.canvas, categoricalRGBA(data, classes), shape[0], shape[1], 128);
     view.root.appendChild(legendPart(classes));
   } else {
-    drawRGBA(view.canvas, heatRGBA(data), shape[0], shape[1], 128);
-    view.canvas.title = `its value with the square there: ${formatValue(entry.min)} (dark) `
-      + `to ${formatValue(entry.max)} (light)`;
+    const range = { min: entry.min, max: entry.max };
+    const flat = belowFloat32(range);
+    view.canvas.dataset.flat = String(flat);
+    drawRGBA(view.canvas, heatRGBA(data, flat ? widened(range) : undefined), shape[0], shape[1], 128);
+    view.canvas.title = flat
+      ? `its value with the square there: ${formatValue(range.max)} everywhere (occlusion changes it `
+        + "by less than float32's resolution)"
+      : `its value with the square there: ${formatValue(range.min)} (dark) to ${formatValue(range.max)} (light)`;
   }
   return view.root;
+}
+
+/**
+ * Whether a map's spread is float32 rounding (≤ 1e-6 of its size): a saturated class's probability
+ * (0.99999976 to 0.99999988) drawn min-to-max would show noise as a pattern.
+ * @param {{ min: number, max: number }} range
+ */
+export function belowFloat32({ min, max }) {
+  return max - min <= 1e-6 * Math.max(Math.abs(min), Math.abs(max));
+}
+
+/**
+ * A range around `range` wide enough that its values all take the colour scale's middle.
+ * @param {{ min: number, max: number }} range
+ */
+function widened({ min, max }) {
+  const half = Math.max(Math.abs(min), Math.abs(max), 1);
+  const middle = (min + max) / 2;
+  return { min: middle - half, max: middle + half };
 }
 
 /**
