@@ -338,8 +338,8 @@ describe("explorer module", () => {
     done();
   });
 
-  test("the prefetch cache keeps within cache_budget (least recently used go first)", async () => {
-    const model = makeModel({ ...state({ channels: 16, all: false }), cache_budget: 3 * H * W * 4 });
+  test("the prefetch cache keeps within half of cache_budget (least recently used go first)", async () => {
+    const model = makeModel({ ...state({ channels: 16, all: false }), cache_budget: 6 * H * W * 4 });
     const { el, done } = mount(model);
     await tick();
     for (const channel of [3, 4, 5, 6]) prefetch(model, { channel });
@@ -349,6 +349,29 @@ describe("explorer module", () => {
     model.fromPython({ channel: 3 });
     await tick();
     expect($(el, "projection").dataset.pending).toBe("1"); // 3 was evicted
+    done();
+  });
+
+  test("picks kept from the traits never evict what Python prefetched (their own half)", async () => {
+    // half the budget: 16 projections, three picks of every method
+    const model = makeModel({ ...state({ channels: 16, all: false }), cache_budget: 32 * H * W * 4 });
+    const { el, done } = mount(model);
+    await tick();
+    for (const channel of [3, 4, 5]) prefetch(model, { channel });
+    await tick();
+    // ten picks published one by one, each copied into the page's cache of earlier picks
+    for (const [i, channel] of [7, 8, 9, 10, 11, 12, 13, 14, 15, 1].entries()) {
+      model.fromPython({ ...projTraits({ channels: [channel], request: i + 2 }), channel });
+      await tick();
+    }
+    for (const channel of [3, 4, 5]) {
+      model.fromPython({ channel });
+      expect($(el, "projection").dataset.pending).toBe("0"); // drawn at once, no round trip
+    }
+    model.fromPython({ channel: 7 }); // the oldest pick: its half was full
+    expect($(el, "projection").dataset.pending).toBe("1");
+    model.fromPython({ channel: 15 });
+    expect($(el, "projection").dataset.pending).toBe("0");
     done();
   });
 

@@ -1,8 +1,9 @@
 // Where the page finds a projection for the current pick (layer, seed, image_version, channel)
 // and a method: the `projections` traits when proj_key matches that context and holds the
-// channel and the method; else the page's LRU cache of projections Python prefetched
-// ("prefetched" custom messages) or published earlier; else nothing (pending). The page
-// decides nothing else: Python chooses what to compute and drops stale picks itself.
+// channel and the method; else the page's LRU caches of projections Python prefetched
+// ("prefetched" custom messages) and published earlier (half of cache_budget each); else
+// nothing (pending). The page decides nothing else: Python chooses what to compute and drops
+// stale picks itself.
 import { shapeSize, toFloat32, toFloat32Shaped } from "./buffers.js";
 import { createLRU } from "./cache.js";
 import { watch } from "./widget.js";
@@ -70,17 +71,32 @@ export function createProjectionSource(model) {
    * @param {string} method
    */
   const contextKey = (layer, seed, image, method) => JSON.stringify([layer, seed, image, method]);
-  /** @type {ReturnType<typeof createLRU<string, Projection & { context: string, channel: number }>>} */
-  const cache = createLRU(model.get("cache_budget") ?? DEFAULT_CACHE_BUDGET, {
-    onEvict: (_, entry) => byContext.get(entry.context)?.delete(entry.channel),
+  const half = () => (model.get("cache_budget") ?? DEFAULT_CACHE_BUDGET) / 2;
+  /** @typedef {Projection & { context: string, channel: number }} Entry */
+  /** @type {ReturnType<typeof createLRU<string, Entry>>[]} */
+  const pools = [];
+  /**
+   * A pool of half the budget; an entry leaves byContext when no pool holds it any more.
+   * @returns {ReturnType<typeof createLRU<string, Entry>>}
+   */
+  const pool = () => createLRU(half(), {
+    onEvict: (key, entry) => {
+      if (!pools.some((p) => p.has(key))) byContext.get(entry.context)?.delete(entry.channel);
+    },
   });
+  // Two pools, half the budget each, so that going through many channels (each pick keeps every
+  // method's projection) never evicts what Python prefetched: prefetch fills at most its half.
+  const prefetched = pool();
+  const published = pool();
+  pools.push(prefetched, published);
   /** @type {Set<(msg: PrefetchMessage) => void>} */
   const listeners = new Set();
   /** @type {{ buffer: DataView | null, shape: number[], data: Float32Array | null }} */
   let decoded = { buffer: null, shape: [], data: null };
 
   /**
-   * Keep one projection in the cache.
+   * Keep one projection in a pool.
+   * @param {ReturnType<typeof createLRU<string, Entry>>} target prefetched or published
    * @param {string | undefined} layer
    * @param {string | undefined} seed
    * @param {number | undefined} image
@@ -89,10 +105,10 @@ export function createProjectionSource(model) {
    * @param {Float32Array} data
    * @param {number[]} shape
    */
-  function store(layer, seed, image, method, channel, data, shape) {
+  function store(target, layer, seed, image, method, channel, data, shape) {
     const context = contextKey(layer, seed, image, method);
     const entry = { data, shape, context, channel };
-    if (!cache.put(projectionKey(layer, seed, image, method, channel), entry, data.byteLength)) return;
+    if (!target.put(projectionKey(layer, seed, image, method, channel), entry, data.byteLength)) return;
     const held = byContext.get(context) ?? new Set();
     byContext.set(context, held.add(channel));
   }
@@ -135,7 +151,7 @@ export function createProjectionSource(model) {
       console.warn("deconv-widgets: ignored a prefetched projection of the wrong size", msg);
       return;
     }
-    store(msg.layer, msg.seed, msg.image, msg.method, msg.channel, data, shape);
+    store(prefetched, msg.layer, msg.seed, msg.image, msg.method, msg.channel, data, shape);
     listeners.forEach((fn) => fn(msg));
   }
   let keepScheduled = false;
@@ -151,7 +167,7 @@ export function createProjectionSource(model) {
         if (errors[method]) continue;
         for (const channel of channels) {
           const found = fromTraits(method, channel);
-          if (found) store(key.layer, key.seed, key.image, method, channel, found.data.slice(), found.shape);
+          if (found) store(published, key.layer, key.seed, key.image, method, channel, found.data.slice(), found.shape);
         }
       }
     } catch (err) {
@@ -160,7 +176,7 @@ export function createProjectionSource(model) {
   }
   model.on("msg:custom", onMessage);
   const stops = [
-    watch(model, ["cache_budget"], () => cache.setBudget(model.get("cache_budget") ?? DEFAULT_CACHE_BUDGET), { now: false }),
+    watch(model, ["cache_budget"], () => pools.forEach((p) => p.setBudget(half())), { now: false }),
     watch(model, ["proj_key", "projections", "proj_methods", "proj_channels"], () => {
       if (keepScheduled) return;
       keepScheduled = true;
@@ -169,7 +185,8 @@ export function createProjectionSource(model) {
   ];
 
   return {
-    cache,
+    /** The two pools: what Python prefetched, and copies of what it published for a pick. */
+    pools: { prefetched, published },
     /**
      * The current pick's projection for a method: {data, shape, from} | {error} | null (pending).
      * @param {string} method
@@ -183,7 +200,8 @@ export function createProjectionSource(model) {
         const found = fromTraits(method, channel);
         if (found) return { ...found, from: "traits" };
       }
-      const entry = cache.get(projectionKey(layer, seed, image, method, channel));
+      const key = projectionKey(layer, seed, image, method, channel);
+      const entry = prefetched.get(key) ?? published.get(key);
       return entry ? { data: entry.data, shape: entry.shape, from: "cache" } : null;
     },
     /**
