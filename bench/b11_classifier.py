@@ -11,11 +11,9 @@ class head, in a fresh interpreter. Memory: the process's RSS after loading the 
 from __future__ import annotations
 
 import json
-import tempfile
-from pathlib import Path
 
 from bench.b6_live import _layer_rows, _python, tape_cell
-from bench.browser import chromium
+from bench.browser import lab_notebook
 from bench.common import ARTIFACTS, Row, Section, fresh_python, percentiles
 
 LAYER = "block7a_project_bn"
@@ -81,30 +79,16 @@ def _faithfulness(quick: bool) -> list[Row]:
 
 def run(quick: bool = False) -> list[Section]:
     """Show Explorer('efficientnet_lite0') in JupyterLab and measure; then faithfulness."""
-    from tests.browser import jupyter_host
     from tests.browser.explorer_view import ExplorerView
-    from tests.browser.jupyter_host import JupyterServer, NotebookPage
 
     section = Section(11, "The ImageNet classifier: EfficientNet-Lite0 live, faithfulness, memory")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    jupyter_host.ARTIFACTS = ARTIFACTS
-    with tempfile.TemporaryDirectory() as tmp, chromium() as browser:
-        server = JupyterServer("lab", Path(tmp))
-        server.start()
-        try:
-            name = server.write_notebook("bench_classifier", [EXPLORER_CELL])
-            context = browser.new_context(viewport={"width": 1400, "height": 1000})
-            nb = NotebookPage(server, context, name)
-            nb.open()
-            nb.run_all(timeout=300)
-            view = ExplorerView(nb, cell=0)
-            view.wait_ready()
-            tape = _python(nb, tape_cell("zoo.efficientnet_lite0()", (LAYER,)))
-            section.rows += _layer_rows(nb, view.root, LAYER, tape[LAYER], quick)
-            nb.page.screenshot(path=str(ARTIFACTS / "live_efficientnet.png"), full_page=True)
-            nb.close()
-        finally:
-            server.stop()
+    with lab_notebook("bench_classifier", [EXPLORER_CELL]) as nb:
+        nb.run_all(timeout=300)
+        view = ExplorerView(nb, cell=0)
+        view.wait_ready()
+        tape = _python(nb, tape_cell("zoo.efficientnet_lite0()", (LAYER,)))
+        section.rows += _layer_rows(nb, view.root, LAYER, tape[LAYER], quick)
+        nb.page.screenshot(path=str(ARTIFACTS / "live_efficientnet.png"), full_page=True)
     section.rows += _faithfulness(quick)
     section.notes += [
         f"- `Explorer('efficientnet_lite0')` on the cat (224 x 224), layer `{LAYER}` (320 "

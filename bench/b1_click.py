@@ -8,11 +8,9 @@ matplotlib (inline backend); one ArrowRight on the focused slider -> the new <im
 from __future__ import annotations
 
 import random
-import tempfile
 import time
-from pathlib import Path
 
-from bench.browser import chromium
+from bench.browser import lab_notebook
 from bench.common import ARTIFACTS, Row, Section, percentiles
 
 P50_TARGET, P95_TARGET, SPEEDUP_TARGET = 30.0, 80.0, 20.0
@@ -162,36 +160,23 @@ def slider_steps(nb, cell: int, steps: int) -> tuple[list[float], list[float]]:
 
 def run(quick: bool = False) -> list[Section]:
     """Start JupyterLab, open one notebook (Explorer, then the interact baseline), measure."""
-    from tests.browser import jupyter_host
     from tests.browser.explorer_view import ExplorerView
-    from tests.browser.jupyter_host import JS_RUN_ALL, JupyterServer, NotebookPage
+    from tests.browser.jupyter_host import JS_RUN_ALL
 
     section = Section(1, "Click latency in JupyterLab (Chromium)")
     switches, steps = (8, 4) if quick else (60, 50)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    jupyter_host.ARTIFACTS = ARTIFACTS  # the server log goes to bench/artifacts/, not tests/
-    with tempfile.TemporaryDirectory() as tmp, chromium() as browser:
-        server = JupyterServer("lab", Path(tmp))
-        server.start()
-        try:
-            name = server.write_notebook("bench_click", [EXPLORER_CELL])
-            context = browser.new_context(viewport={"width": 1400, "height": 1000})
-            nb = NotebookPage(server, context, name)
-            nb.open()
-            view = ExplorerView(nb, cell=0)
-            start = time.perf_counter()
-            nb.page.evaluate(JS_RUN_ALL)
-            view.wait_ready()
-            first_render = time.perf_counter() - start
-            nb.wait_executed(0, 120)
-            layer = view.grid.get_attribute("data-layer")
-            clicks = explorer_clicks(view, switches)
-            nb.run(BASELINE_CELL, timeout=180)
-            shown, decoded = slider_steps(nb, cell=1, steps=steps)
-            nb.page.screenshot(path=str(ARTIFACTS / "click_latency.png"), full_page=True)
-            nb.close()
-        finally:
-            server.stop()
+    with lab_notebook("bench_click", [EXPLORER_CELL]) as nb:
+        view = ExplorerView(nb, cell=0)
+        start = time.perf_counter()
+        nb.page.evaluate(JS_RUN_ALL)
+        view.wait_ready()
+        first_render = time.perf_counter() - start
+        nb.wait_executed(0, 120)
+        layer = view.grid.get_attribute("data-layer")
+        clicks = explorer_clicks(view, switches)
+        nb.run(BASELINE_CELL, timeout=180)
+        shown, decoded = slider_steps(nb, cell=1, steps=steps)
+        nb.page.screenshot(path=str(ARTIFACTS / "click_latency.png"), full_page=True)
     ours, frame = percentiles(clicks["click"]), percentiles(clicks["frame"])
     down = percentiles(clicks["pointerdown"])
     done = int(clicks["switches"][0])

@@ -8,12 +8,10 @@ a notebook would compute it without the Explorer.
 from __future__ import annotations
 
 import json
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
-from bench.browser import chromium
+from bench.browser import lab_notebook
 from bench.common import ARTIFACTS, Row, Section, percentiles
 
 CLICK_RATIO, PREFETCHED_MS, BURST_RATIO, CELL_MS, FRAME_MS = 1.25, 30.0, 2.5, 500.0, 16.7
@@ -204,36 +202,22 @@ def _layer_rows(nb: Any, root: Any, layer: str, tape: list[float], quick: bool) 
 def run(quick: bool = False) -> list[Section]:
     """Start JupyterLab, show Explorer('vgg16') and Explorer(), measure both."""
     from bench.b1_click import explorer_clicks
-    from tests.browser import jupyter_host
     from tests.browser.explorer_view import ExplorerView
-    from tests.browser.jupyter_host import JupyterServer, NotebookPage
 
     section = Section(6, "Live at any size: the Explorer on VGG16 in JupyterLab (Chromium)")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    jupyter_host.ARTIFACTS = ARTIFACTS
-    with tempfile.TemporaryDirectory() as tmp, chromium() as browser:
-        server = JupyterServer("lab", Path(tmp))
-        server.start()
-        try:
-            name = server.write_notebook("bench_live", [EXPLORER_CELL])
-            context = browser.new_context(viewport={"width": 1400, "height": 1000})
-            nb = NotebookPage(server, context, name)
-            nb.open()
-            nb.run_all(timeout=300)
-            view = ExplorerView(nb, cell=0)
-            view.wait_ready()
-            tape = _python(nb, TAPE_CELL)
-            for layer in LAYERS:
-                section.rows += _layer_rows(nb, view.root, layer, tape[layer], quick)
-            nb.page.screenshot(path=str(ARTIFACTS / "live_vgg16.png"), full_page=True)
-            nb.run(ZOO_CELL, timeout=120)
-            last = nb.page.evaluate("() => window.__testPanel.content.widgets.length") - 1
-            zoo_view = ExplorerView(nb, cell=last, name="zoo_ex")
-            zoo_view.wait_ready()
-            clicks = explorer_clicks(zoo_view, 8 if quick else 40)
-            nb.close()
-        finally:
-            server.stop()
+    with lab_notebook("bench_live", [EXPLORER_CELL]) as nb:
+        nb.run_all(timeout=300)
+        view = ExplorerView(nb, cell=0)
+        view.wait_ready()
+        tape = _python(nb, TAPE_CELL)
+        for layer in LAYERS:
+            section.rows += _layer_rows(nb, view.root, layer, tape[layer], quick)
+        nb.page.screenshot(path=str(ARTIFACTS / "live_vgg16.png"), full_page=True)
+        nb.run(ZOO_CELL, timeout=120)
+        last = nb.page.evaluate("() => window.__testPanel.content.widgets.length") - 1
+        zoo_view = ExplorerView(nb, cell=last, name="zoo_ex")
+        zoo_view.wait_ready()
+        clicks = explorer_clicks(zoo_view, 8 if quick else 40)
     frame = percentiles(clicks["frame"])
     section.rows.append(
         Row(

@@ -13,11 +13,9 @@ and comm (`ex.camera_frame` on random RGB bytes, then until the shown method is 
 from __future__ import annotations
 
 import json
-import tempfile
-from pathlib import Path
 from typing import Any
 
-from bench.browser import chromium
+from bench.browser import lab_notebook
 from bench.common import ARTIFACTS, Row, Section, percentiles
 
 ZOO_RATE = 10.0  # projections drawn per second on the zoo model
@@ -137,34 +135,19 @@ def _rows(label: str, m: dict, target: float | None) -> list[Row]:
 
 def run(quick: bool = False) -> list[Section]:
     """Start JupyterLab with a fake camera; stream it into Explorer() and Explorer('vgg16')."""
-    from tests.browser import jupyter_host
-    from tests.browser.jupyter_host import CHROMIUM_ARGS, JupyterServer, NotebookPage
+    from tests.browser.jupyter_host import CHROMIUM_ARGS
 
     if FAKE_CAMERA not in CHROMIUM_ARGS:
         raise RuntimeError(f"tests/browser/jupyter_host.py's CHROMIUM_ARGS lack {FAKE_CAMERA}")
     section = Section(9, "The camera live: projections per second in JupyterLab (Chromium)")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    jupyter_host.ARTIFACTS = ARTIFACTS
     seconds, n_kernel = (3.0, 5) if quick else (10.0, 30)
-    with tempfile.TemporaryDirectory() as tmp, chromium() as browser:
-        server = JupyterServer("lab", Path(tmp))
-        server.start()
-        try:
-            name = server.write_notebook("bench_camera", [KERNEL_CELL, ZOO_CELL])
-            context = browser.new_context(
-                viewport={"width": 1400, "height": 1000}, permissions=["camera"]
-            )
-            nb = NotebookPage(server, context, name)
-            nb.open()
-            nb.run_all(timeout=300)
-            zoo = _measure(nb, 1, "zoo_ex", 10 if quick else 30, seconds, n_kernel)
-            nb.run(VGG_CELL, timeout=300)
-            last = nb.page.evaluate("() => window.__testPanel.content.widgets.length") - 1
-            vgg = _measure(nb, last, "vgg_ex", 3 if quick else 8, seconds, n_kernel // 3)
-            nb.page.screenshot(path=str(ARTIFACTS / "camera_live.png"), full_page=True)
-            nb.close()
-        finally:
-            server.stop()
+    with lab_notebook("bench_camera", [KERNEL_CELL, ZOO_CELL], permissions=["camera"]) as nb:
+        nb.run_all(timeout=300)
+        zoo = _measure(nb, 1, "zoo_ex", 10 if quick else 30, seconds, n_kernel)
+        nb.run(VGG_CELL, timeout=300)
+        last = nb.page.evaluate("() => window.__testPanel.content.widgets.length") - 1
+        vgg = _measure(nb, last, "vgg_ex", 3 if quick else 8, seconds, n_kernel // 3)
+        nb.page.screenshot(path=str(ARTIFACTS / "camera_live.png"), full_page=True)
     section.rows += _rows("zoo model", zoo, ZOO_RATE)
     section.rows += _rows("VGG16", vgg, None)
     section.notes += [

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import mimetypes
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from bench.common import CHROMIUM
+from bench.common import ARTIFACTS, CHROMIUM
 from tests.browser.jupyter_host import CHROMIUM_ARGS
 
 ORIGIN = "http://bench.invalid"
@@ -29,6 +30,32 @@ def chromium() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+@contextlib.contextmanager
+def lab_notebook(name: str, cells: list[str], **context_options: Any) -> Iterator[Any]:
+    """A notebook of `cells` opened (not run) in JupyterLab in Chromium; closed and stopped after.
+
+    The server log goes to bench/artifacts/; `context_options` go to Playwright's new_context
+    (a 1400 x 1000 viewport unless given).
+    """
+    from tests.browser import jupyter_host
+    from tests.browser.jupyter_host import JupyterServer, NotebookPage
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    jupyter_host.ARTIFACTS = ARTIFACTS
+    context_options.setdefault("viewport", {"width": 1400, "height": 1000})
+    with tempfile.TemporaryDirectory() as tmp, chromium() as browser:
+        server = JupyterServer("lab", Path(tmp))
+        server.start()
+        try:
+            context = browser.new_context(**context_options)
+            nb = NotebookPage(server, context, server.write_notebook(name, cells))
+            nb.open()
+            yield nb
+            nb.close()
+        finally:
+            server.stop()
 
 
 def serve_files(page: Any, mounts: dict[str, Path], index_html: str) -> str:

@@ -210,6 +210,18 @@ for name in chosen:
         ]
 """
 
+# the exercise's solution: the coffee's deletion AUCs at 20 and 50 steps (both languages)
+STEPS_SOLUTION = """\
+coffee = photos[names.index("coffee")]
+auc = {20: {m: curves["coffee", m][0].auc for m in pictures["coffee"]}}
+auc[50] = {
+    m: clf.faithfulness(coffee, targets["coffee"], picture, "deletion", 50, eprep).auc
+    for m, picture in pictures["coffee"].items()
+}
+for steps, aucs in auc.items():
+    print(f"steps={steps}:", ", ".join(f"{m} {aucs[m]:.3f}" for m in sorted(aucs, key=aucs.get)))
+"""
+
 FAITHFULNESS_TABLE = """
 print(f"{'AUC':17s}", "".join(f"{name + ': ' + classes[targets[name]]:>26s}" for name in chosen))
 print(f"{'':17s}", "".join(f"{'deletion ↓':>14s}{'insertion ↑':>12s}" for _ in chosen))
@@ -379,15 +391,9 @@ ranking change? Reuse `pictures["coffee"]`, `targets["coffee"]` and, for `steps=
     code(
         """
 # Solution
-coffee = photos[names.index("coffee")]
-auc = {20: {m: curves["coffee", m][0].auc for m in pictures["coffee"]}}
-auc[50] = {
-    m: clf.faithfulness(coffee, targets["coffee"], picture, "deletion", 50, eprep).auc
-    for m, picture in pictures["coffee"].items()
-}
-for steps, aucs in auc.items():
-    print(f"steps={steps}:", ", ".join(f"{m} {aucs[m]:.3f}" for m in sorted(aucs, key=aucs.get)))
-# At steps=20 the deconvnet deletes fastest on the coffee (0.052) and LRP-ε is second (0.059);
+"""
+        + STEPS_SOLUTION
+        + """# At steps=20 the deconvnet deletes fastest on the coffee (0.052) and LRP-ε is second (0.059);
 # at steps=50 LRP-ε is first (0.047) and the deconvnet second (0.054). The five pixel-level
 # pictures lie within about 0.02 of each other and swap places with the step count: gaps that
 # small mean nothing. The large gaps stay: those five, then saliency and the random map (tied),
@@ -396,15 +402,9 @@ for steps, aucs in auc.items():
         solution=True,
         zh="""
 # 答案
-coffee = photos[names.index("coffee")]
-auc = {20: {m: curves["coffee", m][0].auc for m in pictures["coffee"]}}
-auc[50] = {
-    m: clf.faithfulness(coffee, targets["coffee"], picture, "deletion", 50, eprep).auc
-    for m, picture in pictures["coffee"].items()
-}
-for steps, aucs in auc.items():
-    print(f"steps={steps}:", ", ".join(f"{m} {aucs[m]:.3f}" for m in sorted(aucs, key=aucs.get)))
-# steps=20 时，在咖啡照片上删除最快的是 deconvnet（0.052），LRP-ε 第二（0.059）；steps=50 时
+"""
+        + STEPS_SOLUTION
+        + """# steps=20 时，在咖啡照片上删除最快的是 deconvnet（0.052），LRP-ε 第二（0.059）；steps=50 时
 # LRP-ε 第一（0.047），deconvnet 第二（0.054）。五张像素级的图彼此相差不到约 0.02，名次随步数互换：
 # 这么小的差距没有意义。大的差距保持不变：先是这五种方法，然后是 saliency 和随机图（不相上下），
 # 再是边缘，Grad-CAM 和遮挡排在最后。

@@ -1,8 +1,11 @@
-"""Helpers shared by the test modules: a widget's packed float buffers, an error's two patterns."""
+"""Helpers shared by the test modules: packed buffers, an error's two patterns, offline runs."""
 
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+import textwrap
 from collections.abc import Callable
 
 import numpy as np
@@ -49,3 +52,16 @@ socket.create_connection = refuse
 urllib.request.urlopen = refuse
 """
 """The first lines of a fresh-process script in which every socket and fetcher raises."""
+
+
+def offline_python(body: str, timeout: float = 300) -> str:
+    """Run `body` (dedented) after NO_NETWORK in a fresh interpreter; assert it ends well.
+
+    Returns its standard output.
+    """
+    script = NO_NETWORK + textwrap.dedent(body)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=timeout, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import os
 import pickle
-import subprocess
 import sys
-import textwrap
 import zipfile
 
 import numpy as np
 import pytest
-from helpers import NO_NETWORK
+from helpers import offline_python
 from torch_files import View, contiguous, write_legacy, write_zip
 
 from deconv_widgets import zoo
@@ -194,7 +192,7 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def test_it_loads_with_sockets_blocked_and_without_torch():
-    script = NO_NETWORK + textwrap.dedent(
+    out = offline_python(
         """
         sys.modules["torch"] = None  # importing torch would fail here
         from deconv_widgets import zoo
@@ -203,11 +201,7 @@ def test_it_loads_with_sockets_blocked_and_without_torch():
         print("ok", tuple(out.shape), len(zoo.IMAGENET_CLASSES))
         """
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip().splitlines()[-1] == "ok (1, 1000) 1000"
+    assert out.strip().splitlines()[-1] == "ok (1, 1000) 1000"
 
 
 def test_without_the_extra_the_error_gives_the_install_line(monkeypatch):

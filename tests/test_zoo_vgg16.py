@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
-import textwrap
 
 import keras
 import numpy as np
 import pytest
-from helpers import NO_NETWORK, floats
+from helpers import floats, offline_python
 from projection_models import FUSED_SUFFIX, RuleReLU, assert_close, tape_projection
 
 from deconv_widgets import methods, zoo
@@ -95,7 +93,7 @@ def test_every_copied_shape_is_checked_before_anything_is_set(vgg16_32):
 
 def test_nothing_is_fetched_in_a_fresh_process(tmp_path):
     """Every fetcher and every socket raises; the model and the photos still load."""
-    script = NO_NETWORK + textwrap.dedent(
+    out = offline_python(
         """
         import keras
         import keras.src.utils.file_utils as file_utils
@@ -111,12 +109,8 @@ def test_nothing_is_fetched_in_a_fresh_process(tmp_path):
         print("ok", out.shape, len(names), patches.shape, "skimage.data" in sys.modules)
         """
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
     # scikit-image's data module (whose fetchers download) is never even imported
-    assert done.stdout.strip() == "ok (1, 1, 1, 512) 14 (3, 32, 32, 3) False"
+    assert out.strip() == "ok (1, 1, 1, 512) 14 (3, 32, 32, 3) False"
 
 
 def test_without_the_extra_the_error_gives_the_install_line(monkeypatch):

@@ -88,14 +88,15 @@ class OcclusionMaps:
 
 
 def _maps_fn(projector: Projector, info: LayerInfo) -> Any:
-    """Images -> (each channel's summed activation of `info` (B, C'), class probabilities)."""
+    """Images -> each channel's summed and peak activation of `info` (B, C'), probabilities."""
     node = projector.graph.node_of[info.name]
     source = _target_source(projector, Target(None, 0))
 
-    def fn(images: Tensor) -> tuple[Tensor, Tensor]:
+    def fn(images: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         activation, head = projector.graph.run(images, [node, source])
         sums = tf.reduce_sum(activation, axis=[1, 2])
-        return sums, tf.nn.softmax(_class_scores(projector, head), axis=-1)
+        peaks = tf.reduce_max(activation, axis=[1, 2])
+        return sums, peaks, tf.nn.softmax(_class_scores(projector, head), axis=-1)
 
     return tf.function(fn, input_signature=[_spec(projector)], autograph=False)
 
@@ -119,9 +120,8 @@ def occlusion_maps(
         batch.shape[1:], patch, stride, fill, batch_size, batch[0].mean(axis=(0, 1))
     )
     fn = _compiled(projector, ("occlusion maps", info.name), lambda: _maps_fn(projector, info))
-    whole_sums, whole_probs = (t.numpy()[0] for t in fn(tf.constant(batch)))
-    activation = projector.forward_batch(batch, info)[0]
-    channel = int(np.argmax(activation.reshape(-1, activation.shape[-1]).max(axis=0)))
+    whole_sums, whole_peaks, whole_probs = (t.numpy()[0] for t in fn(tf.constant(batch)))
+    channel = int(np.argmax(whole_peaks))
     if target is None:
         target = int(np.argmax(whole_probs))
     target = resolve_target(projector, target).index
@@ -138,7 +138,7 @@ def occlusion_maps(
             copies = np.repeat(batch, len(chunk), axis=0)
             for i, (y, x) in enumerate(chunk):
                 copies[i, y : y + patch, x : x + patch, :] = fill
-            sums, probs = (t.numpy() for t in fn(tf.constant(copies)))
+            sums, _, probs = (t.numpy() for t in fn(tf.constant(copies)))
             done = slice(start, start + len(chunk))
             unit[done] = sums[:, channel]
             probability[done] = probs[:, target]

@@ -181,6 +181,8 @@ class ClassifierWidget(LensWidget):
             self._projector.require_head()  # ValueError: the model has no class head …
         if self.lens_target != CHANNEL_TARGET:
             return int(self.lens_target)
+        if self.predictions:  # the current image's, best first
+            return int(self.predictions[0]["class"])
         return int(np.argmax(self._projector.class_scores(self._input)))
 
     def _class_label(self, index: int) -> str:

@@ -134,14 +134,12 @@ class LensWidget(ProjectionWidget):
     # ------------------------------------------------------------------ picks
     def _on_pick(self) -> None:
         super()._on_pick()
-        stale = [k for k, key in self._lens_keys.items() if key != self._lens_key(k)]
+        shown = self._lens_keys.get("lenses")
         info = self._projector.layer_info(self.layer)
-        if "lenses" in stale and self._lens_follow and self._all_at_once(info):
-            stale.remove("lenses")
-            if not self._safely(self._compute_lenses):  # a lens error never reverts the pick
-                self._set_lens("lenses", b"", [])
-        for kind in stale:
-            self._set_lens(kind, b"", [])
+        follow = shown not in (None, self._lens_key("lenses")) and self._lens_follow
+        if follow and self._all_at_once(info) and not self._safely(self._compute_lenses):
+            self._set_lens("lenses", b"", [])  # a lens error never reverts the pick
+        self._clear_stale()
 
     def _clear_stale(self) -> None:
         """Clear every lens shown for another layer, image, channel or target than the current."""

@@ -71,11 +71,9 @@ def __getattr__(name: str) -> Any:
     if name in ("IMAGENET_CLASSES", "IMAGENET_SYNONYMS"):
         from . import imagenet
 
-        return (
-            imagenet.imagenet_classes()
-            if name == "IMAGENET_CLASSES"
-            else (imagenet.imagenet_synonyms())
-        )
+        if name == "IMAGENET_CLASSES":
+            return imagenet.imagenet_classes()
+        return imagenet.imagenet_synonyms()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -97,16 +95,18 @@ def photo_patches(n: int, size: int = 224, random_seed: int = 0) -> np.ndarray:
     return _patches(n, size, random_seed)
 
 
-PREPROCESS_NAMES: tuple[str, ...] = ("vgg16", "efficientnet_lite0")
+PREPROCESSES: dict[str, Callable[[Any], np.ndarray]] = {
+    "vgg16": vgg16_preprocess,
+    "efficientnet_lite0": efficientnet_lite0_preprocess,
+}
+PREPROCESS_NAMES: tuple[str, ...] = tuple(PREPROCESSES)
 """The zoo models whose preprocess can be named by a string (in the scan and the CLI)."""
 
 
-def preprocess_named(name: str) -> Callable[[np.ndarray], np.ndarray]:
+def preprocess_named(name: str) -> Callable[[Any], np.ndarray]:
     """The preprocess of zoo model `name` (PREPROCESS_NAMES), else ValueError listing them."""
-    if name == "vgg16":
-        return vgg16_preprocess
-    if name == "efficientnet_lite0":
-        return efficientnet_lite0_preprocess
+    if name in PREPROCESSES:
+        return PREPROCESSES[name]
     raise ValueError(
         f"unknown preprocess {name!r}; choose None, a function, or one of: "
         f"{', '.join(PREPROCESS_NAMES)}"

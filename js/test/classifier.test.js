@@ -4,19 +4,11 @@ import {
   percent, predictionsPart, searchClasses, targetSearchPart,
 } from "../src/lib/classifier_parts.js";
 import { LISTED_CLASSES, lensTargetPart, occlusionPart, targetOptions } from "../src/lib/lens_parts.js";
-import { bytes, makeModel, PAYLOAD } from "./model.js";
+import { $, bytes, distinct, makeModel, mountPart, PAYLOAD } from "./model.js";
 
 const NAMES = ["tench", "goldfish", "tabby cat", "tiger cat", "Egyptian Mau", "espresso", PAYLOAD];
 const SYNONYMS = ["tench, Tinca tinca", "goldfish, Carassius auratus", "tabby, tabby cat", "tiger cat",
   "Egyptian cat", "espresso", ""];
-
-function mount(part, model) {
-  const built = part(model);
-  const el = document.createElement("div");
-  el.appendChild(built.root);
-  document.body.appendChild(el);
-  return { el, built, done: () => { built.stop(); el.remove(); } };
-}
 
 function state(extra = {}) {
   return {
@@ -25,15 +17,6 @@ function state(extra = {}) {
     faithfulness: bytes([]), faithfulness_index: [], faithfulness_version: 0, progress: 0, ...extra,
   };
 }
-
-function distinct(canvas) {
-  const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
-  const seen = new Set();
-  for (let i = 0; i < data.length; i += 4) seen.add(data.slice(i, i + 4).join(","));
-  return seen.size;
-}
-
-const $ = (el, id) => el.querySelector(`[data-testid="${id}"]`);
 
 describe("class search", () => {
   test("searchClasses matches names and synonyms, case-insensitive, best first", () => {
@@ -49,7 +32,7 @@ describe("class search", () => {
   test("the search lists matches as text; Enter picks the first, a click picks one", () => {
     window.__pwned = undefined;
     const model = makeModel(state());
-    const { el, done } = mount(targetSearchPart, model);
+    const { el, done } = mountPart(targetSearchPart, model);
     const input = $(el, "lens-target-search");
     input.value = "tabby";
     input.dispatchEvent(new Event("input"));
@@ -69,7 +52,7 @@ describe("class search", () => {
   });
 
   test("without classes the search hides", () => {
-    const { el, done } = mount(targetSearchPart, makeModel(state({ classes: [], class_synonyms: [] })));
+    const { el, done } = mountPart(targetSearchPart, makeModel(state({ classes: [], class_synonyms: [] })));
     expect(el.firstChild.hidden).toBe(true);
     done();
   });
@@ -82,7 +65,7 @@ describe("class search", () => {
       { value: 281, label: "281 class 281" }]);
     expect(LISTED_CLASSES).toBeLessThan(1000);
     const model = makeModel(state({ classes: many, lens_target: 7, predictions: [{ class: 3, name: "class 3", probability: 0.5 }] }));
-    const { el, done } = mount(lensTargetPart, model);
+    const { el, done } = mountPart(lensTargetPart, model);
     expect([...$(el, "lens-target").options].map((o) => o.textContent)).toEqual(["channel 3", "3 class 3", "7 class 7"]);
     expect($(el, "lens-target").value).toBe("7");
     done();
@@ -93,7 +76,7 @@ describe("predictions", () => {
   test("the top-5 lists names and probabilities as text; a click sets the lens target", () => {
     window.__pwned = undefined;
     const model = makeModel(state());
-    const { el, done } = mount(predictionsPart, model);
+    const { el, done } = mountPart(predictionsPart, model);
     const list = $(el, "top5");
     expect(list.hidden).toBe(true);
     model.fromPython({ predictions: [
@@ -135,7 +118,7 @@ describe("Fig. 7 occlusion", () => {
   test("three maps, the classes' map in their colours with a legend of name and index", () => {
     window.__pwned = undefined;
     const model = makeModel(state());
-    const { el, done } = mount(occlusionPart, model);
+    const { el, done } = mountPart(occlusionPart, model);
     model.fromPython(traits);
     const maps = $(el, "occlusion");
     expect(maps.dataset.version).toBe("2");
@@ -158,7 +141,7 @@ describe("Fig. 7 occlusion", () => {
 
   test("a saturated probability (a spread of float32 rounding) draws flat and says so", () => {
     const model = makeModel(state());
-    const { el, done } = mount(occlusionPart, model);
+    const { el, done } = mountPart(occlusionPart, model);
     const p = new Float32Array([0.99999976, 0.99999988, 0.99999976, 0.99999988]);
     model.fromPython({
       occlusion: bytes([...p]), occlusion_index: [{
@@ -203,7 +186,7 @@ describe("faithfulness", () => {
 
   test("the button asks Python; curves of the method on show; the table of every method", () => {
     const model = makeModel(state());
-    const { el, done } = mount(faithfulnessPart, model);
+    const { el, done } = mountPart(faithfulnessPart, model);
     [...el.querySelectorAll("button")].find((b) => b.textContent === "faithfulness").click();
     expect(model.sent).toEqual([{ type: "faithfulness" }]);
     const box = $(el, "faithfulness");

@@ -5,7 +5,7 @@ import {
   sanityCaption, sanityPart, targetOptions,
 } from "../src/lib/lens_parts.js";
 import { colourTable, TABLE_STEPS } from "../src/lib/colormaps.js";
-import { bytes, CONTRACT, makeModel, PAYLOAD, tick } from "./model.js";
+import { $, bytes, CONTRACT, distinct, makeModel, mountPart, PAYLOAD, tick } from "./model.js";
 
 const H = 4, W = 4;
 
@@ -33,24 +33,6 @@ function baseState() {
     faithfulness: bytes([]), faithfulness_index: [], faithfulness_version: 0,
   };
 }
-
-function mountPart(part, model) {
-  const built = part(model);
-  const el = document.createElement("div");
-  el.appendChild(built.root);
-  document.body.appendChild(el);
-  return { el, built, done: () => { built.stop(); el.remove(); } };
-}
-
-/** Distinct RGBA values of a canvas (a drawn map has several). */
-function distinct(canvas) {
-  const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
-  const seen = new Set();
-  for (let i = 0; i < data.length; i += 4) seen.add(data.slice(i, i + 4).join(","));
-  return seen.size;
-}
-
-const $ = (el, id) => el.querySelector(`[data-testid="${id}"]`);
 
 describe("lens helpers", () => {
   test("targetOptions: the current channel first, then the classes by name", () => {

@@ -63,3 +63,23 @@ export function bytes(values) {
   new Uint8Array(backing, 8).set(new Uint8Array(f.buffer));
   return new DataView(backing, 8, f.byteLength);
 }
+
+/** The element under `el` with data-testid `id`. */
+export const $ = (el, id) => el.querySelector(`[data-testid="${id}"]`);
+
+/** Build a page part on a model and put it in the document; done() stops and removes it. */
+export function mountPart(part, model) {
+  const built = part(model);
+  const el = document.createElement("div");
+  el.appendChild(built.root);
+  document.body.appendChild(el);
+  return { el, built, done: () => { built.stop(); el.remove(); } };
+}
+
+/** Distinct RGBA values of a canvas (a drawn map has several). */
+export function distinct(canvas) {
+  const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+  const seen = new Set();
+  for (let i = 0; i < data.length; i += 4) seen.add(data.slice(i, i + 4).join(","));
+  return seen.size;
+}
