@@ -37,7 +37,7 @@ export default [
     rules: { "no-restricted-syntax": ["error", ...HTML_SINKS] },
   },
   {
-    files: ["*.mjs", "eslint.config.js"],
+    files: ["*.mjs", "scripts/**/*.mjs", "eslint.config.js"],
     languageOptions: { globals: globals.node },
   },
 ];

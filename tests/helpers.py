@@ -65,3 +65,9 @@ def offline_python(body: str, timeout: float = 300) -> str:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
+
+
+def job_row(rows: list[dict], kind: str) -> tuple[int, int, str]:
+    """(done, total, state) of the newest job of `kind` in a widget's `jobs` rows."""
+    row = [r for r in rows if r["kind"] == kind][-1]
+    return row["done"], row["total"], row["state"]

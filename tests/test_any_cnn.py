@@ -323,7 +323,7 @@ def conv_bn_relu(nest: str | None) -> keras.Model:
 def test_lrp_folds_a_bn_across_a_nested_model_boundary(nest, method):
     """Canonisation sees through the flattening: a Conv2D's BN folds as in the flat model.
 
-    Fails today (engine.py `_bn_folds`): the nested model's output (or input) alias sits
+    Fails today (plans.py `_bn_folds`): the nested model's output (or input) alias sits
     between the Conv2D and the BN, so the BN is not folded; the nested model's LRP-ε differs
     (its sum -33.0 against -42.5 for "conv") and LRP-αβ is all zeros (a lone BN's relevance
     with its shift left out), where the flat model's conserves the seed's 126.2.

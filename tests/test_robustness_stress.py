@@ -14,7 +14,7 @@ import psutil
 from helpers import floats
 
 from deconv_widgets.projection import Projector
-from deconv_widgets.widgets import Explorer, _projection
+from deconv_widgets.widgets import Explorer, _picks
 
 SWITCHES = 1000
 WARM_UP = 50
@@ -64,7 +64,7 @@ def test_1000_channel_switches_on_an_explorer(model, images):
 
 
 def test_1000_channel_switches_on_demand(model, images, monkeypatch):
-    monkeypatch.setattr(_projection, "ALL_CHANNELS_LIMIT_BYTES", 0)
+    monkeypatch.setattr(_picks, "ALL_CHANNELS_LIMIT_BYTES", 0)
     explorer = Explorer(model, images, layer="conv1_2", channel=0)
     assert explorer.proj_channels == [0]  # each switch projects the channel anew
     request = explorer.proj_key["request"]

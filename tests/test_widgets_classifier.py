@@ -154,7 +154,7 @@ def test_class_lenses_and_fig_7_on_efficientnet_lite0(lite96) -> None:
     assert sum(c["count"] for c in classes) == maps.most_probable.size
     assert all(c["name"] == zoo.IMAGENET_CLASSES[c["class"]] for c in classes)
     assert [c["count"] for c in classes] == sorted((c["count"] for c in classes), reverse=True)
-    assert "tabby cat (281)" in e.status and e.progress == 1.0
+    assert "tabby cat (281)" in e.status and e.jobs[-1]["state"] == "done"
 
     e.lens_target = 1000  # out of range: a status line that does not list 1000 names
     assert e.lens_target == 281 and e.status.startswith("error")
@@ -191,7 +191,7 @@ def test_faithfulness_table_has_every_method_and_follows_the_class(
         assert cam[f"{mode}_auc"] == pytest.approx(want.auc)
         np.testing.assert_allclose(fractions, want.fractions)
     assert deletion[0] == pytest.approx(explorer.predictions[0]["probability"], rel=1e-4)
-    assert explorer.progress == 1.0 and "lowest deletion AUC" in explorer.status
+    assert explorer.jobs[-1]["state"] == "done" and "lowest deletion AUC" in explorer.status
     version = explorer.faithfulness_version
 
     explorer.channel = 5  # the class explained does not depend on the channel

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import floats
+from helpers import floats, job_row
 
 from deconv_widgets.methods import NAMES
 from deconv_widgets.projection import Projector
 from deconv_widgets.widgets import ChannelPicker, DeconvView, Explorer, ModelInspector
+from deconv_widgets.widgets._picks import first_channel
 
 IMAGES = (4, 3)  # (n, random_seed) of the conftest's `images`; its `explorer` is at conv2_1
 
@@ -102,9 +103,9 @@ def test_constructor_arguments_raise_clear_errors(model, images) -> None:
 
 
 def test_large_layers_project_on_demand(model, images, monkeypatch) -> None:
-    from deconv_widgets.widgets import _projection
+    from deconv_widgets.widgets import _picks
 
-    monkeypatch.setattr(_projection, "ALL_CHANNELS_LIMIT_BYTES", 1024)
+    monkeypatch.setattr(_picks, "ALL_CHANNELS_LIMIT_BYTES", 1024)
     e = Explorer(model, images, layer="conv1_2", channel=2)
     assert e.proj_channels == [2]
     assert e.proj_shape == [len(NAMES), 1, 64, 64, 1]
@@ -137,9 +138,32 @@ def test_messages_never_raise(explorer) -> None:
     assert explorer.channel == before
 
 
-def test_opens_on_the_strongest_channel(explorer, model, images) -> None:
+def test_opens_on_the_strongest_channel_whose_peak_is_off_the_border(
+    explorer, model, images
+) -> None:
     act = Projector(model).activations(images[0], "conv2_1")
-    assert explorer.channel == int(np.argmax(act.reshape(-1, act.shape[-1]).max(axis=0)))
+    height, width, channels = act.shape
+    margin = max(1, round(0.1 * height)), max(1, round(0.1 * width))
+    inside = []
+    for c in range(channels):
+        y, x = np.unravel_index(np.argmax(act[..., c]), (height, width))
+        if margin[0] <= y < height - margin[0] and margin[1] <= x < width - margin[1]:
+            inside.append((float(act[..., c].max()), -c))
+    assert explorer.channel == -max(inside)[1]
+
+
+def test_the_first_channel_skips_peaks_on_the_border() -> None:
+    act = np.zeros((10, 10, 4), np.float32)
+    act[0, 5, 0] = 9.0  # the strongest, on the top row
+    act[5, 9, 1] = 8.0  # on the right column
+    act[4, 4, 2] = 5.0  # inside
+    act[5, 5, 3] = 6.0  # inside, stronger: chosen
+    assert first_channel(act) == 3
+    act[..., 3] = 0.0
+    assert first_channel(act) == 2
+    act[..., 2:] = 0.0  # every peak on the border (or none): the strongest
+    assert first_channel(act) == 0
+    assert first_channel(np.ones((2, 2, 3), np.float32)) == 0  # too small for a border rule
 
 
 def test_parts_work_alone(model, images) -> None:
@@ -158,13 +182,13 @@ def test_parts_work_alone(model, images) -> None:
 
 
 def test_top_k_reports_progress_and_sends_hits(explorer) -> None:
-    seen: list[float] = []
-    explorer.observe(lambda change: seen.append(change["new"]), names="progress")
+    seen: list[tuple] = []  # the top-k job's row: (done, total, state) at each change
+    explorer.observe(lambda change: seen.append(job_row(change["new"], "topk")), names="jobs")
     explorer._on_message(explorer, {"type": "topk", "k": 3}, [])
     assert len(explorer.topk_index) == 3, explorer.status
     values = [hit["value"] for hit in explorer.topk_index]
     assert values == sorted(values, reverse=True)
-    assert seen and seen[-1] == 1.0
+    assert seen[0][2] == "queued" and seen[-1] == (4, 4, "done")
     last = explorer.topk_index[-1]["projection"]
     size = int(np.prod(last["shape"]))
     assert len(explorer.topk) == 4 * (last["offset"] + size)

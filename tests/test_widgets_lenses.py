@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
-from helpers import floats_at
+from helpers import floats_at, job_row
 
 from deconv_widgets import zoo
 from deconv_widgets.widgets import Explorer
@@ -93,8 +93,8 @@ def test_bad_lens_target_goes_to_status_and_keeps_state(explorer, bad, words) ->
 
 
 def test_occlusion_shows_fig_7_with_a_class_head_with_progress(explorer, projector, images) -> None:
-    seen: list[float] = []
-    explorer.observe(lambda change: seen.append(change["new"]), "progress")
+    seen: list[tuple] = []  # the occlusion job's row: (done, total, state) at each change
+    explorer.observe(lambda change: seen.append(job_row(change["new"], "occlusion")), "jobs")
     send(explorer, "occlusion")
     unit, probability, most_probable = unpacked(explorer.occlusion, explorer.occlusion_index)
     top = int(np.argmax(projector.class_scores(images[0])))
@@ -108,8 +108,11 @@ def test_occlusion_shows_fig_7_with_a_class_head_with_progress(explorer, project
         ("probability", f"p({zoo.SHAPE_CLASSES[top]})"),
         ("most_probable", "most probable class"),
     ]
-    assert explorer.progress == 1.0 and seen[-1] == 1.0
-    assert seen == sorted(seen) and len(set(seen)) > 2  # it moves forward, batch by batch
+    done, total, state = seen[-1]
+    assert state == "done" and done == total == expected.unit.size
+    steps = [done for done, _, state in seen if state == "running"]
+    assert steps == sorted(steps) and len(set(steps)) > 2  # it moves forward, batch by batch
+    assert explorer.occlusion_index[0]["state"] == "done"
     assert explorer.occlusion_version == 1
 
 
@@ -147,9 +150,9 @@ def test_a_pick_clears_stale_results_and_grad_cam_follows(explorer, projector, i
 
 
 def test_on_large_layers_a_pick_clears_grad_cam(model, images, monkeypatch) -> None:
-    from deconv_widgets.widgets import _projection
+    from deconv_widgets.widgets import _picks
 
-    monkeypatch.setattr(_projection, "ALL_CHANNELS_LIMIT_BYTES", 1024)
+    monkeypatch.setattr(_picks, "ALL_CHANNELS_LIMIT_BYTES", 1024)
     e = Explorer(model, images, layer=LAYER, channel=2)
     send(e, "lenses")
     assert e.lenses_index

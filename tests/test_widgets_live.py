@@ -20,7 +20,7 @@ from helpers import floats
 
 from deconv_widgets import Explorer, Projector
 from deconv_widgets.methods import NAMES
-from deconv_widgets.widgets import _projection
+from deconv_widgets.widgets import _picks, _projection
 from deconv_widgets.widgets._live import Store
 
 IMAGES = (4, 3)  # (n, random_seed) of the conftest's `images`
@@ -112,7 +112,7 @@ def test_a_loop_that_is_not_a_kernels_computes_on_the_calling_thread(model, imag
 def test_in_a_loop_the_pick_computes_on_the_worker_and_arrives_through_the_loop(
     model, images, monkeypatch
 ) -> None:
-    monkeypatch.setattr(_projection, "ALL_CHANNELS_LIMIT_BYTES", 0)  # one channel a pick
+    monkeypatch.setattr(_picks, "ALL_CHANNELS_LIMIT_BYTES", 0)  # one channel a pick
 
     async def main() -> None:
         explorer = Explorer(model, images, layer="conv3_1", channel=2, method="guided")
@@ -143,7 +143,7 @@ def test_in_a_loop_the_pick_computes_on_the_worker_and_arrives_through_the_loop(
 def test_idle_prefetch_sends_the_strongest_channels_within_the_budget(
     model, images, monkeypatch
 ) -> None:
-    monkeypatch.setattr(_projection, "ALL_CHANNELS_LIMIT_BYTES", 0)
+    monkeypatch.setattr(_picks, "ALL_CHANNELS_LIMIT_BYTES", 0)
     one = 64 * 64 * 1 * 4  # bytes of one projection of a 64x64 grey image
     monkeypatch.setattr(_projection, "CACHE_BUDGET_BYTES", 2 * 5 * one)  # prefetch: 5 channels
 
@@ -209,7 +209,7 @@ def test_idle_prefetch_sends_the_strongest_channels_within_the_budget(
 def test_a_worker_error_shows_in_the_status_and_the_next_pick_works(
     model, images, monkeypatch
 ) -> None:
-    monkeypatch.setattr(_projection, "ALL_CHANNELS_LIMIT_BYTES", 0)
+    monkeypatch.setattr(_picks, "ALL_CHANNELS_LIMIT_BYTES", 0)
 
     async def main() -> None:
         explorer = Explorer(model, images, layer="conv3_1", channel=1)
@@ -242,7 +242,7 @@ def test_a_worker_error_shows_in_the_status_and_the_next_pick_works(
 
 
 def test_closing_mid_compute_ends_the_thread_quietly(model, images, monkeypatch) -> None:
-    monkeypatch.setattr(_projection, "ALL_CHANNELS_LIMIT_BYTES", 0)
+    monkeypatch.setattr(_picks, "ALL_CHANNELS_LIMIT_BYTES", 0)
 
     async def main() -> None:
         explorer = Explorer(model, images, layer="conv3_1", channel=1)
@@ -261,7 +261,7 @@ def test_closing_mid_compute_ends_the_thread_quietly(model, images, monkeypatch)
 
 
 def test_wait_times_out_with_the_pick_named(model, images, monkeypatch) -> None:
-    monkeypatch.setattr(_projection, "ALL_CHANNELS_LIMIT_BYTES", 0)
+    monkeypatch.setattr(_picks, "ALL_CHANNELS_LIMIT_BYTES", 0)
 
     async def main() -> None:
         explorer = Explorer(model, images, layer="conv3_1", channel=1)

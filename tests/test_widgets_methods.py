@@ -144,13 +144,13 @@ def test_a_seed_lrp_does_not_take_is_its_error_and_the_other_methods_draw(explor
 
 
 def test_the_page_budget_counts_every_method(nested, pictures, monkeypatch) -> None:
-    from deconv_widgets.widgets import _projection
+    from deconv_widgets.widgets import _picks
 
     info = Projector(nested).layer_info("base/conv2")
     per_method = 6 * SIZE * SIZE * 3 * 4  # channels x H x W x C float32
-    monkeypatch.setattr(_projection, "ALL_CHANNELS_LIMIT_BYTES", per_method * (len(NAMES) - 1))
-    assert not _projection.sends_all_channels(info, (SIZE, SIZE, 3))
-    assert _projection.sends_all_channels(info, (SIZE, SIZE, 3), method_count=len(NAMES) - 1)
+    monkeypatch.setattr(_picks, "ALL_CHANNELS_LIMIT_BYTES", per_method * (len(NAMES) - 1))
+    assert not _picks.sends_all_channels(info, (SIZE, SIZE, 3))
+    assert _picks.sends_all_channels(info, (SIZE, SIZE, 3), method_count=len(NAMES) - 1)
     widget = Explorer(nested, pictures, layer="base/conv2", channel=2)
     try:
         assert widget.proj_channels == [2] and widget.proj_shape[0] == len(NAMES)

@@ -16,7 +16,7 @@ from test_widgets_live import in_a_kernel_loop
 from deconv_widgets import Explorer, Projector
 from deconv_widgets.methods import NAMES
 from deconv_widgets.projection.image_files import decode_image
-from deconv_widgets.widgets import _projection
+from deconv_widgets.widgets import _picks
 
 IMAGES = (3, 4)  # (n, random_seed) of the conftest's `images`; its `explorer` is at conv2_1
 
@@ -181,7 +181,7 @@ def test_camera_states_and_refusals_are_status_lines(explorer):
 
 
 def test_frames_on_a_large_layer_are_picks_computed_by_the_worker(model, images, monkeypatch):
-    monkeypatch.setattr(_projection, "ALL_CHANNELS_LIMIT_BYTES", 0)  # one channel a pick
+    monkeypatch.setattr(_picks, "ALL_CHANNELS_LIMIT_BYTES", 0)  # one channel a pick
     frames = np.random.default_rng(5).integers(0, 255, (6, 64, 64, 3), dtype=np.uint8)
 
     async def main() -> None:

@@ -10,7 +10,7 @@ class head are read from the same pass.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -28,10 +28,8 @@ from .lenses import (
     occlusion_grid,
     resolve_target,
 )
-from .topk import progress_reporter
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .engine import Projector
+from .protocols import LensSource
+from .steps import Pace, Step, Steps, resumed, run_steps
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
@@ -41,7 +39,7 @@ def softmax(scores: np.ndarray) -> np.ndarray:
     return (exp / exp.sum(axis=-1, keepdims=True)).astype(np.float32)
 
 
-def probabilities(projector: Projector, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
+def probabilities(projector: LensSource, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
     """Softmax over the class head for a batch of model inputs (N, H, W, C): (N, classes)."""
     projector.require_head()
 
@@ -62,7 +60,7 @@ def probabilities(projector: Projector, images: np.ndarray, batch_size: int = 64
     return np.concatenate(parts) if parts else np.zeros((0, projector.class_count or 0))
 
 
-def top_classes(projector: Projector, image: Any, k: int = 5) -> list[tuple[int, float]]:
+def top_classes(projector: LensSource, image: Any, k: int = 5) -> list[tuple[int, float]]:
     """The k most probable classes of one model input: [(class, probability)], best first."""
     if not checks.is_int(k) or k < 1:
         raise ValueError(f"k must be an int >= 1, got {checks.shown(k)}")
@@ -87,7 +85,7 @@ class OcclusionMaps:
     unoccluded: tuple[float, float, int]  # (unit, probability, argmax) on the whole image
 
 
-def _maps_fn(projector: Projector, info: LayerInfo) -> Any:
+def _maps_fn(projector: LensSource, info: LayerInfo) -> Any:
     """Images -> each channel's summed and peak activation of `info` (B, C'), probabilities."""
     node = projector.graph.node_of[info.name]
     source = _target_source(projector, Target(None, 0))
@@ -102,7 +100,7 @@ def _maps_fn(projector: Projector, info: LayerInfo) -> Any:
 
 
 def occlusion_maps(
-    projector: Projector,
+    projector: LensSource,
     image: Any,
     layer: str | LayerInfo,
     target: int | None = None,
@@ -113,12 +111,40 @@ def occlusion_maps(
     progress: Any = True,
 ) -> OcclusionMaps:
     """Fig. 7's three maps on one model input (see `Projector.occlusion_maps`)."""
+    steps = occlusion_maps_steps(projector, image, layer, target, patch, stride, fill, batch_size)
+    first = next(steps)  # checks the arguments; tells how many positions there are
+    shown_bar = progress if callable(progress) or first.total > batch_size else False
+    return run_steps(resumed(first, steps), shown_bar, "occlusion", "pos")
+
+
+def occlusion_maps_steps(
+    projector: LensSource,
+    image: Any,
+    layer: str | LayerInfo,
+    target: int | None = None,
+    patch: int | None = None,
+    stride: int | None = None,
+    fill: Any = None,
+    batch_size: int | None = 64,
+) -> Steps[OcclusionMaps]:
+    """`occlusion_maps` in steps of `batch_size` positions; a step's value: the maps so far.
+
+    `batch_size` None: steps of about `steps.STEP_SECONDS` (a job's).
+    Positions not occluded yet are NaN in `unit` and `probability`, -1 in `most_probable`.
+    The first step (done 0) comes once the arguments are checked.
+    """
     info = projector.layer_info(layer)
     projector.require_head()
     batch = checks.image_batch(image, projector.input_shape)
-    patch, stride, fill, batch_size = _check_occlusion(
-        batch.shape[1:], patch, stride, fill, batch_size, batch[0].mean(axis=(0, 1))
+    patch, stride, fill, checked = _check_occlusion(
+        batch.shape[1:],
+        patch,
+        stride,
+        fill,
+        64 if batch_size is None else batch_size,
+        batch[0].mean(axis=(0, 1)),
     )
+    pace = Pace(None if batch_size is None else checked)
     fn = _compiled(projector, ("occlusion maps", info.name), lambda: _maps_fn(projector, info))
     whole_sums, whole_peaks, whole_probs = (t.numpy()[0] for t in fn(tf.constant(batch)))
     channel = int(np.argmax(whole_peaks))
@@ -127,38 +153,42 @@ def occlusion_maps(
     target = resolve_target(projector, target).index
     rows, cols = occlusion_grid(batch.shape[1], batch.shape[2], patch, stride)
     corners = [(y, x) for y in rows for x in cols]
-    unit = np.empty(len(corners), np.float32)
-    probability = np.empty(len(corners), np.float32)
-    most_probable = np.empty(len(corners), np.int32)
-    shown_bar = progress if callable(progress) or len(corners) > batch_size else False
-    update, close = progress_reporter(shown_bar, len(corners), "occlusion", "pos")
-    try:
-        for start in range(0, len(corners), batch_size):
-            chunk = corners[start : start + batch_size]
-            copies = np.repeat(batch, len(chunk), axis=0)
-            for i, (y, x) in enumerate(chunk):
-                copies[i, y : y + patch, x : x + patch, :] = fill
-            sums, _, probs = (t.numpy() for t in fn(tf.constant(copies)))
-            done = slice(start, start + len(chunk))
-            unit[done] = sums[:, channel]
-            probability[done] = probs[:, target]
-            most_probable[done] = np.argmax(probs, axis=-1)
-            update(start + len(chunk))
-    finally:
-        close()
+    unit = np.full(len(corners), np.nan, np.float32)
+    probability = np.full(len(corners), np.nan, np.float32)
+    most_probable = np.full(len(corners), -1, np.int32)
     shape = (len(rows), len(cols))
-    return OcclusionMaps(
-        layer=info.name,
-        channel=channel,
-        target=target,
-        patch=patch,
-        stride=stride,
-        unit=unit.reshape(shape),
-        probability=probability.reshape(shape),
-        most_probable=most_probable.reshape(shape),
-        unoccluded=(
-            float(whole_sums[channel]),
-            float(whole_probs[target]),
-            int(np.argmax(whole_probs)),
-        ),
-    )
+
+    def maps() -> OcclusionMaps:
+        return OcclusionMaps(
+            layer=info.name,
+            channel=channel,
+            target=target,
+            patch=patch,
+            stride=stride,
+            unit=unit.reshape(shape).copy(),
+            probability=probability.reshape(shape).copy(),
+            most_probable=most_probable.reshape(shape).copy(),
+            unoccluded=(
+                float(whole_sums[channel]),
+                float(whole_probs[target]),
+                int(np.argmax(whole_probs)),
+            ),
+        )
+
+    yield Step(0, len(corners), maps())
+    start = 0
+    while start < len(corners):
+        chunk = corners[start : start + pace.size]
+        pace.start()
+        copies = np.repeat(batch, len(chunk), axis=0)
+        for i, (y, x) in enumerate(chunk):
+            copies[i, y : y + patch, x : x + patch, :] = fill
+        sums, _, probs = (t.numpy() for t in fn(tf.constant(copies)))
+        done = slice(start, start + len(chunk))
+        unit[done] = sums[:, channel]
+        probability[done] = probs[:, target]
+        most_probable[done] = np.argmax(probs, axis=-1)
+        pace.took()
+        start += len(chunk)
+        yield Step(start, len(corners), maps())
+    return maps()

@@ -27,11 +27,11 @@ import numpy as np
 from . import checks
 from .classifier import probabilities
 from .lenses import resolve_target
+from .protocols import LensSource
 
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Callable
 
-    from .engine import Projector
 
 MODES = ("deletion", "insertion")
 BLUR_SIGMA = 5.0
@@ -125,7 +125,7 @@ def _check(
 
 
 def faithfulness(
-    projector: Projector,
+    projector: LensSource,
     image: Any,
     target: Any,
     attribution: Any,

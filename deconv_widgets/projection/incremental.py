@@ -23,7 +23,7 @@ import numpy as np
 from . import rules
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .engine import Projector
+    from .protocols import GraphSource
 
 POINTWISE = ("identity", "bn", "rescale")
 
@@ -109,7 +109,7 @@ def _pointwise_apply(node: Any) -> Callable[[np.ndarray], np.ndarray]:
     return lambda crop: np.asarray(rules.call_as_in_model(node, [tf.constant(crop)]))
 
 
-def chain_steps(projector: Projector, node: Any) -> list[Step] | None:
+def chain_steps(projector: GraphSource, node: Any) -> list[Step] | None:
     """The steps from the input to `node` when they form a chain this module handles."""
     steps, previous = [], id(projector.graph.input)
     for step in projector.graph.path(node):

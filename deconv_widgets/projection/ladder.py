@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from .checks import check_choice
-from .graph import GraphNode, LayerInfo, Trace
+from .graph import GraphNode, LayerInfo
 from .kinds import kind_of
+from .protocols import Traceable
 from .rules import SEEDS, nonlinearity_of
 
 RUNG_OPS = ("unpool", "rectify", "transpose_conv", "scale", "identity")
@@ -59,22 +60,6 @@ def _check_chain(path: Sequence[GraphNode]) -> None:
                 f"ladder needs a chain of layers, but the output of {node.name!r} "
                 f"({node.kind}) feeds several layers; use Projector.project"
             )
-
-
-class Traceable(Protocol):
-    """What the ladder needs of the engine (the Projector has it)."""
-
-    def layer_info(self, layer: str | LayerInfo) -> LayerInfo:
-        """The layer's LayerInfo (ValueError listing the names)."""
-        ...
-
-    def check_channel(self, layer: str | LayerInfo, channel: Any) -> int:
-        """The channel as an int in range (TypeError / ValueError naming the range)."""
-        ...
-
-    def trace(self, image: Any, layer: str | LayerInfo) -> Trace:
-        """The forward pass of one image up to `layer`, every tensor on the way kept."""
-        ...
 
 
 def ladder(

@@ -1,4 +1,4 @@
-"""Lenses beside the projections: Grad-CAM, Guided Grad-CAM, occlusion, the sanity cascade.
+"""Lenses beside the projections: Grad-CAM, Guided Grad-CAM, occlusion (the cascade: sanity).
 
 A target is an int (a class: the model's output before its softmax) or (layer, channel): that
 channel's activation map, summed. Each function takes the Projector it serves.
@@ -10,23 +10,31 @@ from deconv_widgets._tf import Tensor, tf
 
 # isort: split
 
-import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
-import keras
 import numpy as np
 
-from .. import methods
 from . import checks, incremental, rules
 from .graph import LayerInfo
-from .topk import progress_reporter
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .engine import Projector
+from .protocols import LensSource
+from .sanity import Cascade, sanity_cascade, sanity_cascade_steps, spearman
+from .steps import Pace, Step, Steps, resumed, run_steps
 
 SIZES = ("layer", "input")
+__all__ = [
+    "Cascade",
+    "Target",
+    "gradcam",
+    "gradcam_pair",
+    "occlusion",
+    "occlusion_steps",
+    "resolve_target",
+    "sanity_cascade",
+    "sanity_cascade_steps",
+    "spearman",
+]
 
 
 @dataclass(frozen=True)
@@ -40,17 +48,8 @@ class Target:
         return f"class {self.index}" if self.layer is None else f"{self.layer} channel {self.index}"
 
 
-@dataclass(frozen=True)
-class Cascade:
-    """One step of the sanity cascade: `layer` is the last one randomised (None: trained)."""
-
-    layer: str | None
-    projection: np.ndarray = field(repr=False)
-    rho: float  # Spearman rank correlation of |projection| with the trained model's
-
-
 # --------------------------------------------------------------------------- targets
-def resolve_target(projector: Projector, target: Any, above: LayerInfo | None = None) -> Target:
+def resolve_target(projector: LensSource, target: Any, above: LayerInfo | None = None) -> Target:
     """Check a target (TypeError/ValueError naming the choices); it must depend on `above`."""
     if checks.is_int(target):
         head = projector.require_head()
@@ -82,19 +81,19 @@ def resolve_target(projector: Projector, target: Any, above: LayerInfo | None = 
     return resolved
 
 
-def _target_node(projector: Projector, target: Target) -> Any:
+def _target_node(projector: LensSource, target: Target) -> Any:
     """The graph node whose output the target reads."""
     if target.layer is None:
         return projector.require_head().node
     return projector.graph.node_of[target.layer]
 
 
-def _layers_below(projector: Projector, target: Target) -> set[str]:
+def _layers_below(projector: LensSource, target: Target) -> set[str]:
     """Names of the layers the target depends on (its own included)."""
     return {node.name for node in projector.graph.path(_target_node(projector, target))}
 
 
-def _target_source(projector: Projector, target: Target) -> Any:
+def _target_source(projector: LensSource, target: Target) -> Any:
     """The node whose output a target's score is read from (a softmax Dense: the one before)."""
     node = _target_node(projector, target)
     if target.layer is None and projector.require_head().drop_activation:
@@ -103,14 +102,14 @@ def _target_source(projector: Projector, target: Target) -> Any:
     return node
 
 
-def _score(projector: Projector, target: Target, value: Tensor, index: Tensor) -> Tensor:
+def _score(projector: LensSource, target: Target, value: Tensor, index: Tensor) -> Tensor:
     """The target's value (B,) from its tensor's value (traced)."""
     if target.layer is not None:
         return tf.reduce_sum(tf.gather(value, index, axis=-1), axis=[1, 2])
     return tf.gather(_class_scores(projector, value), index, axis=-1)
 
 
-def _class_scores(projector: Projector, value: Tensor) -> Tensor:
+def _class_scores(projector: LensSource, value: Tensor) -> Tensor:
     """Every class's score (B, classes) from the head tensor's value (traced)."""
     head = projector.require_head()
     if head.drop_activation:  # the Dense's output before its softmax
@@ -121,19 +120,19 @@ def _class_scores(projector: Projector, value: Tensor) -> Tensor:
     return value
 
 
-def _compiled(projector: Projector, key: tuple, build: Callable[[], Any]) -> Any:
+def _compiled(projector: LensSource, key: tuple, build: Callable[[], Any]) -> Any:
     """Build (once per key) a compiled function of the Projector."""
     return projector.graph.compiled(key, build)
 
 
-def _spec(projector: Projector) -> Any:
+def _spec(projector: LensSource) -> Any:
     """The image batch signature."""
     return tf.TensorSpec((None, *projector.input_shape), tf.float32)
 
 
 # --------------------------------------------------------------------------- Grad-CAM
 def gradcam(
-    projector: Projector, image: Any, layer: str | LayerInfo, target: Any, size: str = "layer"
+    projector: LensSource, image: Any, layer: str | LayerInfo, target: Any, size: str = "layer"
 ) -> np.ndarray:
     """relu(sum_k alpha_k A_k), alpha_k the mean over (i, j) of d target / d A_ijk."""
     info = projector.layer_info(layer)
@@ -148,7 +147,7 @@ def gradcam(
     return np.asarray(cam[0], np.float32)
 
 
-def _gradcam_fn(projector: Projector, info: LayerInfo, target: Target) -> Any:
+def _gradcam_fn(projector: LensSource, info: LayerInfo, target: Target) -> Any:
     """image, index -> cam (1, H', W') for one (layer, target layer) pair."""
     targets = [projector.graph.node_of[info.name], _target_source(projector, target)]
 
@@ -165,7 +164,7 @@ def _gradcam_fn(projector: Projector, info: LayerInfo, target: Target) -> Any:
     return tf.function(fn, input_signature=signature, autograph=False)
 
 
-def guided_backprop(projector: Projector, image: Any, target: Target) -> np.ndarray:
+def guided_backprop(projector: LensSource, image: Any, target: Target) -> np.ndarray:
     """The gradient of the target with the guided ReLU rule: (H, W, C)."""
     if target.layer is not None:  # d sum(A_k) / d A = ones on channel k
         return projector.project(image, target.layer, target.index, "guided", seed="ones")
@@ -173,14 +172,14 @@ def guided_backprop(projector: Projector, image: Any, target: Target) -> np.ndar
 
 
 def guided_gradcam(
-    projector: Projector, image: Any, layer: str | LayerInfo, target: Any
+    projector: LensSource, image: Any, layer: str | LayerInfo, target: Any
 ) -> np.ndarray:
     """Guided backprop of the target times its Grad-CAM on `layer` resized to (H, W)."""
     return gradcam_pair(projector, image, layer, target)[1]
 
 
 def gradcam_pair(
-    projector: Projector, image: Any, layer: str | LayerInfo, target: Any
+    projector: LensSource, image: Any, layer: str | LayerInfo, target: Any
 ) -> tuple[np.ndarray, np.ndarray]:
     """(Grad-CAM at input size (H, W), Guided Grad-CAM (H, W, C)), the cam computed once."""
     info = projector.layer_info(layer)
@@ -228,7 +227,7 @@ def _check_occlusion(
     return int(patch), int(stride), values.astype(np.float32), int(batch_size)
 
 
-def _scores_fn(projector: Projector, target: Target) -> Any:
+def _scores_fn(projector: LensSource, target: Target) -> Any:
     """A function of images (B, H, W, C) and an index: the target's value (B,)."""
     source = _target_source(projector, target)
 
@@ -240,7 +239,7 @@ def _scores_fn(projector: Projector, target: Target) -> Any:
     return tf.function(fn, input_signature=signature, autograph=False)
 
 
-def class_scores(projector: Projector, image: Any) -> np.ndarray:
+def class_scores(projector: LensSource, image: Any) -> np.ndarray:
     """The class head's output before its softmax (classes,), in one forward pass."""
     projector.require_head()
 
@@ -257,14 +256,14 @@ def class_scores(projector: Projector, image: Any) -> np.ndarray:
     return fn(tf.constant(checks.image_batch(image, projector.input_shape))).numpy()[0]
 
 
-def scores(projector: Projector, images: np.ndarray, target: Target) -> np.ndarray:
+def scores(projector: LensSource, images: np.ndarray, target: Target) -> np.ndarray:
     """The target's value on each image of a batch (N, H, W, C)."""
     fn = _compiled(projector, ("scores", target.layer), lambda: _scores_fn(projector, target))
     return fn(tf.constant(images), tf.constant(target.index, tf.int32)).numpy()
 
 
 def occlusion(
-    projector: Projector,
+    projector: LensSource,
     image: Any,
     target: Any,
     patch: int | None = None,
@@ -274,35 +273,58 @@ def occlusion(
     progress: Any = True,
 ) -> np.ndarray:
     """The target's value with a `fill` square at each position (rows, cols), batched."""
+    steps = occlusion_steps(projector, image, target, patch, stride, fill, batch_size)
+    first = next(steps)  # checks the arguments; tells how many positions there are
+    shown_bar = progress if callable(progress) or first.total > batch_size else False
+    return run_steps(resumed(first, steps), shown_bar, "occlusion", "pos")
+
+
+def occlusion_steps(
+    projector: LensSource,
+    image: Any,
+    target: Any,
+    patch: int | None = None,
+    stride: int | None = None,
+    fill: Any = None,
+    batch_size: int | None = 64,
+) -> Steps[np.ndarray]:
+    """`occlusion` in steps of `batch_size` positions; each step's value is the map so far.
+
+    `batch_size` None: steps of about `steps.STEP_SECONDS` (a job's). The map (rows, cols) is
+    NaN where no square was placed yet. The first step (done 0) comes once the arguments are
+    checked.
+    """
     resolved = resolve_target(projector, target)
     batch = checks.image_batch(image, projector.input_shape)
     mean = batch[0].mean(axis=(0, 1))
-    patch, stride, fill, batch_size = _check_occlusion(
-        batch.shape[1:], patch, stride, fill, batch_size, mean
+    patch, stride, fill, checked = _check_occlusion(
+        batch.shape[1:], patch, stride, fill, 64 if batch_size is None else batch_size, mean
     )
+    pace = Pace(None if batch_size is None else checked)
     rows, cols = occlusion_grid(batch.shape[1], batch.shape[2], patch, stride)
     corners = [(y, x) for y in rows for x in cols]
-    out = np.empty(len(corners), np.float32)
-    shown_bar = progress if callable(progress) or len(corners) > batch_size else False
-    update, close = progress_reporter(shown_bar, len(corners), "occlusion", "pos")
+    out = np.full(len(corners), np.nan, np.float32)
+    shape = (len(rows), len(cols))
+    yield Step(0, len(corners), out.reshape(shape).copy())
     by_windows = _by_windows(projector, resolved, batch)
-    try:
-        for start in range(0, len(corners), batch_size):
-            chunk = corners[start : start + batch_size]
-            if by_windows is not None:
-                out[start : start + len(chunk)] = by_windows(chunk, patch, fill)
-            else:
-                copies = np.repeat(batch, len(chunk), axis=0)
-                for i, (y, x) in enumerate(chunk):
-                    copies[i, y : y + patch, x : x + patch, :] = fill
-                out[start : start + len(chunk)] = scores(projector, copies, resolved)
-            update(start + len(chunk))
-    finally:
-        close()
-    return out.reshape(len(rows), len(cols))
+    start = 0
+    while start < len(corners):
+        chunk = corners[start : start + pace.size]
+        pace.start()
+        if by_windows is not None:
+            out[start : start + len(chunk)] = by_windows(chunk, patch, fill)
+        else:
+            copies = np.repeat(batch, len(chunk), axis=0)
+            for i, (y, x) in enumerate(chunk):
+                copies[i, y : y + patch, x : x + patch, :] = fill
+            out[start : start + len(chunk)] = scores(projector, copies, resolved)
+        pace.took()
+        start += len(chunk)
+        yield Step(start, len(corners), out.reshape(shape).copy())
+    return out.reshape(shape)
 
 
-def _by_windows(projector: Projector, target: Target, batch: np.ndarray) -> Any:
+def _by_windows(projector: LensSource, target: Target, batch: np.ndarray) -> Any:
     """chunk, patch, fill -> scores by incremental inference, or None for other graphs."""
     node = _target_node(projector, target)
     path = projector.graph.path(node)
@@ -345,114 +367,3 @@ def _by_windows(projector: Projector, target: Target, batch: np.ndarray) -> Any:
         return _score(projector, target, value, index).numpy()
 
     return run
-
-
-# ------------------------------------------------------------------ the sanity cascade
-def spearman(a: np.ndarray, b: np.ndarray) -> float:
-    """Spearman's rank correlation of two arrays (ties share their mean rank); 0 if constant."""
-    ra, rb = _ranks(np.ravel(a)), _ranks(np.ravel(b))
-    ra, rb = ra - ra.mean(), rb - rb.mean()
-    denominator = math.sqrt(float(np.dot(ra, ra)) * float(np.dot(rb, rb)))
-    if denominator == 0.0:
-        return 0.0
-    return float(np.clip(np.dot(ra, rb) / denominator, -1.0, 1.0))
-
-
-def _ranks(values: np.ndarray) -> np.ndarray:
-    """Ranks 1..n of the values, ties given their mean rank."""
-    order = np.argsort(values, kind="stable")
-    ordered = values[order]
-    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-    ends = np.r_[starts[1:], len(values)]
-    group = np.repeat(np.arange(len(starts)), ends - starts)
-    ranks = np.empty(len(values), np.float64)
-    ranks[order] = ((starts + ends + 1) / 2.0)[group]
-    return ranks
-
-
-# weight name -> the layer attributes that may hold its initializer
-_INITIALIZERS = {
-    "kernel": ("kernel_initializer", "depthwise_initializer"),
-    "depthwise_kernel": ("depthwise_initializer",),
-    "pointwise_kernel": ("pointwise_initializer",),
-}
-
-
-def fresh_weights(layer: Any, random_seed: int) -> list[np.ndarray]:
-    """New values for each weight of `layer` from its own initializers, seeded."""
-    values = []
-    for number, variable in enumerate(layer.weights):
-        name = variable.name.split("/")[-1]
-        initializer = None
-        for attribute in _INITIALIZERS.get(name, (f"{name}_initializer",)):
-            initializer = getattr(layer, attribute, None)
-            if initializer is not None:
-                break
-        if initializer is None:
-            raise ValueError(
-                f"layer {layer.name!r} ({type(layer).__name__}) has no initializer for its "
-                f"weight {name!r}, so the sanity cascade cannot re-initialise it; pick a layer "
-                "below it"
-            )
-        config = initializer.get_config()
-        if "seed" in config:
-            config["seed"] = random_seed * 1009 + number
-            initializer = type(initializer).from_config(config)
-        shape = tuple(int(d) for d in variable.shape)
-        values.append(np.asarray(initializer(shape, dtype=variable.dtype)))
-    return values
-
-
-def twin_of(model: keras.Model) -> keras.Model:
-    """A copy of the model with its own weights (equal to the model's now)."""
-    try:
-        twin = keras.models.clone_model(model, recursive=True)  # nested models copied too
-    except Exception as err:  # custom layers without get_config, for one
-        raise ValueError(
-            f"the sanity cascade works on a copy of the model, and keras.models.clone_model "
-            f"could not copy {model.name!r}: {type(err).__name__}: {err}"
-        ) from err
-    twin.set_weights(model.get_weights())
-    return twin
-
-
-def sanity_cascade(
-    projector: Projector,
-    image: Any,
-    layer: str | LayerInfo,
-    channel: int,
-    method: str | methods.Method = "guided",
-    random_seed: int = 0,
-    progress: Any = False,
-) -> list[Cascade]:
-    """Project again after re-initialising one more layer each step, from `layer` down."""
-    info = projector.layer_info(layer)
-    channel = projector.check_channel(info, channel)
-    method = methods.get(method)
-    if not checks.is_int(random_seed):
-        raise TypeError(f"random_seed must be an int, got {checks.shown(random_seed)}")
-    trained = projector.project(image, info, channel, method)
-    twin = type(projector)(twin_of(projector.model))  # a Projector of its own
-    path = twin.graph.path(twin.graph.node_of[info.name])
-    layers: list[Any] = []  # (the layer's name in `layers`, the layer), top first
-    for node in reversed(path):
-        if node.layer.weights and all(node.layer is not seen for _, seen in layers):
-            layers.append((node.name, node.layer))
-    steps = [Cascade(None, trained, 1.0)]
-    magnitude = np.abs(trained).sum(axis=-1)
-    update, close = progress_reporter(progress, len(layers), "sanity cascade", "layer")
-    try:
-        for number, (twin_name, twin_layer) in enumerate(layers):
-            layer_random_seed = int(random_seed) * 7919 + number
-            for variable, value in zip(
-                twin_layer.weights, fresh_weights(twin_layer, layer_random_seed), strict=True
-            ):
-                variable.assign(value)
-            twin.clear_cache()
-            projection = twin.project(image, info.name, channel, method)
-            rho = spearman(np.abs(projection).sum(axis=-1), magnitude)
-            steps.append(Cascade(twin_name, projection, rho))
-            update(number + 1)
-    finally:
-        close()
-    return steps

@@ -17,7 +17,7 @@ import numpy as np
 from .topk import Hit, crop_square
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .engine import Projector
+    from .protocols import BoxSource
 
 PROBE_RANDOM_SEED = 0
 TOLERANCE = 1e-4  # relative to the largest preprocessed value
@@ -68,7 +68,7 @@ def to_shown(projection: np.ndarray, matrix: np.ndarray | None) -> np.ndarray:
 
 
 def shown_hit(
-    projector: Projector, layer: str, hit: Hit, shown_image: np.ndarray, matrix: np.ndarray | None
+    projector: BoxSource, layer: str, hit: Hit, shown_image: np.ndarray, matrix: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """A top-k hit's patch, cut from the shown image, and its projection in the shown space."""
     top, left, size = projector.receptive_box(layer, hit.y, hit.x)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -14,6 +14,8 @@ from .._values import check_int, unwrap_tensor
 from ..methods import Method
 from .checks import model_stack
 from .graph import LayerInfo
+from .protocols import HitSource
+from .steps import Pace, Step, Steps, Stopped, run_steps
 
 BATCH = 32  # images per forward pass when `images` is one array
 PROJECTION_BUDGET = 256 * 2**20  # bytes of cached forward tensors per projection chunk
@@ -49,40 +51,11 @@ class TopK:
         return [(h.image, h.y, h.x, h.value) for h in self.hits[channel]]
 
 
-class HitSource(Protocol):
-    """What the top-k search needs of the engine (the Projector has it)."""
+def _batches(images: Any, pace: Pace | None = None) -> tuple[Iterable[np.ndarray], int | None]:
+    """An iterable of (b, H, W, C) batches and the total number of images if known.
 
-    input_shape: tuple[int | None, ...]
-
-    def layer_info(self, layer: str | LayerInfo) -> LayerInfo:
-        """The layer's LayerInfo (ValueError listing the names)."""
-        ...
-
-    def check_channel(self, layer: str | LayerInfo, channel: Any) -> int:
-        """The channel as an int in range (TypeError / ValueError naming the range)."""
-        ...
-
-    def forward_batch(self, images: np.ndarray, layer: str | LayerInfo) -> np.ndarray:
-        """The layer's activations (N, H', W', C') of a batch, uncached."""
-        ...
-
-    def cached_bytes_per_image(self, layer: str | LayerInfo, image_shape: tuple) -> int:
-        """Bytes one image's forward pass holds for `layer`."""
-        ...
-
-    def project_seeds(
-        self, images: Any, layer: str | LayerInfo, seeds: Any, method: Any = "deconvnet"
-    ) -> np.ndarray:
-        """Projections (B, H, W, C) of explicit seeds placed on `layer`."""
-        ...
-
-    def receptive_box(self, layer: str | LayerInfo, y: int, x: int) -> tuple[int, int, int]:
-        """(top, left, size) of the input square under (y, x) of the layer."""
-        ...
-
-
-def _batches(images: Any) -> tuple[Iterable[np.ndarray], int | None]:
-    """An iterable of (b, H, W, C) batches and the total number of images if known."""
+    `pace`: an array is cut into batches of `pace.size` (at the time each is taken), not BATCH.
+    """
     images = unwrap_tensor(images)
     if isinstance(images, np.ndarray):
         if images.ndim == 3:
@@ -92,28 +65,20 @@ def _batches(images: Any) -> tuple[Iterable[np.ndarray], int | None]:
                 f"images must be an array (N, H, W, C) or an iterable of such batches; "
                 f"got shape {images.shape}"
             )
+        if pace is not None:
+            return _paced(images, pace), len(images)
         return (images[i : i + BATCH] for i in range(0, len(images), BATCH)), len(images)
     if isinstance(images, Iterable) and not isinstance(images, str | bytes):
         return images, None
     raise TypeError(f"images must be an array or an iterable of batches, got {type(images)}")
 
 
-def progress_reporter(
-    progress: Any, total: int | None, desc: str = "top-k", unit: str = "img"
-) -> tuple[Callable, Callable]:
-    """(update(done), close()) for progress=True (tqdm), False (silent) or a callable."""
-    if callable(progress):
-        return (lambda done: progress(done, total)), (lambda: None)
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=total, unit=unit, desc=desc)
-
-        def update(done: int) -> None:
-            bar.update(done - bar.n)
-
-        return update, bar.close
-    return (lambda _done: None), (lambda: None)
+def _paced(images: np.ndarray, pace: Pace) -> Iterator[np.ndarray]:
+    start = 0
+    while start < len(images):
+        batch = images[start : start + pace.size]
+        start += len(batch)
+        yield batch
 
 
 def crop_square(image: np.ndarray, top: int, left: int, size: int) -> np.ndarray:
@@ -137,19 +102,39 @@ def top_k(
     method: str | Method = "deconvnet",
 ) -> TopK:
     """Stream `images`, keep the k strongest (value, image, y, x) per channel, then project them."""
+    steps = top_k_steps(projector, images, layer, k, channels, method)
+    return run_steps(steps, progress, desc="top-k", unit="img")
+
+
+def top_k_steps(
+    projector: HitSource,
+    images: Any,
+    layer: str | LayerInfo,
+    k: int = 9,
+    channels: Any = None,
+    method: str | Method = "deconvnet",
+    paced: bool = False,
+) -> Steps[TopK]:
+    """`top_k` in steps, one batch of images each (done: images searched).
+
+    `paced`: an array's batches take about `steps.STEP_SECONDS` each (a job's), not BATCH
+    images. Stopped, it returns the top-k of the images searched so far.
+    """
     info = projector.layer_info(layer)
     k = check_int(k, "k", low=1)
     method = methods.get(method)
     if channels is None:
         channels = range(info.channels)
     channels = [projector.check_channel(info, c) for c in channels]
-    batches, total = _batches(images)
-    update, close = progress_reporter(progress, total)
+    pace = Pace(None, most=BATCH) if paced else None
+    batches, total = _batches(images, pace)
     strongest = Strongest(channels, k)
     kept: dict[int, np.ndarray] = {}  # only the images some heap still points at
     done = 0
     try:
         for given in batches:
+            if pace is not None:
+                pace.start()
             batch = model_stack(given, projector.input_shape)  # before any copy
             strongest.add(projector.forward_batch(batch, info), done)  # (b, H', W', C')
             referenced = strongest.images()
@@ -158,9 +143,11 @@ def top_k(
                     kept[done + n] = batch[n].copy()  # a view would pin its whole batch
             kept = {i: im for i, im in kept.items() if i in referenced}
             done += len(batch)
-            update(done)
-    finally:
-        close()
+            if pace is not None:
+                pace.took()
+            yield Step(done, total or 0)
+    except Stopped:
+        pass
     entries = strongest.entries()
     return TopK(layer=info.name, hits=LazyHits(projector, info, entries, kept, method))
 

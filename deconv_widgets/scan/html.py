@@ -6,14 +6,14 @@ import hashlib
 import re
 from html import escape
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
 import numpy as np
 from PIL import Image
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .atlas import Atlas
+    from ..projection.topk import Hit
 
 MIN_SIDE = 64  # PNGs smaller than this are upscaled (nearest neighbour) to at least this side
 SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -24,6 +24,52 @@ table{border-collapse:collapse}td,th{padding:.2em .8em;border-bottom:1px solid #
 .grid{display:flex;flex-wrap:wrap;gap:.6em}.card{background:#fff;border:1px solid #ddd;padding:.4em}
 .card p{margin:.2em 0;font-size:12px}nav{margin-bottom:1em}
 img{image-rendering:pixelated;margin-right:4px;border:1px solid #ccc}"""
+
+
+class AtlasView(Protocol):
+    """What the pages read of an atlas (`scan.atlas.Atlas` has it; this module needs no import)."""
+
+    @property
+    def layers(self) -> list[str]:
+        """The scanned layers' names, in order."""
+        ...
+
+    @property
+    def sources(self) -> list[str]:
+        """The input files, in order (Hit.image indexes them)."""
+        ...
+
+    @property
+    def k(self) -> int:
+        """Hits kept per unit."""
+        ...
+
+    @property
+    def method(self) -> str:
+        """The key of the method projecting the hits."""
+        ...
+
+    @property
+    def model(self) -> str:
+        """The zoo name or .keras path of the model scanned."""
+        ...
+
+    @property
+    def report(self) -> dict[str, Any]:
+        """The scan's report: images, skipped files, shards."""
+        ...
+
+    def layer(self, layer: str) -> dict[str, Any]:
+        """A layer's description: name, kind, output shape, channels, receptive field."""
+        ...
+
+    def hits(self, layer: str, channel: int) -> list[Hit]:
+        """The unit's hits, strongest first."""
+        ...
+
+    def shown(self, layer: str, channel: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(patch of the shown image as uint8, projection in the shown space) per hit."""
+        ...
 
 
 def slug(name: str) -> str:
@@ -90,7 +136,7 @@ def _img(src: str, alt: str, side: int) -> str:
     return f'<img src="{escape(src)}" alt="{escape(alt)}" width="{side}" height="{side}">'
 
 
-def _write_unit(atlas: Atlas, layer: str, channel: int, folder: Path, nav: str, rf: Any) -> str:
+def _write_unit(atlas: AtlasView, layer: str, channel: int, folder: Path, nav: str, rf: Any) -> str:
     """Write a unit's PNGs and page; return its card for the layer page."""
     hits, shown = atlas.hits(layer, channel), atlas.shown(layer, channel)
     rows = []
@@ -121,7 +167,7 @@ def _write_unit(atlas: Atlas, layer: str, channel: int, folder: Path, nav: str, 
     )
 
 
-def _write_layer(atlas: Atlas, layer: str, folder: Path) -> None:
+def _write_layer(atlas: AtlasView, layer: str, folder: Path) -> None:
     """Write a layer's page and every unit's page under `folder`."""
     (folder / "png").mkdir(parents=True, exist_ok=True)
     info = atlas.layer(layer)
@@ -143,7 +189,7 @@ def _write_layer(atlas: Atlas, layer: str, folder: Path) -> None:
     (folder / "index.html").write_text(_page(layer, body), encoding="utf-8")
 
 
-def _summary(atlas: Atlas) -> str:
+def _summary(atlas: AtlasView) -> str:
     """The index's table of the scan and its list of skipped files."""
     model = atlas.model
     report: dict[str, Any] = atlas.report
@@ -164,7 +210,7 @@ def _summary(atlas: Atlas) -> str:
     return f"<table>{table}</table>{listed}"
 
 
-def write_site(atlas: Atlas, site: Path) -> Path:
+def write_site(atlas: AtlasView, site: Path) -> Path:
     """Write the atlas's static pages under `site`; return the path of its index.html."""
     site = Path(site)
     site.mkdir(parents=True, exist_ok=True)

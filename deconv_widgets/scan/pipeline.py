@@ -17,7 +17,8 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from .. import methods
 from ..projection import checks
-from ..projection.topk import Strongest, progress_reporter
+from ..projection.steps import progress_reporter
+from ..projection.topk import Strongest
 from . import files, work
 from .work import ScanSpec
 

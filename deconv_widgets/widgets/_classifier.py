@@ -15,7 +15,7 @@ else the top-1 class of the image.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -23,7 +23,10 @@ import traitlets
 
 from .. import methods as registry
 from .._values import check_int
+from ..projection.classifier import OcclusionMaps, occlusion_maps_steps
 from ..projection.faithfulness import MAX_STEPS, MODES, Faithfulness
+from ..projection.lenses import occlusion_steps
+from ..projection.steps import Step, Steps, within
 from ._base import pack_arrays
 from ._lenses import CHANNEL_TARGET, LensWidget
 
@@ -196,17 +199,8 @@ class ClassifierWidget(LensWidget):
             return (self.layer, self._image_version, self.lens_target, tuple(self.methods))
         return super()._lens_key(kind)
 
-    def _report_progress(self, what: str) -> Callable[[int, int], None]:
-        """A progress(done, total) callback for the progress bar and the status line."""
-
-        def report(done: int, total: int) -> None:
-            self.progress = done / max(total, 1)
-            self.status = f"{what}: {done}/{total}"
-
-        return report
-
     # ------------------------------------------------------------------ Fig. 7
-    def show_occlusion(self) -> None:
+    def show_occlusion(self) -> int:
         """Occlusion maps: Fig. 7's three with a class head, else the current channel's.
 
         With a class head (Zeiler & Fergus 2014, Fig. 7), a grey square slid over the image
@@ -215,24 +209,43 @@ class ClassifierWidget(LensWidget):
         class; `occlusion_index` names them "unit", "probability", "most_probable" (its
         `classes`: each class that appears, {class, name, count}, most frequent first).
 
+        A job (see `jobs`) whose maps fill in as it goes; returns its id.
+
         Raises:
-            ValueError: a bad layer or class (the message names the choices).
+            ValueError: a bad class target (the message names the choices).
         """
         if not self.classes:
-            super().show_occlusion()
-            return
+            return super().show_occlusion()
         target = self._class_target()
-        self.progress = 0.0
-        maps = self._projector.occlusion_maps(
-            self._input,
-            self.layer,
-            target,
-            progress=self._report_progress(f"occlusion of {self._class_label(target)}"),
-        )
+        layer, image, key = self.layer, self._input, self._lens_key("occlusion")
+        label = self._class_label(target)
+
+        def steps() -> Steps[OcclusionMaps]:
+            projector = self._projector
+            return occlusion_maps_steps(projector, image, layer, target, batch_size=None)
+
+        def show(maps: OcclusionMaps, state: str) -> None:
+            self._send_maps(maps, state, key)
+            if state == "done":
+                self.status = (
+                    f"occlusion (Fig. 7) of {label}: {len(self.occlusion_index[2]['classes'])} "
+                    f"classes most probable over {maps.unit.size} positions of a "
+                    f"{maps.patch}-pixel square"
+                )
+
+        return self._job("occlusion", f"occlusion (Fig. 7) of {label}", steps, show)
+
+    def _send_maps(self, maps: OcclusionMaps, state: str, key: tuple) -> None:
+        """Fig. 7's maps (positions not occluded yet: the whole image's values) to the page."""
         unit, probability, argmax = maps.unoccluded
-        found, counts = np.unique(maps.most_probable, return_counts=True)
+        done = maps.most_probable >= 0
+        found, counts = np.unique(maps.most_probable[done], return_counts=True)
         order = sorted(zip(found.tolist(), counts.tolist(), strict=True), key=lambda c: -c[1])
-        arrays = [maps.unit, maps.probability, maps.most_probable.astype(np.float32)]
+        arrays = [
+            np.where(done, maps.unit, np.float32(unit)),
+            np.where(done, maps.probability, np.float32(probability)),
+            np.where(done, maps.most_probable, argmax).astype(np.float32),
+        ]
         buffer, index = pack_arrays(arrays)
         details = [
             {
@@ -244,8 +257,8 @@ class ClassifierWidget(LensWidget):
             },
             {
                 "kind": "probability",
-                "target": f"p({self.classes[target]})",
-                "class": target,
+                "target": f"p({self.classes[maps.target]})",
+                "class": maps.target,
                 "unoccluded": probability,
             },
             {
@@ -258,18 +271,14 @@ class ClassifierWidget(LensWidget):
                 ],
             },
         ]
+        progress = {"done": int(done.sum()), "total": int(done.size), "state": state}
         for entry, detail, array in zip(index, details, arrays, strict=True):
             entry.update(detail, min=float(array.min()), max=float(array.max()))
-            entry.update(patch=maps.patch, stride=maps.stride)
-        self._set_lens("occlusion", buffer, index)
-        self.progress = 1.0
-        self.status = (
-            f"occlusion (Fig. 7) of {self._class_label(target)}: {len(order)} classes most "
-            f"probable over {maps.unit.size} positions of a {maps.patch}-pixel square"
-        )
+            entry.update(patch=maps.patch, stride=maps.stride, **progress)
+        self._set_lens("occlusion", buffer, index, key)
 
     # ------------------------------------------------------------------ faithfulness
-    def show_faithfulness(self, steps: int = 20) -> None:
+    def show_faithfulness(self, steps: int = 20) -> int:
         """RISE's deletion and insertion curves of every method, for the class explained.
 
         For `lens_target` (or the top-1 class): each projection method (`methods`, the class
@@ -279,56 +288,70 @@ class ClassifierWidget(LensWidget):
         back into the blurred image (insertion). Lower deletion AUC and higher insertion AUC
         are more faithful. The table is `faithfulness_index` (also `faithfulness_table`).
 
+        A job (see `jobs`), one method a step, its rows drawn as they come; returns its id.
+        When no method could explain the class the job fails (each one's reason in its row).
+
         Args:
             steps: steps of each curve, an int 1..1000.
 
         Raises:
-            ValueError: a model without a class head, bad steps, or no method could explain the
-                class (each one's reason is in its row).
+            ValueError: a model without a class head, or bad steps.
         """
         check_int(steps, "steps", 1, MAX_STEPS)
         target = self._class_target()
         label = self._class_label(target)
+        key = self._lens_key("faithfulness")
         names = [*self.methods, *LENS_METHODS]
-        cache: dict[str, np.ndarray] = {}
-        arrays: list[np.ndarray] = []  # the fractions, then each method's two curves
-        places: dict[tuple[str, str], int] = {}  # (method, mode) -> its curve in `arrays`
-        rows: list[dict[str, Any]] = []
-        self.progress = 0.0
-        for number, name in enumerate(names):
-            row: dict[str, Any] = {"method": name, "label": self._method_label(name)}
-            self.status = f"faithfulness of {label}: {row['label']} ({number + 1}/{len(names)})"
-            try:
-                attribution = self._attribution(name, target, cache)
-                curves = [self._curve(target, attribution, mode, steps) for mode in MODES]
-            except ValueError as err:
-                rows.append({**row, "error": str(err)})
-                continue
+        image, shown, layer = self._input, self._shown, self.layer
+
+        def run() -> Steps[tuple[list[dict[str, Any]], list[np.ndarray]]]:
+            cache: dict[str, np.ndarray] = {}
+            arrays: list[np.ndarray] = []  # the fractions, then each method's two curves
+            rows: list[dict[str, Any]] = []
+            yield Step(0, len(names))
+            for number, name in enumerate(names):
+                row: dict[str, Any] = {"method": name, "label": self._method_label(name)}
+                try:
+                    attribution = yield from self._attribution(
+                        name, target, cache, (image, layer, number, len(names))
+                    )
+                    curves = [self._curve(shown, target, attribution, m, steps) for m in MODES]
+                except ValueError as err:
+                    rows.append({**row, "error": str(err)})
+                    yield Step(number + 1, len(names), (list(rows), list(arrays)))
+                    continue
+                if not arrays:
+                    arrays.append(curves[0].fractions)
+                row.update(target=label, **{"class": target})
+                for mode, curve in zip(MODES, curves, strict=True):
+                    row[f"{mode}_auc"] = curve.auc
+                    row[mode] = len(arrays)  # its curve's place in `arrays`, packed when shown
+                    arrays.append(curve.curve)
+                rows.append(row)
+                yield Step(number + 1, len(names), (list(rows), list(arrays)))
             if not arrays:
-                arrays.append(curves[0].fractions)
-            row.update(target=label, **{"class": target})
-            for mode, curve in zip(MODES, curves, strict=True):
-                row[f"{mode}_auc"] = curve.auc
-                places[(name, mode)] = len(arrays)
-                arrays.append(curve.curve)
-            rows.append(row)
-            self.progress = (number + 1) / len(names)
-        if not arrays:
-            raise ValueError(f"no method could explain {label}: {rows[0]['error']}")
-        buffer, index = pack_arrays(arrays)
-        for row in rows:
-            if "error" not in row:
-                row["fractions"] = index[0]
-                row.update({mode: index[places[(row["method"], mode)]] for mode in MODES})
-        self._set_lens("faithfulness", buffer, rows)
-        self.progress = 1.0
-        scored = [row for row in rows if "error" not in row]
-        low = min(scored, key=lambda r: r["deletion_auc"])["label"]
-        high = max(scored, key=lambda r: r["insertion_auc"])["label"]
-        self.status = (
-            f"faithfulness of {label} ({steps} steps): {low} has the lowest deletion AUC, "
-            f"{high} the highest insertion AUC"
-        )
+                raise ValueError(f"no method could explain {label}: {rows[0]['error']}")
+            return rows, arrays
+
+        def show(table: tuple[list[dict[str, Any]], list[np.ndarray]], state: str) -> None:
+            rows, arrays = table
+            buffer, index = pack_arrays(arrays)
+            packed = [dict(row) for row in rows]
+            for row in packed:
+                if "error" not in row:
+                    row["fractions"] = index[0]
+                    row.update({mode: index[row[mode]] for mode in MODES})
+            self._set_lens("faithfulness", buffer, packed, key)
+            scored = [row for row in packed if "error" not in row]
+            if state == "done" and scored:
+                low = min(scored, key=lambda r: r["deletion_auc"])["label"]
+                high = max(scored, key=lambda r: r["insertion_auc"])["label"]
+                self.status = (
+                    f"faithfulness of {label} ({steps} steps): {low} has the lowest deletion "
+                    f"AUC, {high} the highest insertion AUC"
+                )
+
+        return self._job("faithfulness", f"faithfulness of {label}", run, show)
 
     @property
     def faithfulness_table(self) -> dict[str, tuple[float, float]]:
@@ -344,33 +367,46 @@ class ClassifierWidget(LensWidget):
         """A method's label for the table: the registry's, or the lens's."""
         return LENS_METHODS.get(name) or registry.get(name).label
 
-    def _attribution(self, name: str, target: int, cache: dict[str, np.ndarray]) -> np.ndarray:
-        """The class's attribution by one method, (H, W) or (H, W, C) in the shown space."""
-        projector, image = self._projector, self._input
+    def _attribution(
+        self,
+        name: str,
+        target: int,
+        cache: dict[str, np.ndarray],
+        where: tuple[np.ndarray, str, int, int],
+    ) -> Steps[np.ndarray]:
+        """The class's attribution by one method, (H, W) or (H, W, C) in the shown space.
+
+        `where`: the model input, the layer, and this method's step number of the job's total;
+        occlusion's own steps are reported as that step (so that it can be stopped midway).
+        """
+        projector, (image, layer, number, total) = self._projector, where
         if name not in LENS_METHODS:
             cache[name] = self._in_shown_space(projector.project_class(image, target, name))
             return cache[name]
         if name == "occlusion":
             patch, stride = occlusion_square(*image.shape[:2])
-            occluded = projector.occlusion(image, target, patch, stride, progress=False)
+            squares = occlusion_steps(projector, image, target, patch, stride, batch_size=None)
+            occluded = yield from within(squares, Step(number, total))
             drop = projector.class_scores(image)[target] - occluded
             return box_upsample(drop, image.shape[:2], patch, stride)
         if "gradcam" not in cache:
-            cache["gradcam"] = projector.gradcam(image, self.layer, target, size="input")
+            cache["gradcam"] = projector.gradcam(image, layer, target, size="input")
         if name == "gradcam":
             return cache["gradcam"]
         if "guided" not in cache:
             cache["guided"] = self._in_shown_space(projector.project_class(image, target, "guided"))
         return cache["guided"] * cache["gradcam"][..., None]
 
-    def _curve(self, target: int, attribution: np.ndarray, mode: str, steps: int) -> Faithfulness:
-        """One deletion or insertion curve of the shown image."""
+    def _curve(
+        self, shown: np.ndarray, target: int, attribution: np.ndarray, mode: str, steps: int
+    ) -> Faithfulness:
+        """One deletion or insertion curve of a shown image."""
 
         def preprocess(batch: np.ndarray) -> np.ndarray:
             return np.stack([self._model_input(image) for image in batch])
 
         return self._projector.faithfulness(
-            self._shown, target, attribution, mode=mode, steps=steps, preprocess=preprocess
+            shown, target, attribution, mode=mode, steps=steps, preprocess=preprocess
         )
 
 

@@ -1,11 +1,14 @@
 """The Explorer's lenses: Grad-CAM, Guided Grad-CAM, occlusion maps and the sanity cascade.
 
-Grad-CAM and Guided Grad-CAM follow the picks once shown: after `show_lenses()` every pick
-(layer, channel, image, `lens_target`) recomputes them, on layers small enough to send every
-channel at once (a fraction of a second); on larger layers (VGG16) a pick clears them and the
-button computes them again, so that clicking through channels stays fast. Occlusion maps and
-the sanity cascade (hundreds of forward passes; a copy of the model) are computed on request
-only: a pick that changes what they show clears them.
+Each lens is computed as a job on the widget's worker (`jobs`, `stop`, `wait(jobs=True)`):
+the kernel stays free, picks go first, and the occlusion map and the cascade fill in as they
+go. Grad-CAM and Guided Grad-CAM follow the picks once shown: after `show_lenses()` every pick
+(layer, channel, image, `lens_target`) recomputes them at once on layers small enough to send
+every channel at once (a fraction of a second); on larger layers (VGG16) a pick clears them
+and the button computes them again, so that clicking through channels stays fast. Occlusion
+maps and the sanity cascade (hundreds of forward passes; a copy of the model) are computed on
+request only. A lens shows what it was computed for (its label); a pick that changes what it
+would show clears it.
 """
 
 from __future__ import annotations
@@ -16,9 +19,11 @@ from typing import Any
 import numpy as np
 import traitlets
 
-from ..projection.lenses import gradcam_pair
+from ..projection.lenses import gradcam_pair, occlusion_steps, sanity_cascade_steps
 from ..projection.shown_space import to_shown
+from ..projection.steps import Step, Steps
 from ._base import IntSetting, pack_arrays
+from ._jobs import JobRow, Jobs
 from ._projection import ProjectionWidget
 
 CHANNEL_TARGET = -1  # lens_target: the current channel (k >= 0: class k)
@@ -81,12 +86,46 @@ class LensWidget(ProjectionWidget):
     sanity_version = traitlets.Int(0).tag(sync=True)  # counts changes of `sanity`
     """Counts changes of `sanity` (computed or cleared); the page redraws on it. Set by Python
     only."""
+    jobs = traitlets.List(traitlets.Dict()).tag(sync=True)
+    """The long computations asked for, oldest first: {id, kind ("ladder", "topk", "lenses",
+    "occlusion", "sanity", "faithfulness"), label, done, total (0: unknown), state ("queued",
+    "running", "done", "stopped", "failed"), error (failed only)}; the last few finished ones
+    are kept. Set by Python only; the page draws a progress bar with a stop button for each
+    (which sends {"type": "stop", "job": id})."""
 
     def _init_lenses(self, names: Sequence[str] | None) -> None:
         """Check and set the class names (constructor: ValueError/TypeError)."""
         self._lens_follow = False  # Grad-CAM was shown: picks recompute it (small layers)
         self._lens_keys: dict[str, tuple] = {}  # what each shown lens was computed for
         self.classes = class_names(self._projector.class_count, names)
+        self._jobs = Jobs(self._worker, self._publish_jobs, self._say, inline=self._loop is None)
+
+    # ------------------------------------------------------------------ jobs
+    def _publish_jobs(self, rows: list[JobRow]) -> None:
+        self.jobs = [dict(row) for row in rows]
+
+    def _say(self, text: str) -> None:
+        self.status = text
+
+    def _job(self, kind: str, label: str, steps: Any, show: Any) -> int:
+        """Queue a job on the worker (outside a kernel: run it now); returns its id."""
+        assert self._jobs is not None  # made in _init_lenses
+        job_id = self._jobs.submit(kind, label, steps, show)
+        if self._loop is None:
+            self._drain()
+        return job_id
+
+    def stop(self, job_id: int) -> None:
+        """Stop a job of `jobs`: a queued one at once, a running one after its current step.
+
+        What a stopped job computed so far stays shown (a partial occlusion map, the cascade's
+        first steps, the top-k of the images searched so far).
+
+        Raises:
+            ValueError: no job has this id (the message lists those that can be stopped).
+        """
+        assert self._jobs is not None
+        self._jobs.stop(job_id)
 
     # ------------------------------------------------------------------ targets
     def _check_target(self, value: int) -> int:
@@ -146,15 +185,20 @@ class LensWidget(ProjectionWidget):
         for kind in [k for k, key in self._lens_keys.items() if key != self._lens_key(k)]:
             self._set_lens(kind, b"", [])
 
-    def _set_lens(self, kind: str, buffer: bytes, index: list[dict[str, Any]]) -> None:
-        """Replace one lens's payload (empty: cleared) and bump its version."""
+    def _set_lens(
+        self, kind: str, buffer: bytes, index: list[dict[str, Any]], key: tuple | None = None
+    ) -> None:
+        """Replace one lens's payload (empty: cleared) and bump its version.
+
+        `key`: what it was computed for (`_lens_key(kind)` when it was asked; default: now).
+        """
         version = {"lenses": "lens_version"}.get(kind, f"{kind}_version")
         with self.hold_sync():
             setattr(self, kind, buffer)
             setattr(self, f"{kind}_index", index)
             setattr(self, version, getattr(self, version) + 1)
         if index:
-            self._lens_keys[kind] = self._lens_key(kind)
+            self._lens_keys[kind] = self._lens_key(kind) if key is None else key
         else:
             self._lens_keys.pop(kind, None)
 
@@ -163,70 +207,103 @@ class LensWidget(ProjectionWidget):
         return np.asarray(to_shown(np.asarray(array, np.float32), self._shown_matrix))
 
     # ------------------------------------------------------------------ lenses
-    def show_lenses(self) -> None:
+    def show_lenses(self) -> int:
         """Grad-CAM (input size) and Guided Grad-CAM of the lens target on the current layer.
 
-        Raises:
-            ValueError: a class target that does not depend on the current layer (another
-                branch), or a layer guided backprop cannot pass (the message names it).
+        A job (see `jobs`); returns its id. Once shown, they follow the picks on small layers.
+        A class target that does not depend on the current layer (another branch), or a layer
+        guided backprop cannot pass, fails the job (its row and the status line say why).
         """
-        label = self._compute_lenses()
-        self.status = f"Grad-CAM of {label} on {self.layer}"
+        target, label = self._target()
+        key, layer, image = self._lens_key("lenses"), self.layer, self._input
+
+        def steps() -> Steps[tuple[np.ndarray, np.ndarray]]:
+            yield Step(0, 1)
+            return gradcam_pair(self._projector, image, layer, target)
+
+        def show(pair: tuple[np.ndarray, np.ndarray], _state: str) -> None:
+            self._send_lenses(pair, layer, label, key)
+            self.status = f"Grad-CAM of {label} on {layer}"
+
+        return self._job("lenses", f"Grad-CAM of {label}", steps, show)
 
     def _compute_lenses(self) -> str:
-        """Compute and send Grad-CAM and Guided Grad-CAM; returns the target's label."""
+        """Compute and send Grad-CAM and Guided Grad-CAM now; returns the target's label."""
         target, label = self._target()
-        cam, guided = gradcam_pair(self._projector, self._input, self.layer, target)
-        buffer, index = pack_arrays([cam, self._in_shown_space(guided)])
-        for entry, kind in zip(index, ("gradcam", "guided_gradcam"), strict=True):
-            entry.update(kind=kind, layer=self.layer, target=label)
-        self._lens_follow = True
-        self._set_lens("lenses", buffer, index)
+        pair = gradcam_pair(self._projector, self._input, self.layer, target)
+        self._send_lenses(pair, self.layer, label, self._lens_key("lenses"))
         return label
 
-    def show_occlusion(self) -> None:
-        """The occlusion map of the current channel (a class head: ClassifierWidget's Fig. 7)."""
-        layer, channel = self.layer, int(self.channel)
-        label = f"channel {channel}"
-        unoccluded = float(self._projector.activations(self._input, layer)[..., channel].sum())
-        self.progress = 0.0
+    def _send_lenses(
+        self, pair: tuple[np.ndarray, np.ndarray], layer: str, label: str, key: tuple
+    ) -> None:
+        """Put Grad-CAM and Guided Grad-CAM into the `lenses` traits; picks follow them now."""
+        cam, guided = pair
+        buffer, index = pack_arrays([cam, self._in_shown_space(guided)])
+        for entry, kind in zip(index, ("gradcam", "guided_gradcam"), strict=True):
+            entry.update(kind=kind, layer=layer, target=label)
+        self._lens_follow = True
+        self._set_lens("lenses", buffer, index, key)
 
-        def report(done: int, total: int) -> None:
-            self.progress = done / max(total, 1)
-            self.status = f"occlusion of {label}: {done}/{total} positions"
+    def show_occlusion(self) -> int:
+        """The occlusion map of the current channel (a class head: ClassifierWidget's Fig. 7).
 
-        occluded = self._projector.occlusion(self._input, (layer, channel), progress=report)
-        buffer, index = pack_arrays([occluded])
-        index[0].update(
-            kind="channel",
-            target=label,
-            unoccluded=unoccluded,
-            min=float(occluded.min()),
-            max=float(occluded.max()),
-        )
-        self._set_lens("occlusion", buffer, index)
-        self.progress = 1.0
-        self.status = f"occlusion map of {label}"
+        A job (see `jobs`) whose map fills in as it goes; returns its id.
+        """
+        layer, channel, image = self.layer, int(self.channel), self._input
+        label, key = f"channel {channel}", self._lens_key("occlusion")
+        whole: list[float] = []  # the channel's sum on the whole image
 
-    def show_sanity(self) -> None:
+        def steps() -> Steps[np.ndarray]:
+            whole.append(float(self._projector.activations(image, layer)[..., channel].sum()))
+            target = (layer, channel)
+            return (yield from occlusion_steps(self._projector, image, target, batch_size=None))
+
+        def show(occluded: np.ndarray, state: str) -> None:
+            unoccluded = whole[0]
+            done = int(np.isfinite(occluded).sum())
+            filled = np.where(np.isfinite(occluded), occluded, np.float32(unoccluded))
+            buffer, index = pack_arrays([filled])
+            computed = occluded[np.isfinite(occluded)]
+            index[0].update(
+                kind="channel",
+                target=label,
+                unoccluded=unoccluded,
+                min=float(computed.min(initial=unoccluded)),
+                max=float(computed.max(initial=unoccluded)),
+                done=done,
+                total=int(occluded.size),
+                state=state,
+            )
+            self._set_lens("occlusion", buffer, index, key)
+            if state == "done":
+                self.status = f"occlusion map of {label}"
+
+        return self._job("occlusion", f"occlusion of {label}", steps, show)
+
+    def show_sanity(self) -> int:
         """The sanity cascade of the current channel with the method on show (a copy is changed).
 
-        Raises:
-            ValueError: the model cannot be copied (keras.models.clone_model), a layer on the
-                way has no initializer to re-draw its weights, or the method cannot pass a layer.
+        A job (see `jobs`), drawn step by step; returns its id. A model that cannot be copied
+        (keras.models.clone_model), a layer with no initializer to re-draw its weights, or a
+        method that cannot pass a layer fails the job (its row says why).
         """
+        layer, channel, method, image = self.layer, int(self.channel), self.method, self._input
+        key = self._lens_key("sanity")
 
-        def report(done: int, total: int) -> None:
-            self.status = f"sanity cascade: {done}/{total} layers randomised"
+        def steps() -> Steps[list[Any]]:
+            return sanity_cascade_steps(self._projector, image, layer, channel, method=method)
 
-        steps = self._projector.sanity_cascade(
-            self._input, self.layer, int(self.channel), method=self.method, progress=report
-        )
-        buffer, index = pack_arrays([self._in_shown_space(step.projection) for step in steps])
-        for entry, step in zip(index, steps, strict=True):
-            entry.update(layer=step.layer, rho=float(step.rho))
-        self._set_lens("sanity", buffer, index)
-        self.status = (
-            f"sanity cascade of channel {self.channel} ({self.method}): "
-            f"{len(steps) - 1} layers randomised from {self.layer} down"
-        )
+        def show(cascade: list[Any], state: str) -> None:
+            arrays = [self._in_shown_space(step.projection) for step in cascade]
+            buffer, index = pack_arrays(arrays)
+            for entry, step in zip(index, cascade, strict=True):
+                entry.update(layer=step.layer, rho=float(step.rho))
+            self._set_lens("sanity", buffer, index, key)
+            if state == "done":
+                self.status = (
+                    f"sanity cascade of channel {channel} ({method}): "
+                    f"{len(cascade) - 1} layers randomised from {layer} down"
+                )
+
+        return self._job("sanity", f"sanity cascade of channel {channel}", steps, show)

@@ -1,8 +1,10 @@
-"""Projections off the kernel's main thread: the newest pick first, idle prefetch after.
+"""Work off the kernel's main thread: the newest pick first, then jobs in order, then prefetch.
 
-One `Worker` thread per widget computes `Task`s; results reach the widget as events that its
-owner thread (the kernel's event loop) applies, so traits are only ever set on that thread.
-`Store` keeps computed projections under a byte budget, least recently used evicted first.
+One `Worker` thread per widget computes pick `Task`s and long `Job`s (computations in steps,
+`deconv_widgets.projection.steps`); a job yields to a waiting pick between two of its steps and
+stops between two steps when asked. Results reach the widget as events that its owner thread
+(the kernel's event loop) applies, so traits are only ever set on that thread. `Store` keeps
+computed projections under a byte budget, least recently used evicted first.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from ..projection.steps import Step, Steps, Stopped
 
 LOG = logging.getLogger("deconv_widgets")  # the widgets' logger (_base.LOG is the same)
 
@@ -59,6 +63,28 @@ class Event:
     task: Task
     method: str
     value: Any = None
+
+
+@dataclass(eq=False)
+class Job:
+    """A long computation queued on the worker: `steps()` runs there, `show` on the owner."""
+
+    id: int
+    kind: str
+    label: str
+    steps: Callable[[], Steps[Any]] = field(repr=False)
+    show: Callable[[Any, str], None] = field(repr=False)  # (value, state) on the owner thread
+
+
+@dataclass(frozen=True)
+class JobEvent:
+    """What the worker reports of a job: "start", "step" (a Step) or "end" (state, value)."""
+
+    kind: str
+    job: Job
+    step: Step | None = None
+    state: str = ""  # "end": "done", "stopped" or "failed"
+    value: Any = None  # "end": the result (None: keep the last partial one), or the error
 
 
 class Store:
@@ -113,7 +139,7 @@ class Worker:
     def __init__(
         self,
         compute: Callable[[Task, str], Any],
-        post: Callable[[Event], None],
+        post: Callable[[Event | JobEvent], None],
         known: Callable[[Task, str], bool],
         name: str,
     ) -> None:
@@ -124,6 +150,8 @@ class Worker:
         self._cond = threading.Condition()
         self._pick: Task | None = None
         self._prefetch: deque[Task] = deque()
+        self._jobs: deque[Job] = deque()
+        self._stopping: set[int] = set()  # ids of running jobs asked to stop
         self._closed = False
         self._thread: threading.Thread | None = None
         self.passes: list[tuple[Key, str, bool]] = []  # every computation run: (key, method, pick)
@@ -152,12 +180,36 @@ class Worker:
         """Run a task on the calling thread (no event loop to hand results to)."""
         self._run_task(task)
 
+    def queue_job(self, job: Job) -> None:
+        """Queue a job: it runs after the jobs queued before it, picks first."""
+        with self._cond:
+            if self._closed:
+                return
+            self._jobs.append(job)
+            self._cond.notify()
+        self._start()
+
+    def run_job_inline(self, job: Job) -> None:
+        """Run a job to its end on the calling thread (no event loop to hand results to)."""
+        self._run_job(job)
+
+    def stop_job(self, job_id: int) -> bool:
+        """Ask a job to stop: a queued one is dropped (True), a running one stops after its step."""
+        with self._cond:
+            for job in self._jobs:
+                if job.id == job_id:
+                    self._jobs.remove(job)
+                    return True
+            self._stopping.add(job_id)
+            return False
+
     def close(self, timeout: float | None = None) -> None:
         """Stop taking work; the thread ends after the computation in flight (join: timeout)."""
         with self._cond:
             self._closed = True
             self._pick = None
             self._prefetch.clear()
+            self._jobs.clear()
             self._cond.notify_all()
         thread = self._thread
         if thread is not None and timeout is not None and thread is not threading.current_thread():
@@ -167,7 +219,7 @@ class Worker:
     def busy(self) -> bool:
         """True while a pick waits or the thread has work."""
         with self._cond:
-            return self._pick is not None or bool(self._prefetch)
+            return self._pick is not None or bool(self._prefetch) or bool(self._jobs)
 
     @property
     def thread(self) -> threading.Thread | None:
@@ -181,16 +233,23 @@ class Worker:
                 self._thread = threading.Thread(target=self._loop, name=self._name, daemon=True)
                 self._thread.start()
 
-    def _next(self) -> Task | None:
+    def _next(self) -> Task | Job | None:
         with self._cond:
-            while not self._closed and self._pick is None and not self._prefetch:
+            while not self._closed and self._pick is None and not self._prefetch and not self._jobs:
                 self._cond.wait()
             if self._closed:
                 return None
             if self._pick is not None:
                 task, self._pick = self._pick, None
                 return task
+            if self._jobs:
+                return self._jobs.popleft()
             return self._prefetch.popleft()
+
+    def _take_pick(self) -> Task | None:
+        with self._cond:
+            task, self._pick = self._pick, None
+            return task
 
     def _superseded(self) -> bool:
         """A newer pick is waiting (or the worker is closing): drop the rest of this task."""
@@ -204,8 +263,40 @@ class Worker:
                 self._prefetch.appendleft(task)
 
     def _loop(self) -> None:
-        while (task := self._next()) is not None:
-            self._run_task(task)
+        while (work := self._next()) is not None:
+            if isinstance(work, Job):
+                self._run_job(work)
+            else:
+                self._run_task(work)
+
+    def _stop_asked(self, job: Job) -> bool:
+        with self._cond:
+            return self._closed or job.id in self._stopping
+
+    def _run_job(self, job: Job) -> None:
+        """Run a job's steps; between two, answer a waiting pick, and stop when asked."""
+        self._post(JobEvent("start", job))
+        try:
+            steps = job.steps()
+            while True:
+                if self._stop_asked(job):
+                    self._post(JobEvent("end", job, state="stopped", value=_stopped(steps)))
+                    return
+                try:
+                    step = next(steps)
+                except StopIteration as end:
+                    self._post(JobEvent("end", job, state="done", value=end.value))
+                    return
+                self._post(JobEvent("step", job, step))
+                if self._thread is threading.current_thread():
+                    while (pick := self._take_pick()) is not None:
+                        self._run_task(pick)
+        except Exception as err:
+            LOG.debug("job %s (%s) failed", job.id, job.label, exc_info=True)
+            self._post(JobEvent("end", job, state="failed", value=err))
+        finally:
+            with self._cond:
+                self._stopping.discard(job.id)
 
     def _run_task(self, task: Task) -> None:
         for method in task.methods:
@@ -224,3 +315,15 @@ class Worker:
                 return
             self.passes.append((task.key, method, task.pick))
             self._post(Event("done", task, method, value))
+
+
+def _stopped(steps: Steps[Any]) -> Any:
+    """Stop a Steps generator: the result it gives from what it did, or None (keep the last)."""
+    try:
+        steps.throw(Stopped())
+    except StopIteration as end:
+        return end.value
+    except Stopped:
+        return None
+    steps.close()  # it yielded again instead of ending: its last partial result stands
+    return None

@@ -13,76 +13,29 @@ import numpy as np
 import traitlets
 
 from .. import methods as registry
-from .._values import shown
 from ..methods import Method
 from ..projection import SEEDS, LayerInfo, Projector
-from ..projection.checks import check_channel, check_choice, image_batch
+from ..projection.checks import check_channel, image_batch
 from ..projection.shown_space import affine_matrix, to_shown
-from ._base import BaseWidget, IntSetting, Setting, TextSetting, error_text, float32_bytes
-from ._live import LOG, Event, Key, Store, Task, Worker, kernel_loop
+from ._base import BaseWidget, IntSetting, TextSetting, error_text, float32_bytes
+from ._jobs import Jobs
+from ._live import LOG, Event, JobEvent, Key, Store, Task, Worker, kernel_loop
+from ._picks import (
+    LayerSetting,
+    MethodSetting,
+    channel_count,
+    choice,
+    display_image,
+    first_channel,
+    layer_rows,
+    method_entry,
+    method_text,
+    sends_all_channels,
+)
 
-# All channels x every method (len(methods.NAMES)) x H x W x C float32 up to this size go to the
-# page in one message, so that a click redraws with no kernel round trip; bigger layers are
-# projected on demand.
-ALL_CHANNELS_LIMIT_BYTES = 16 * 2**20
 # Projections kept in the kernel (least recently used evicted first) and, separately, the most
 # the page keeps of prefetched ones; prefetch fills at most half of it.
 CACHE_BUDGET_BYTES = 64 * 2**20
-
-
-def channel_count(info: LayerInfo) -> int:
-    """The number of channels of a 4-D layer (its last dimension is always known)."""
-    return int(info.output_shape[-1] or 0)
-
-
-def sends_all_channels(
-    info: LayerInfo, input_shape: tuple[int, ...], method_count: int = len(registry.NAMES)
-) -> bool:
-    """True when every channel's projections fit ALL_CHANNELS_LIMIT_BYTES.
-
-    A pick computes every method of `deconv_widgets.methods.NAMES` (`method_count`), so the
-    size is channels x methods x H x W x C float32.
-    """
-    size = channel_count(info) * method_count * int(np.prod(input_shape)) * 4
-    return size <= ALL_CHANNELS_LIMIT_BYTES
-
-
-def method_text(method: Any) -> str:
-    """A method as the text a widget's `method` trait holds: a name, or a Method's key.
-
-    Raises:
-        TypeError: neither text nor a `deconv_widgets.methods.Method`.
-    """
-    if isinstance(method, Method):
-        return method.key
-    if not isinstance(method, str):
-        raise TypeError(
-            f"method must be a name (str) or a deconv_widgets.methods.Method, got "
-            f"{type(method).__name__} {shown(method)}; choose one of: {', '.join(registry.NAMES)}"
-        )
-    return method
-
-
-def method_entry(method: str | Method) -> tuple[int, str]:
-    """(position in `methods.NAMES`, the entry shown in the `methods` list) of a method.
-
-    The entry is the method's name when it is configured as `methods.get(name)` is (the
-    default), else its key, e.g. "lrp_epsilon(epsilon=0.1)".
-
-    Raises:
-        ValueError: an unknown name (the message lists `methods.NAMES`), a key that does not
-            parse or parameters its method refuses (text is checked by `method_text` first).
-    """
-    resolved = registry.get(method)
-    if resolved.name not in registry.NAMES:
-        raise ValueError(
-            f"method {resolved.key!r} is not in deconv_widgets.methods; choose one of: "
-            f"{', '.join(registry.NAMES)}"
-        )
-    default = registry.get(resolved.name).key
-    return registry.NAMES.index(resolved.name), (
-        resolved.name if resolved.key == default else resolved.key
-    )
 
 
 def _what(key: Key | None) -> str:
@@ -90,52 +43,6 @@ def _what(key: Key | None) -> str:
     if key is None:
         return "nothing"
     return f"every channel of {key[0]}" if key[3] is None else f"channel {key[3]}"
-
-
-def layer_rows(projector: Projector) -> list[dict[str, Any]]:
-    """The inspector rows (JSON-able) of every 4-D layer of a Projector."""
-    return [
-        {
-            "name": info.name,
-            "kind": info.kind,
-            "output_shape": list(info.output_shape),
-            "params": int(info.params),
-            "receptive_field": int(info.receptive_field),
-            "jump": int(info.jump),
-        }
-        for info in projector.layers
-    ]
-
-
-def display_image(image: np.ndarray) -> np.ndarray:
-    """An image scaled to [0, 1] for display (a flat image becomes 0)."""
-    image = np.nan_to_num(np.asarray(image, np.float32))
-    low, high = float(image.min(initial=0.0)), float(image.max(initial=0.0))
-    if low >= 0.0 and high <= 1.0:
-        return image
-    span = high - low
-    return (image - low) / span if span > 0 else np.zeros_like(image)
-
-
-def choice(value: Any, choices: tuple[str, ...], what: str) -> str:
-    """Check a string choice; ValueError naming the value and the valid choices."""
-    return check_choice(value, choices, what)
-
-
-class LayerSetting(TextSetting):
-    """A layer name; a LayerInfo given instead stands for its name."""
-
-    def coerce(self, value: Any) -> str:
-        return super().coerce(value.name if isinstance(value, LayerInfo) else value)
-
-
-class MethodSetting(Setting):
-    """A method: a name or key (text); a `deconv_widgets.methods.Method` stands for its key."""
-
-    default_value = registry.NAMES[0]
-
-    def coerce(self, value: Any) -> str:
-        return method_text(value)
 
 
 class ProjectionWidget(BaseWidget):
@@ -244,8 +151,7 @@ class ProjectionWidget(BaseWidget):
         # projections go to the page in the shown image's space (e.g. RGB, not VGG16's BGR)
         self._shown_matrix = affine_matrix(preprocess, self._shown.shape)
         if channel is None:  # open on the channel that responds most to this image
-            act = self._projector.activations(self._input, info)
-            channel = int(np.argmax(act.reshape(-1, act.shape[-1]).max(axis=0)))
+            channel = first_channel(self._projector.activations(self._input, info))
         self._quietly(layer=info.name, channel=channel, method=method, seed=seed)
         self._refresh()
         self._ready = True
@@ -256,7 +162,7 @@ class ProjectionWidget(BaseWidget):
         self._loop: asyncio.AbstractEventLoop | None = kernel_loop()
         self._owner = threading.get_ident()
         self._store = Store(CACHE_BUDGET_BYTES)
-        self._events: deque[Event] = deque()
+        self._events: deque[Event | JobEvent] = deque()
         self._arrived = threading.Event()
         self._want: Key | None = None
         self._published: tuple[Key, tuple[str, ...]] | None = None
@@ -268,6 +174,7 @@ class ProjectionWidget(BaseWidget):
         self._closed = False
         name = f"deconv-widgets {type(self).__name__} {id(self):x}"
         self._worker = Worker(self._compute, self._post, self._known, name)
+        self._jobs: Jobs | None = None  # widgets with jobs (the Explorer) make their Jobs part
 
     # ------------------------------------------------------------------ checks
     @staticmethod
@@ -424,7 +331,7 @@ class ProjectionWidget(BaseWidget):
     def _known(self, task: Task, method: str) -> bool:
         return self._store.has(task.key, method)
 
-    def _post(self, event: Event) -> None:
+    def _post(self, event: Event | JobEvent) -> None:
         """From the worker: queue an event and have the owner's event loop apply it."""
         self._events.append(event)
         self._arrived.set()
@@ -446,8 +353,14 @@ class ProjectionWidget(BaseWidget):
         if fresh and self._want is not None and not self._closed:
             self._publish(self._want)
 
-    def _apply(self, event: Event) -> bool:
+    def _apply(self, event: Event | JobEvent) -> bool:
         """Apply one event; True when it brought data for the current pick."""
+        if isinstance(event, JobEvent):
+            if self._jobs is not None:
+                waiting = list(self._events)  # a copy: the worker may append meanwhile
+                later = any(isinstance(e, JobEvent) and e.job is event.job for e in waiting)
+                self._jobs.apply(event, superseded=later)
+            return False
         task, method, current = event.task, event.method, event.task.key == self._want
         if event.kind == "start" and task.pick and current:
             self._worker_status(f"{method} for {_what(task.key)}…", busy=True)
@@ -490,8 +403,8 @@ class ProjectionWidget(BaseWidget):
         }
         self.send(message, buffers=[float32_bytes(value[0])])
 
-    def wait(self, timeout: float = 60.0, shown_only: bool = False) -> None:
-        """Block until the current pick's projections are in the traits.
+    def wait(self, timeout: float = 60.0, shown_only: bool = False, jobs: bool = False) -> None:
+        """Block until the current pick's projections are in the traits (and the jobs ended).
 
         For scripts and tests; works in a kernel and in plain Python.
 
@@ -499,6 +412,8 @@ class ProjectionWidget(BaseWidget):
             timeout: seconds to wait at most.
             shown_only: wait for the shown method's projection of the current image only
                 (what a streaming camera frame computes), not every method's.
+            jobs: also wait until no job is queued or running (a failed job's row in `jobs`
+                says why it failed; wait does not raise for it).
 
         Raises:
             TimeoutError: nothing after `timeout` seconds.
@@ -511,13 +426,18 @@ class ProjectionWidget(BaseWidget):
                 self._drain()
             if self._failed is not None:
                 raise RuntimeError(f"the projection failed: {error_text(self._failed)}")
-            if not self._with_projections or self._published == (self._want, tuple(self.methods)):
-                return
-            if shown_only and self._shown_is_published():
-                return
+            if not jobs or self._jobs is None or self._jobs.idle:
+                if not self._with_projections or self._published == (
+                    self._want,
+                    tuple(self.methods),
+                ):
+                    return
+                if shown_only and self._shown_is_published():
+                    return
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise TimeoutError(f"no projections for {_what(self._want)} after {timeout} s")
+                what = "the jobs to end" if jobs else f"projections for {_what(self._want)}"
+                raise TimeoutError(f"waited {timeout} s for {what}")
             self._arrived.wait(min(remaining, 0.25))
 
     def _shown_is_published(self) -> bool:

@@ -11,9 +11,13 @@ import numpy as np
 import traitlets
 
 from .. import zoo
+from .._values import check_int
 from ..methods import Method
+from ..projection.ladder import Rung
 from ..projection.loading import model_from
 from ..projection.shown_space import shown_hit
+from ..projection.steps import Step, Steps
+from ..projection.topk import top_k_steps
 from ._base import esm, pack_arrays
 from ._classifier import CLASSIFIER_MESSAGES
 from ._lenses import LENS_MESSAGES
@@ -90,9 +94,6 @@ class Explorer(ImagesWidget):
     topk_index = traitlets.List(traitlets.Dict()).tag(sync=True)
     """Per hit, strongest first: {image, source, y, x (on the layer's map), value, patch and
     projection ({shape, offset} in `topk`)}, from `show_top_k` or the atlas. Set by Python."""
-    progress = traitlets.Float(0.0).tag(sync=True)
-    """Progress of the top-k search or the occlusion maps, 0.0 to 1.0 (1.0 when done). Set by
-    Python only."""
     topk_k = traitlets.Int(TOPK_DEFAULT, read_only=True).tag(sync=True)
     """The k the page's top-k button asks for (TOPK_DEFAULT, 9). Read-only (Python)."""
 
@@ -149,7 +150,7 @@ class Explorer(ImagesWidget):
     def _clear_extras(self) -> None:
         """Forget the ladder and top-k of the previous pick."""
         self.ladder, self.ladder_index = b"", []
-        self.topk, self.topk_index, self.progress = b"", [], 0.0
+        self.topk, self.topk_index = b"", []
 
     def _on_pick(self) -> None:
         super()._on_pick()
@@ -193,13 +194,15 @@ class Explorer(ImagesWidget):
             }
             for i, (hit, source) in enumerate(zip(hits, sources, strict=True))
         ]
-        self.topk, self.progress = buffer, 1.0
+        self.topk = buffer
 
     def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
-        """Page requests: "view", "ladder", {"type": "topk", "k": int}, lens and image ones."""
+        """Page requests (`messages.PAGE_MESSAGES`): view, stop, ladder, topk, lenses, images."""
         kind = content.get("type") if isinstance(content, dict) else None
         if kind == "view":  # a page shows the widget: prefetching for it is worth the CPU
             self._safely(self._page_shown)
+        elif kind == "stop":
+            self._safely(lambda: self.stop(content.get("job")))
         elif kind == "ladder":
             self._safely(self.show_ladder)
         elif kind == "topk":
@@ -210,22 +213,31 @@ class Explorer(ImagesWidget):
         elif kind in OWN_MESSAGES:
             self._safely(lambda: self._own_message(kind, content, _buffers))
 
-    def show_ladder(self) -> None:
-        """Compute the current channel's ladder (one rung per layer) and send it to the page.
+    def show_ladder(self) -> int:
+        """The current channel's ladder (one rung per layer), as a job; returns its id.
 
-        Raises:
-            ValueError: the path down to the input branches or merges, or has a layer with no
-                explicit step or that the DeconvNet cannot pass (the message names it).
+        A path down to the input that branches or merges, or has a layer with no explicit step
+        or that the DeconvNet cannot pass, fails the job (its row names the layer).
         """
-        rungs = self._projector.ladder(self._input, self.layer, self.channel, seed=self.seed)
-        buffer, index = pack_arrays([r.array for r in rungs])  # each (H, W, C)
-        for entry, rung in zip(index, rungs, strict=True):
-            entry.update(layer=str(rung.layer), op=str(rung.op))
-        self.ladder, self.ladder_index = buffer, index
-        self.status = f"ladder: {len(rungs)} rungs from {self.layer} down to the input"
+        layer, channel, seed, image = self.layer, int(self.channel), self.seed, self._input
 
-    def show_top_k(self, k: int = TOPK_DEFAULT) -> None:
-        """Search every image for the current channel's k strongest activations (progress).
+        def steps() -> Steps[list[Rung]]:
+            yield Step(0, 1)
+            return self._projector.ladder(image, layer, channel, seed=seed)
+
+        def show(rungs: list[Rung], _state: str) -> None:
+            buffer, index = pack_arrays([r.array for r in rungs])  # each (H, W, C)
+            for entry, rung in zip(index, rungs, strict=True):
+                entry.update(layer=str(rung.layer), op=str(rung.op))
+            self.ladder, self.ladder_index = buffer, index
+            self.status = f"ladder: {len(rungs)} rungs from {layer} down to the input"
+
+        return self._job("ladder", f"ladder of channel {channel}", steps, show)
+
+    def show_top_k(self, k: int = TOPK_DEFAULT) -> int:
+        """Search every image for the current channel's k strongest activations, as a job.
+
+        Stopped, it shows the top-k of the images searched so far. Returns the job's id.
 
         Args:
             k: the number of hits kept, an int >= 1.
@@ -234,25 +246,37 @@ class Explorer(ImagesWidget):
             TypeError: a k that is not an int.
             ValueError: k < 1.
         """
-        inputs = np.stack([self._model_input(image) for image in self._images])
-        self.progress = 0.0
+        k = check_int(k, "k", low=1)
+        layer, channel, images = self.layer, int(self.channel), self._images
+        count = len(images)
 
-        def report(done: int, total: int | None) -> None:
-            self.progress = done / total if total else 0.0
-            self.status = f"top-{k}: {done}/{total or '?'} images"
-
-        result = self._projector.top_k(
-            inputs, self.layer, k=k, channels=[self.channel], progress=report
-        )
-        hits = result.hits.get(self.channel, [])
-        arrays = [
-            array
-            for hit in hits
-            for array in shown_hit(
-                self._projector, self.layer, hit, self._images[hit.image], self._shown_matrix
+        def steps() -> Steps[tuple[list[Any], list[np.ndarray]]]:
+            inputs = np.stack([self._model_input(image) for image in images])
+            result = yield from top_k_steps(
+                self._projector, inputs, layer, k, [channel], paced=True
             )
-        ]
-        buffer, index = pack_arrays(arrays)
-        self._send_hits(hits, buffer, index, [f"image {hit.image}" for hit in hits])
-        self._atlas_unit = None  # the panel now shows a search of the images
-        self.status = f"top-{k} of channel {self.channel} over {len(self._images)} images"
+            hits = result.hits.get(channel, [])
+            arrays = [
+                array
+                for hit in hits
+                for array in shown_hit(
+                    self._projector, layer, hit, images[hit.image], self._shown_matrix
+                )
+            ]
+            return hits, arrays
+
+        def show(found: tuple[list[Any], list[np.ndarray]], state: str) -> None:
+            hits, arrays = found
+            buffer, index = pack_arrays(arrays)
+            self._send_hits(hits, buffer, index, [f"image {hit.image}" for hit in hits])
+            self._atlas_unit = None  # the panel now shows a search of the images
+            searched = count if state == "done" else self._searched(hits)
+            self.status = f"top-{k} of channel {channel} over {searched} images"
+
+        return self._job("topk", f"top-{k} of channel {channel}", steps, show)
+
+    def _searched(self, hits: Sequence[Any]) -> str:
+        """How many images a stopped search went through (its job row's done count)."""
+        rows = [row for row in self.jobs if row["kind"] == "topk"]
+        done = rows[-1]["done"] if rows else len(hits)
+        return f"the first {done} of {len(self._images)}"

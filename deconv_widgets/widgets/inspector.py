@@ -10,7 +10,8 @@ from .. import methods
 from ..methods import Method
 from ..projection import Projector
 from ._base import BaseWidget, esm
-from ._projection import ProjectionWidget, layer_rows
+from ._picks import layer_rows
+from ._projection import ProjectionWidget
 
 
 class ModelInspector(BaseWidget):

@@ -1,4 +1,11 @@
 // Explorer: the whole DeconvNet app in one anywidget module, composed from lib/parts.js.
+// Layout, top to bottom: the controls; the sticky selection panel (the status line, the job bar
+// of lib/jobs.js, the input with its predictions and the selected channel's projections, each
+// sized by pictureSize: from its own size up to a quarter of the widget's width, at least 160 px);
+// the lenses; the channel grid (the widget's whole width); the layer table; the ladder; top-k.
+// Python computes every long request (ladder, top-k, lenses, occlusion, sanity, faithfulness) as a
+// job on a worker thread: the job bar shows each with its progress and a stop button, and the
+// panels draw the partial results as they arrive.
 import { clear, h, setText } from "./lib/dom.js";
 import { ensureStyle } from "./lib/style.js";
 import { createImageView } from "./lib/image_view.js";
@@ -9,6 +16,7 @@ import { keepInView } from "./lib/sticky.js";
 import { lensPanel } from "./lib/lens_parts.js";
 import { predictionsPart } from "./lib/classifier_parts.js";
 import { ownImagesPart } from "./lib/own_images.js";
+import { jobsPart } from "./lib/jobs.js";
 import {
   asImage, gridPart, inputImagePart, inspectorPart, layerPickerPart, listChoicePart,
   projectionsPart, statusPart, unpack,
@@ -16,6 +24,7 @@ import {
 
 /** @typedef {import("./lib/traits.js").ExplorerTraits} Traits */
 /** @typedef {import("@anywidget/types").AnyModel<Traits>} Model */
+/** @typedef {import("./lib/messages.js").PageMessage} PageMessage */
 
 /**
  * The image picker: the image's number, previous and next.
@@ -59,7 +68,9 @@ function rungView({ data, shape }, caption) {
  */
 function ladderPart(model) {
   const strip = h("div", { class: "dw-strip", dataset: { testid: "ladder" } });
-  const button = h("button", { onclick: () => model.send({ type: "ladder" }) }, ["show the ladder"]);
+  const button = h("button", {
+    onclick: () => model.send(/** @satisfies {PageMessage} */ ({ type: "ladder" })),
+  }, ["show the ladder"]);
   const stop = watch(model, ["ladder", "ladder_index"], () => {
     clear(strip);
     const rungs = model.get("ladder_index") || [];
@@ -73,16 +84,17 @@ function ladderPart(model) {
 }
 
 /**
- * The top-k gallery: the strongest activations of this channel over all images, on request.
+ * The top-k gallery: the strongest activations of this channel over all images, on request (its
+ * progress is the job bar's "topk" row).
  * @param {Model} model
  */
 function topkPart(model) {
   const gallery = h("div", { class: "dw-gallery", dataset: { testid: "topk" } });
-  const progress = h("progress", { class: "dw-progress", max: "1", value: "0" });
-  const button = h("button", { onclick: () => model.send({ type: "topk", k: model.get("topk_k") }) });
+  const button = h("button", {
+    onclick: () => model.send(/** @satisfies {PageMessage} */ ({ type: "topk", k: model.get("topk_k") })),
+  });
   const stops = [
     watch(model, ["topk_k"], () => setText(button, `find the top ${model.get("topk_k")} over all images`)),
-    watch(model, ["progress"], () => { progress.value = model.get("progress"); }),
     watch(model, ["topk", "topk_index"], () => {
       clear(gallery);
       const hits = model.get("topk_index") || [];
@@ -98,7 +110,7 @@ function topkPart(model) {
     }),
   ];
   const root = h("details", {}, [h("summary", {}, ["top-k: the strongest activations of this channel"]),
-    h("div", { class: "dw-controls" }, [button, progress]), gallery]);
+    h("div", { class: "dw-controls" }, [button]), gallery]);
   return { root, stop: () => stops.forEach((s) => s()) };
 }
 
@@ -110,6 +122,7 @@ function render({ model, el }) {
   ensureStyle();
   const source = createProjectionSource(model);
   const status = statusPart(model);
+  const jobs = jobsPart(model);
   const inspector = inspectorPart(model, { selectable: true });
   const layer = layerPickerPart(model);
   const method = listChoicePart(model, "method", "method ", "methods");
@@ -123,9 +136,9 @@ function render({ model, el }) {
   const ladder = ladderPart(model);
   const topk = topkPart(model);
   const lenses = lensPanel(model);
-  // the selected channel's projections stay on screen however far down the grid one clicks
+  // the selected channel's projections (and the job bar) stay on screen however far down the grid one clicks
   const panel = h("div", { class: "dw-sticky", dataset: { testid: "selection" } }, [
-    status.root, h("div", { class: "dw-row" }, [h("div", { class: "dw-col" }, [input.root, predictions.root]),
+    status.root, jobs.root, h("div", { class: "dw-row" }, [h("div", { class: "dw-col" }, [input.root, predictions.root]),
       projections.root]), grid.grid.readout,
   ]);
   const root = h("div", { class: "dw-root dw-explorer" }, [
@@ -140,10 +153,11 @@ function render({ model, el }) {
     topk.root,
   ]);
   el.appendChild(root);
-  model.send({ type: "view" }); // a page shows the widget: Python may prefetch for it
+  model.send(/** @satisfies {PageMessage} */ ({ type: "view" })); // a page shows the widget: Python may prefetch for it
   grid.fitTo(root);
+  projections.fitTo(root, [input.view]); // the first picture: big enough to say something
   const stopPanel = keepInView(panel, root);
-  const parts = [status, inspector, layer, method, seed, picker, own, grid, input, predictions, projections, ladder,
+  const parts = [status, jobs, inspector, layer, method, seed, picker, own, grid, input, predictions, projections, ladder,
     topk, lenses];
   return () => {
     parts.forEach((p) => p.stop());

@@ -6,6 +6,7 @@ import { watch } from "./lib/widget.js";
 import { choicePart, statusPart, textPart } from "./lib/parts.js";
 
 /** @typedef {import("./lib/traits.js").GradientsTraits} Traits */
+/** @typedef {import("./lib/messages.js").PageMessage} PageMessage */
 
 /**
  * Render the widget into `el`; returns the cleanup that stops every part.
@@ -20,7 +21,7 @@ function render({ model, el }) {
   const xs = textPart(model, "xs_text", "xs", { rows: 1, cols: 16, testid: "xs" });
   const gradYs = textPart(model, "grad_ys_text", "grad_ys (empty = ones)", { rows: 2, cols: 20, testid: "grad-ys" });
   const unconnected = choicePart(model, "unconnected", "unconnected ", ["none", "zero"]);
-  const run = h("button", { dataset: { testid: "run" }, onclick: () => model.send({
+  const run = h("button", { dataset: { testid: "run" }, onclick: () => model.send(/** @satisfies {PageMessage} */ ({
     type: "run",
     program: program.area.value,
     values_text: values.area.value,
@@ -28,7 +29,7 @@ function render({ model, el }) {
     xs_text: xs.area.value,
     grad_ys_text: gradYs.area.value,
     unconnected: unconnected.el.value,
-  }) }, ["Run"]);
+  })) }, ["Run"]);
   const status = statusPart(model);
   const graph = h("div", { class: "dw-graph-wrap", dataset: { testid: "grad-graph" } });
   const table = h("table", { class: "dw-table", dataset: { testid: "grad-table" } });

@@ -6,6 +6,7 @@ import { watch } from "./lib/widget.js";
 import { choicePart, numberPart, statusPart, textPart } from "./lib/parts.js";
 
 /** @typedef {import("./lib/traits.js").UnpoolTraits} Traits */
+/** @typedef {import("./lib/messages.js").PageMessage} PageMessage */
 
 /**
  * A titled step grid.
@@ -36,7 +37,9 @@ function render({ model, el }) {
   const pool = numberPart(model, "pool_size", "pool size ", { min: 1, max: 8 });
   const stride = numberPart(model, "stride", "stride ", { min: 1, max: 8 });
   const padding = choicePart(model, "padding", "padding ", ["VALID", "SAME"]);
-  const random = h("button", { onclick: () => model.send({ type: "random" }) }, ["random map"]);
+  const random = h("button", {
+    onclick: () => model.send(/** @satisfies {PageMessage} */ ({ type: "random" })),
+  }, ["random map"]);
   const status = statusPart(model);
   const top = h("div", { class: "dw-row" });
   const bottom = h("div", { class: "dw-row" });

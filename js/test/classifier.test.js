@@ -14,7 +14,7 @@ function state(extra = {}) {
   return {
     classes: NAMES, class_synonyms: SYNONYMS, lens_target: -1, channel: 3, method: "guided",
     predictions: [], occlusion: bytes([]), occlusion_index: [], occlusion_version: 0,
-    faithfulness: bytes([]), faithfulness_index: [], faithfulness_version: 0, progress: 0, ...extra,
+    faithfulness: bytes([]), faithfulness_index: [], faithfulness_version: 0, ...extra,
   };
 }
 

@@ -3,6 +3,7 @@ import explorer from "../src/explorer.js";
 import deconvView from "../src/deconv_view.js";
 import channelPicker from "../src/channel_picker.js";
 import { bytes, CONTRACT, makeModel, METHODS, PAYLOAD, tick } from "./model.js";
+import { PICTURE_MIN, pictureSize } from "../src/lib/parts.js";
 
 const H = 4, W = 4;
 
@@ -30,7 +31,7 @@ function state({ channels = 4, all = true, layer = "conv" } = {}) {
     strongest: [...Array(channels).keys()].reverse(), cache_budget: 64 * 2 ** 20,
     ...projTraits({ layer, channels: all ? [...Array(channels).keys()] : [0] }),
     image_index: 0, n_images: 2, ladder: bytes([]), ladder_index: [], topk: bytes([]),
-    topk_index: [], progress: 0,
+    topk_index: [], jobs: [],
   };
 }
 
@@ -521,6 +522,23 @@ describe("explorer module", () => {
     done();
   });
 
+  test("the job bar sits in the sticky panel under the status line; its stop is sent", async () => {
+    const model = makeModel(state());
+    const { el, done } = mount(model);
+    const bar = $(el, "jobs");
+    expect(bar.hidden).toBe(true);
+    expect($(el, "selection").contains(bar)).toBe(true);
+    expect($(el, "status").compareDocumentPosition(bar) & Node.DOCUMENT_POSITION_FOLLOWING).toBeTruthy();
+    model.fromPython({ jobs: [{ id: 7, kind: "topk", label: "top 9 of channel 0", done: 3, total: 10, state: "running" }] });
+    expect(bar.hidden).toBe(false);
+    const row = el.querySelector('[data-testid="job"][data-job-kind="topk"][data-state="running"]');
+    expect(row.dataset.jobId).toBe("7");
+    row.querySelector('[data-testid="job-stop"]').click();
+    expect(model.sent.at(-1)).toEqual({ type: "stop", job: 7 });
+    expect(el.querySelectorAll("progress").length).toBe(1); // the job bar's: no other progress bar
+    done();
+  });
+
   test("ladder and top-k buttons send requests to Python", async () => {
     const model = makeModel(state());
     const { el, done } = mount(model);
@@ -535,6 +553,81 @@ describe("explorer module", () => {
     const button = [...el.querySelectorAll("button")].find((b) => /top 5 over all images/.test(b.textContent));
     button.click();
     expect(model.sent.at(-1)).toEqual({ type: "topk", k: 5 });
+    done();
+  });
+});
+
+describe("the first picture", () => {
+  const frames = (n = 3) => new Promise((r) => {
+    const step = (k) => (k ? requestAnimationFrame(() => step(k - 1)) : r());
+    step(n);
+  });
+  /** The Explorer in a root `width` px wide on an input of `size` x `size` x 3. */
+  function mountAt(width, size = H) {
+    const model = makeModel({ ...state(), image: bytes(new Array(size * size * 3).fill(0.5)),
+      image_shape: [size, size, 3] });
+    const el = document.createElement("div");
+    el.style.width = `${width}px`;
+    document.body.appendChild(el);
+    const cleanup = explorer.render({ model, el });
+    return { el, model, done: () => { cleanup(); el.remove(); } };
+  }
+  /** The long side (CSS px, without the border) of each projection canvas and of the input. */
+  const sides = (el) => [...el.querySelectorAll('[data-testid^="projection"], [data-testid="input-image"]')]
+    .map((c) => Math.max(c.clientWidth, c.clientHeight));
+
+  test("pictureSize: a whole multiple of the input up to a quarter of the width, at least 160", () => {
+    expect(pictureSize(1400, 4)).toBe(348);
+    expect(pictureSize(1400, 224)).toBe(224);
+    expect(pictureSize(2000, 224)).toBe(448);
+    expect(pictureSize(800, 224)).toBe(200); // a quarter: smaller than the input
+    expect(pictureSize(400, 224)).toBe(PICTURE_MIN);
+    expect(pictureSize(1000, 32)).toBe(224);
+    expect(pictureSize(300, 28)).toBe(PICTURE_MIN);
+    expect(pictureSize(0, 0)).toBe(PICTURE_MIN);
+    expect(pictureSize(1000)).toBe(250);
+  });
+
+  test("a wide root: each projection and the input a quarter of its width; a narrow one: 160 px", async () => {
+    for (const width of [1400, 400]) {
+      const { el, done } = mountAt(width);
+      await tick();
+      const got = sides(el);
+      expect(got.length).toBe(METHODS.length + 1);
+      const quarter = Math.max(PICTURE_MIN, width / 4);
+      for (const side of got) {
+        expect(side).toBeGreaterThanOrEqual(PICTURE_MIN);
+        expect(side).toBeLessThanOrEqual(quarter);
+      }
+      if (width > 4 * PICTURE_MIN) expect(Math.min(...got)).toBeGreaterThan(quarter - 8); // the padding
+      else expect(got.every((side) => side === PICTURE_MIN)).toBe(true);
+      const panel = $(el, "selection");
+      expect(panel.contains($(el, "projection"))).toBe(true);
+      expect(panel.compareDocumentPosition($(el, "channel-grid")) & Node.DOCUMENT_POSITION_FOLLOWING).toBeTruthy();
+      done();
+    }
+  });
+
+  test("a large input (224) is shown at least at its own size, and follows the root's width", async () => {
+    const { el, model, done } = mountAt(1400, 224);
+    await tick();
+    for (const side of sides(el)) expect(side).toBeGreaterThanOrEqual(224);
+    for (const side of sides(el)) expect(side).toBeLessThanOrEqual(1400 / 4);
+    el.style.width = "600px"; // narrower: a quarter (150) is under the minimum
+    await frames();
+    for (const side of sides(el)) expect(side).toBe(PICTURE_MIN);
+    el.style.width = "2100px";
+    await frames();
+    for (const side of sides(el)) expect(side).toBe(448); // twice the input: square pixels
+    const log = console.error;
+    console.error = () => {}; // the fake model sets image and image_shape one at a time: one redraw fails
+    try {
+      model.fromPython({ image: bytes(new Array(32 * 32 * 3).fill(0.5)), image_shape: [32, 32, 3], image_version: 2 });
+    } finally {
+      console.error = log;
+    }
+    await tick();
+    for (const side of sides(el)) expect(side % 32).toBe(0);
     done();
   });
 });

@@ -361,6 +361,6 @@ function explorerState() {
     proj_methods: METHODS, proj_channels: [0, 1], proj_errors: {},
     proj_key: { layer: "conv", seed: "activation", image: 1, request: 1 },
     image_index: 0, n_images: 2, ladder: bytes([]), ladder_index: [], topk: bytes([]), topk_index: [],
-    progress: 0,
+    jobs: [],
   };
 }

@@ -87,6 +87,24 @@ def wait_attr_change(page: Any, locator: Any, name: str, old: str | None, timeou
     return locator.get_attribute(name)
 
 
+JOB_DONE = '[data-testid="job"][data-job-kind="%s"][data-state="done"]'
+
+
+def jobs_done(root: Any, kind: str) -> int:
+    """How many rows of the widget's job bar say a job of `kind` is done."""
+    return int(root.locator(JOB_DONE % kind).count())
+
+
+def wait_jobs_done(page: Any, root: Any, kind: str, count: int, timeout: float = 60) -> None:
+    """Wait until the job bar has `count` rows of `kind` jobs that are done."""
+    page.wait_for_function(
+        "(a) => a.el.querySelectorAll(a.selector).length >= a.count",
+        arg={"el": root.element_handle(), "selector": JOB_DONE % kind, "count": count},
+        timeout=timeout * 1000,
+        polling=50,
+    )
+
+
 def percentiles(samples: list[float]) -> dict[str, float]:
     """p50 / p95 / max / mean of latency samples in milliseconds."""
     ordered = sorted(samples)

@@ -9,7 +9,7 @@ import pytest
 from deconv_widgets import zoo
 
 from .jupyter_host import ARTIFACTS
-from .probe import assert_drawn, canvas_pixels, wait_attr_change
+from .probe import assert_drawn, canvas_pixels, wait_attr_change, wait_jobs_done
 
 pytestmark = pytest.mark.browser
 
@@ -46,7 +46,8 @@ def test_top5_class_search_and_fig_7_on_efficientnet_lite0(open_notebook) -> Non
     maps = root.get_by_test_id("occlusion")
     old = maps.get_attribute("data-version")
     root.get_by_role("button", name="occlusion map", exact=True).click()
-    wait_attr_change(nb.page, maps, "data-version", old, timeout=300)
+    wait_attr_change(nb.page, maps, "data-version", old, timeout=300)  # drawn as it fills in
+    wait_jobs_done(nb.page, root, "occlusion", 1, timeout=300)
     canvases = maps.locator("canvas")
     assert canvases.count() == 3
     assert_drawn(canvases.nth(0), "(b) strongest unit")

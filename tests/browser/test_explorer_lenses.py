@@ -8,19 +8,21 @@ from deconv_widgets import zoo
 
 from .explorer_view import ExplorerView
 from .jupyter_host import ARTIFACTS
-from .probe import assert_drawn, wait_attr_change
+from .probe import assert_drawn, jobs_done, wait_attr_change, wait_jobs_done
 
 pytestmark = pytest.mark.browser
 
 CELLS = ["from deconv_widgets import Explorer\nex = Explorer()\nex"]
 
 
-def press(view: ExplorerView, button: str, hook: str, timeout: float = 60) -> None:
-    """Click a lens button and wait until its hook's data-version changes (drawn)."""
+def press(view: ExplorerView, button: str, hook: str, kind: str, timeout: float = 60) -> None:
+    """Click a lens button; wait until its hook was redrawn and its job's row says done."""
     locator = view.root.get_by_test_id(hook)
     old = locator.get_attribute("data-version")
+    done = jobs_done(view.root, kind)
     view.root.get_by_role("button", name=button, exact=True).click()
     wait_attr_change(view.nb.page, locator, "data-version", old, timeout)
+    wait_jobs_done(view.nb.page, view.root, kind, done + 1, timeout)
 
 
 def test_lens_panel_draws_grad_cam_occlusion_and_the_cascade(open_notebook) -> None:
@@ -37,11 +39,11 @@ def test_lens_panel_draws_grad_cam_occlusion_and_the_cascade(open_notebook) -> N
         *zoo.SHAPE_CLASSES,
     ]
 
-    press(view, "Grad-CAM", "gradcam")
+    press(view, "Grad-CAM", "gradcam", "lenses")
     assert_drawn(root.get_by_test_id("gradcam"), "gradcam")
     assert_drawn(root.get_by_test_id("guided-gradcam"), "guided-gradcam")
 
-    press(view, "occlusion map", "occlusion")
+    press(view, "occlusion map", "occlusion", "occlusion")
     maps = root.get_by_test_id("occlusion").locator("canvas")
     assert maps.count() == 3  # Fig. 7: the strongest unit, the top class, the most probable class
     assert_drawn(maps.nth(0), "occlusion map (b)")
@@ -53,9 +55,11 @@ def test_lens_panel_draws_grad_cam_occlusion_and_the_cascade(open_notebook) -> N
     if not flat:
         assert_drawn(maps.nth(1), "occlusion map (d)")
     assert root.get_by_test_id("occlusion-legend").locator("li").count() >= 1
-    assert root.locator("progress").first.evaluate("(el) => el.value") == 1
+    row = root.locator('[data-testid="job"][data-job-kind="occlusion"]').last
+    assert row.get_attribute("data-done") == row.get_attribute("data-total") != "0"
+    assert row.locator("progress").evaluate("(el) => el.value === el.max")
 
-    press(view, "sanity check", "sanity")
+    press(view, "sanity check", "sanity", "sanity")
     steps = root.get_by_test_id("sanity").locator("figure")
     captions = root.get_by_test_id("sanity").locator(".dw-caption").all_text_contents()
     layers = int(nb.run("print(len(ex.sanity_index))").strip())

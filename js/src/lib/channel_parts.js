@@ -130,13 +130,45 @@ export function gridPart(model, { source = null } = {}) {
   };
 }
 
+/** The projections' smallest size (CSS px, long side). */
+export const PICTURE_MIN = 160;
+/** The projections' largest size is this share of the width they are fitted to (4: a quarter). */
+export const PICTURE_SHARE = 4;
+
+/**
+ * The size (CSS px, long side) of each projection in a width: the largest whole multiple of the
+ * input's own size (max(H, W)) up to a quarter of the width (so pixels stay square), a quarter
+ * when the input is as big or has no size; never under PICTURE_MIN (160).
+ * @param {number} width
+ * @param {number} [inputSize]
+ * @returns {number}
+ */
+export function pictureSize(width, inputSize = 0) {
+  const cap = Math.max(PICTURE_MIN, Math.floor((Number(width) || 0) / PICTURE_SHARE));
+  const input = Math.round(Number(inputSize) || 0);
+  if (input <= 0 || input >= cap) return cap;
+  return Math.max(PICTURE_MIN, input * Math.floor(cap / input));
+}
+
+/**
+ * Width of an element's content box (px); 0 while it is not laid out.
+ * @param {HTMLElement} el
+ */
+function contentWidth(el) {
+  const width = el.clientWidth;
+  if (!width) return 0;
+  const style = getComputedStyle(el);
+  return width - (Number.parseFloat(style.paddingLeft) || 0) - (Number.parseFloat(style.paddingRight) || 0);
+}
+
 /**
  * The projections side by side, one canvas per entry of the `methods` trait (read-only: Python
  * sets it), in its order. When an entry changes (Python shows a configured method's key, e.g.
  * "lrp_epsilon(epsilon=0.1)", in place of its name) its canvas is replaced; the others stay.
  * Exactly one canvas carries data-testid="projection" (the primary method's); the others are
  * projection-<method>. data-version counts new draws of the primary canvas; data-pending is
- * "1" while the current pick's method has no data.
+ * "1" while the current pick's method has no data. fitTo(el) sizes them by pictureSize from
+ * el's width and the input's size (root's data-size: the size in px).
  * @param {ProjectionModel} model
  * @param {{ source?: ProjectionSource | null }} [options]
  */
@@ -152,12 +184,15 @@ export function projectionsPart(model, { source = null } = {}) {
   /** @type {boolean[]} ... and whether that is data (not an error) */
   let drawn = [];
   const root = h("div", { class: "dw-row" });
+  let size = 0; // px (long side) from fitTo; 0: the views' own default
+  /** @type {{ setDisplaySize: (px: number) => void }[]} other views shown at the same size */
+  let followers = [];
   /**
    * A canvas for one method; a click makes it the primary method.
    * @param {string} m
    */
   const methodView = (m) => {
-    const view = createImageView({ caption: m, testid: `projection-${m}`, fit: true });
+    const view = createImageView({ caption: m, testid: `projection-${m}`, fit: true, displaySize: size || undefined });
     view.canvas.addEventListener("click", () => push(model, { method: m }));
     view.canvas.title = `click: make ${m} the primary method`;
     return view;
@@ -242,8 +277,42 @@ export function projectionsPart(model, { source = null } = {}) {
     projections.onChange(schedule),
   ];
   if (own) stops.push(() => projections.stop());
+  /** @param {number} px */
+  const setSize = (px) => {
+    if (px === size) return;
+    size = px;
+    for (const view of [...views, ...followers]) view.setDisplaySize(px);
+    setData(root, "size", px);
+  };
   return {
-    root, modeControl, source: projections,
+    root, modeControl, source: projections, setSize,
+    /** The size (px, long side) the projections are shown at; 0 until fitted. */
+    get size() { return size; },
+    /**
+     * Keep the projections (and `others`, e.g. the input image) sized by pictureSize from el's
+     * width and the input's size (image_shape), following resizes; a resize applies on the next
+     * frame (a change inside the observer's callback would resize el within its own callback).
+     * @param {HTMLElement} el
+     * @param {{ setDisplaySize: (px: number) => void }[]} [others]
+     */
+    fitTo(el, others = []) {
+      followers = others;
+      const measure = () => {
+        const width = contentWidth(el);
+        if (!width) return; // not laid out (yet): keep the default size
+        const [height = 0, wide = 0] = model.get("image_shape") || [];
+        setSize(pictureSize(width, Math.max(height, wide)));
+      };
+      measure();
+      stops.push(watch(model, ["image_shape"], measure, { now: false }));
+      if (typeof ResizeObserver === "undefined") return;
+      let frame = 0;
+      const observer = new ResizeObserver(() => {
+        if (!frame) frame = requestAnimationFrame(() => { frame = 0; measure(); });
+      });
+      observer.observe(el);
+      stops.push(() => { observer.disconnect(); cancelAnimationFrame(frame); });
+    },
     /** The canvases, one per entry of `methods`, in its order. */
     get views() { return views; },
     stop: () => stops.forEach((s) => s()),

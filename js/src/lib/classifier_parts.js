@@ -3,7 +3,7 @@
 // a legend of the classes, and RISE's faithfulness curves with the AUC table of every method.
 // Class names come from Python: they only ever go in through textContent and attributes.
 import { clear, context2d, h, setData, setText } from "./dom.js";
-import { heatRGBA } from "./colormaps.js";
+import { heatRGBA, valueRange } from "./colormaps.js";
 import { createImageView, drawRGBA } from "./image_view.js";
 import { formatValue } from "./grid.js";
 import { push, watch } from "./widget.js";
@@ -211,7 +211,9 @@ export function occlusionView(entry, { data, shape }, names = []) {
     drawRGBA(view.canvas, categoricalRGBA(data, classes), shape[0], shape[1], 128);
     view.root.appendChild(legendPart(classes));
   } else {
-    const range = { min: entry.min, max: entry.max };
+    // a partial run's entry may come without its range: the map's own
+    const range = Number.isFinite(entry.min) && Number.isFinite(entry.max) ? { min: entry.min, max: entry.max }
+      : valueRange(data);
     const flat = belowFloat32(range);
     view.canvas.dataset.flat = String(flat);
     drawRGBA(view.canvas, heatRGBA(data, flat ? widened(range) : undefined), shape[0], shape[1], 128);
@@ -282,6 +284,23 @@ export function drawCurves(canvas, fractions, curves) {
 }
 
 /**
+ * Whether a faithfulness row has its curves (not an error, nor a row still without them).
+ * @param {FaithfulnessRow | null | undefined} row
+ * @returns {row is FaithfulnessRow}
+ */
+function isScored(row) {
+  return Boolean(row && row.error === undefined && row.fractions && row.deletion && row.insertion);
+}
+
+/**
+ * An AUC to 3 decimals ("…" when missing).
+ * @param {number | null | undefined} value
+ */
+function auc(value) {
+  return typeof value === "number" && Number.isFinite(value) ? value.toFixed(3) : "…";
+}
+
+/**
  * The AUC table of every method (data-testid="faithfulness-table"); a click on a row shows its curves.
  * @param {HTMLTableElement} table
  * @param {FaithfulnessRow[]} rows
@@ -290,7 +309,7 @@ export function drawCurves(canvas, fractions, curves) {
  */
 function fillTable(table, rows, shown, choose) {
   clear(table);
-  const scored = rows.filter((r) => r.error === undefined);
+  const scored = rows.filter(isScored);
   const low = Math.min(...scored.map((r) => r.deletion_auc ?? Infinity));
   const high = Math.max(...scored.map((r) => r.insertion_auc ?? -Infinity));
   table.appendChild(h("thead", {}, [h("tr", {}, ["method", "deletion AUC ↓", "insertion AUC ↑"]
@@ -299,11 +318,11 @@ function fillTable(table, rows, shown, choose) {
   for (const row of rows) {
     const cells = row.error !== undefined
       ? [h("td", { colspan: "2", title: row.error }, ["cannot explain the class"])]
-      : [h("td", { class: row.deletion_auc === low ? "dw-best" : undefined }, [row.deletion_auc.toFixed(3)]),
-        h("td", { class: row.insertion_auc === high ? "dw-best" : undefined }, [row.insertion_auc.toFixed(3)])];
+      : [h("td", { class: row.deletion_auc === low ? "dw-best" : undefined }, [auc(row.deletion_auc)]),
+        h("td", { class: row.insertion_auc === high ? "dw-best" : undefined }, [auc(row.insertion_auc)])];
     const tr = h("tr", { class: row.method === shown ? "dw-selected" : undefined,
       dataset: { method: row.method }, title: row.method }, [h("td", {}, [row.label]), ...cells]);
-    if (row.error === undefined) tr.addEventListener("click", () => choose(row.method));
+    if (isScored(row)) tr.addEventListener("click", () => choose(row.method));
     body.appendChild(tr);
   }
   table.appendChild(body);
@@ -323,23 +342,31 @@ export function faithfulnessPart(model) {
   const box = h("div", { dataset: { testid: "faithfulness" } }, [caption, h("div", { class: "dw-row" }, [canvas, table])]);
   /** @type {string | null} a row clicked since the last change (null: the method on show) */
   let chosen = null;
+  let rowCount = (model.get("faithfulness_index") || []).length;
   const draw = () => {
-    const rows = model.get("faithfulness_index") || [];
-    const scored = rows.filter((r) => r.error === undefined);
+    const rows = (model.get("faithfulness_index") || []).filter(Boolean);
+    const scored = rows.filter(isScored);
     const row = scored.find((r) => r.method === (chosen ?? model.get("method"))) ?? scored[0];
     box.hidden = !row;
     if (row) {
       const [fractions, deletion, insertion] = unpack(model.get("faithfulness"), [row.fractions, row.deletion, row.insertion]);
       drawCurves(canvas, fractions.data, [{ data: deletion.data, colour: CURVE_COLOURS.deletion },
         { data: insertion.data, colour: CURVE_COLOURS.insertion }]);
-      setText(caption, `${row.label} · ${row.target}: deletion AUC ${row.deletion_auc.toFixed(3)} (red), `
-        + `insertion AUC ${row.insertion_auc.toFixed(3)} (blue)`);
+      setText(caption, `${row.label} · ${row.target}: deletion AUC ${auc(row.deletion_auc)} (red), `
+        + `insertion AUC ${auc(row.insertion_auc)} (blue)`);
       fillTable(table, rows, row.method, (method) => { chosen = method; draw(); });
     }
     setData(box, "method", row?.method);
   };
   const stops = [
-    watch(model, ["faithfulness_version", "method"], () => { chosen = null; draw(); }, { now: false }),
+    watch(model, ["method"], () => { chosen = null; draw(); }, { now: false }),
+    // rows arrive method by method: a row clicked stays chosen while its run goes on (fewer rows: a new run)
+    watch(model, ["faithfulness_version"], () => {
+      const count = (model.get("faithfulness_index") || []).length;
+      if (count < rowCount) chosen = null;
+      rowCount = count;
+      draw();
+    }, { now: false }),
     watch(model, ["faithfulness_version"], () => setData(box, "version", model.get("faithfulness_version") ?? 0)),
   ];
   draw();

@@ -88,8 +88,19 @@ function drawImage(canvas, data, shape, mode, options) {
   const image = ctx.createImageData(width, height);
   image.data.set(imageToRGBA(data, shape, mode));
   ctx.putImageData(image, 0, 0);
+  scaleCanvas(canvas, height, width, options);
+}
+
+/**
+ * Size a drawn canvas in CSS px: its long side displaySize (160); up, pixelated; with `fit` also
+ * down (smoothly) so that big images keep the size.
+ * @param {HTMLCanvasElement} canvas
+ * @param {number} height
+ * @param {number} width
+ * @param {{ displaySize?: number, fit?: boolean }} options
+ */
+function scaleCanvas(canvas, height, width, options) {
   const size = options.displaySize ?? 160;
-  // CSS scales: up, pixelated; with `fit` also down (smoothly) so that big images keep the size
   const scale = options.fit ? size / Math.max(height, width) : Math.max(1, size / Math.max(height, width));
   canvas.style.width = `${Math.round(width * scale)}px`;
   canvas.style.height = `${Math.round(height * scale)}px`;
@@ -97,16 +108,21 @@ function drawImage(canvas, data, shape, mode, options) {
 }
 
 /**
- * A captioned image canvas with a hover read-out; update(data, shape, mode) redraws it.
+ * A captioned image canvas with a hover read-out; update(data, shape, mode) redraws it and
+ * setDisplaySize(px) changes the size it is shown at.
  * @param {{ caption?: string, testid?: string, fit?: boolean, displaySize?: number,
  *   mode?: Mode }} [options] fit: also scale big images down to displaySize (px, 160)
  */
 export function createImageView(options = {}) {
   const canvas = h("canvas", { class: "dw-image", dataset: options.testid ? { testid: options.testid } : null });
-  if (options.fit) { // an empty placeholder of the display size until the first draw
-    const size = `${options.displaySize ?? 160}px`;
-    Object.assign(canvas, { width: 0, height: 0 });
+  const display = { displaySize: options.displaySize ?? 160, fit: options.fit };
+  const placeholder = () => { // an empty canvas of the display size (with `fit`, until the first draw)
+    const size = `${display.displaySize}px`;
     Object.assign(canvas.style, { width: size, height: size });
+  };
+  if (options.fit) {
+    Object.assign(canvas, { width: 0, height: 0 });
+    placeholder();
   }
   const caption = h("div", { class: "dw-caption" }, [options.caption ?? ""]);
   const readout = h("div", { class: "dw-readout" }, [" "]);
@@ -141,8 +157,20 @@ export function createImageView(options = {}) {
       state.data = data;
       state.shape = shape;
       state.mode = mode;
-      drawImage(canvas, data, shape, mode, { displaySize: options.displaySize, fit: options.fit });
+      drawImage(canvas, data, shape, mode, display);
     },
+    /**
+     * Show the image at another size (px, its long side), redrawing nothing.
+     * @param {number} px
+     */
+    setDisplaySize(px) {
+      if (!(px > 0) || px === display.displaySize) return;
+      display.displaySize = px;
+      if (state.data && canvas.width) scaleCanvas(canvas, canvas.height, canvas.width, display);
+      else if (options.fit) placeholder();
+    },
+    /** The size (px, its long side) the image is shown at. */
+    get displaySize() { return display.displaySize; },
     /**
      * Set the caption's text (only when it changes).
      * @param {string} text

@@ -2,7 +2,7 @@
 // maps and the sanity cascade. Python computes each on request (a message) and sends it as one
 // packed float32 buffer with an index; each hook carries data-version = the trait's version once
 // drawn. Text from Python (class and layer names) only ever goes in through textContent.
-import { clear, h, setData } from "./dom.js";
+import { clear, h, setData, setText } from "./dom.js";
 import { toFloat32Shaped } from "./buffers.js";
 import { heatRGBA, valueRange } from "./colormaps.js";
 import { createImageView, drawRGBA } from "./image_view.js";
@@ -13,10 +13,10 @@ import { classLabel, faithfulnessPart, occlusionView, targetSearchPart } from ".
 export { heatRGBA };
 
 /**
- * The lenses' model: their traits, the classifier's, the progress bar, the channel, the method
- * and the image (under Grad-CAM).
+ * The lenses' model: their traits, the classifier's, the channel, the method and the image
+ * (under Grad-CAM). Their progress is the Explorer's job bar (lib/jobs.js).
  * @typedef {import("@anywidget/types").AnyModel<import("./traits.js").LensTraits
- *   & import("./traits.js").ClassifierTraits & import("./traits.js").ProgressTraits
+ *   & import("./traits.js").ClassifierTraits
  *   & { channel: number, method: string, image: DataView, image_shape: number[] }>} LensModel
  */
 
@@ -134,26 +134,62 @@ export function gradcamPart(model) {
 }
 
 /**
- * The occlusion maps (data-testid="occlusion"), their button and progress bar.
+ * Packed entries with a shape, decoded; those the buffer does not (yet) hold in full are left out.
+ * @template {import("./traits.js").PackedEntry} E
+ * @param {import("./buffers.js").BufferLike} buffer
+ * @param {readonly (E | null | undefined)[] | null | undefined} index
+ * @returns {{ entry: E, array: { data: Float32Array, shape: number[] } }[]}
+ */
+export function unpackWhole(buffer, index) {
+  /** @type {E[]} */
+  const entries = (index || []).filter((e) => e && Array.isArray(e.shape) && Number.isFinite(e.offset))
+    .map((e) => /** @type {E} */ (e));
+  return unpack(buffer, entries).map((array, i) => ({ entry: entries[i], array }))
+    .filter(({ array }) => array.data.length === array.shape.reduce((a, b) => a * b, 1) && array.data.length > 0);
+}
+
+/**
+ * How far an occlusion run got: "12/64 positions" while it runs, "stopped at 12/64", else
+ * "64 positions"; "" when the entry does not say.
+ * @param {{ done?: number, total?: number, state?: string } | null | undefined} entry
+ */
+export function occlusionProgress(entry) {
+  const total = Number(entry?.total) || 0;
+  if (!entry || total <= 0) return "";
+  const done = Number(entry.done) || 0;
+  if (entry.state === "stopped") return `stopped at ${done}/${total}`;
+  if (entry.state === "running") return `${done}/${total} positions`;
+  return `${total} positions`;
+}
+
+/**
+ * The occlusion maps (data-testid="occlusion") and their button; while Python computes them
+ * they are redrawn at each partial update, and "occlusion-progress" says how far it got.
  * @param {LensModel} model
  */
 export function occlusionPart(model) {
   const maps = h("div", { class: "dw-strip", dataset: { testid: "occlusion" } });
-  const progress = h("progress", { class: "dw-progress", max: "1", value: "0" });
+  const status = h("span", { class: "dw-count", dataset: { testid: "occlusion-progress" } });
   const button = h("button", { onclick: () => model.send({ type: "occlusion" }) }, ["occlusion map"]);
   const stops = [
-    watch(model, ["progress"], () => { progress.value = model.get("progress") ?? 0; }),
     watch(model, ["occlusion_version"], () => {
       clear(maps);
-      const index = model.get("occlusion_index") || [];
-      unpack(model.get("occlusion"), index).forEach((array, i) => {
-        maps.appendChild(occlusionView(index[i], array, model.get("classes") || []));
-      });
+      const entries = unpackWhole(model.get("occlusion"), model.get("occlusion_index"));
+      for (const { entry, array } of entries) {
+        const view = occlusionView(entry, array, model.get("classes") || []);
+        const canvas = view.querySelector("canvas");
+        if (canvas) for (const key of /** @type {const} */ (["done", "total", "state"])) setData(canvas, key, entry[key]);
+        maps.appendChild(view);
+      }
+      const first = entries.find(({ entry }) => (Number(entry.total) || 0) > 0)?.entry;
+      setText(status, occlusionProgress(first));
+      setData(status, "state", first?.state);
+      setData(maps, "state", first?.state);
       setData(maps, "version", model.get("occlusion_version") ?? 0);
     }),
   ];
   const root = h("div", {}, [
-    h("div", { class: "dw-controls" }, [button, progress,
+    h("div", { class: "dw-controls" }, [button, status,
       h("span", { class: "dw-note" }, ["a grey square at each position: the channel's value (dark: it drops) or, "
         + "with classes, Zeiler & Fergus's Fig. 7: (b) the strongest unit, (d) the class's probability, (e) the most probable class"])]),
     maps,
@@ -170,13 +206,13 @@ export function sanityPart(model) {
   const button = h("button", { onclick: () => model.send({ type: "sanity" }) }, ["sanity check"]);
   const stop = watch(model, ["sanity_version"], () => {
     clear(strip);
-    const steps = model.get("sanity_index") || [];
-    unpack(model.get("sanity"), steps).forEach((array, i) => {
+    // the cascade grows a step at a time: draw the steps there are
+    for (const { entry, array } of unpackWhole(model.get("sanity"), model.get("sanity_index"))) {
       const [data, shape] = asImage(array);
-      const view = createImageView({ caption: sanityCaption(steps[i]), displaySize: 96 });
+      const view = createImageView({ caption: sanityCaption(entry), displaySize: 96 });
       view.update(data, shape, projectionMode(shape));
       strip.appendChild(view.root);
-    });
+    }
     setData(strip, "version", model.get("sanity_version") ?? 0);
   });
   const root = h("div", {}, [

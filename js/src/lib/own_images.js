@@ -11,6 +11,7 @@ import { watch } from "./widget.js";
  * @typedef {import("@anywidget/types").AnyModel<import("./traits.js").ProjectionTraits
  *   & import("./traits.js").OwnImagesTraits>} OwnImagesModel
  */
+/** @typedef {import("./messages.js").PageMessage} PageMessage */
 
 /** Files above this size are refused in the page and never sent (Python's limit too). */
 export const MAX_UPLOAD_BYTES = 20 * 2 ** 20;
@@ -198,7 +199,7 @@ export function ownImagesPart(model, { dropTarget = null, camera = browserCamera
   async function upload(files) {
     for (const file of files) {
       if (file.size > MAX_UPLOAD_BYTES) {
-        model.send({ type: "refused", message: tooBigMessage(file.name, file.size) });
+        model.send(/** @satisfies {PageMessage} */ ({ type: "refused", message: tooBigMessage(file.name, file.size) }));
         continue;
       }
       let bytes;
@@ -206,10 +207,11 @@ export function ownImagesPart(model, { dropTarget = null, camera = browserCamera
         bytes = await file.arrayBuffer();
       } catch (err) {
         const message = `error: ${file.name}: could not be read (${/** @type {Error} */ (err)?.name ?? err})`;
-        model.send({ type: "refused", message });
+        model.send(/** @satisfies {PageMessage} */ ({ type: "refused", message }));
         continue;
       }
-      model.send({ type: "upload", name: file.name, size: file.size }, undefined, [bytes]);
+      const message = /** @satisfies {PageMessage} */ ({ type: "upload", name: file.name, size: file.size });
+      model.send(message, undefined, [bytes]);
     }
   }
 
@@ -246,7 +248,7 @@ export function ownImagesPart(model, { dropTarget = null, camera = browserCamera
     const rgb = grabFrame(video, scratch, height, width);
     target = Math.max(target, model.get("frames") ?? 0) + 1;
     waiting = true;
-    model.send({ type: "frame", shape: [height, width, 3] }, undefined, [rgb.buffer]);
+    model.send(/** @satisfies {PageMessage} */ ({ type: "frame", shape: [height, width, 3] }), undefined, [rgb.buffer]);
     sent += 1;
     setData(root, "framesSent", sent);
     timer = setTimeout(sendFrame, timeoutMs); // never stall on a lost answer
@@ -290,7 +292,9 @@ export function ownImagesPart(model, { dropTarget = null, camera = browserCamera
     video.pause();
     video.srcObject = null;
     setState("off");
-    if (notify && was !== "off") model.send({ type: "camera", state: "off", message: "camera: off" });
+    if (notify && was !== "off") {
+      model.send(/** @satisfies {PageMessage} */ ({ type: "camera", state: "off", message: "camera: off" }));
+    }
   }
 
   /** Switch the camera on and start sending frames; Python hears how it went. */
@@ -308,17 +312,18 @@ export function ownImagesPart(model, { dropTarget = null, camera = browserCamera
     } catch (err) {
       if (mine !== run) return release(media);
       stopCamera(false);
-      model.send({ type: "camera", state: "error", message: cameraError(err) });
+      model.send(/** @satisfies {PageMessage} */ ({ type: "camera", state: "error", message: cameraError(err) }));
       return;
     }
     if (mine !== run || !media) return;
     media.getVideoTracks().forEach((track) => track.addEventListener("ended", () => {
       if (stream !== media) return; // the camera went away (unplugged, revoked)
       stopCamera(false);
-      model.send({ type: "camera", state: "error", message: "camera: the camera stopped (ended)" });
+      const message = "camera: the camera stopped (ended)";
+      model.send(/** @satisfies {PageMessage} */ ({ type: "camera", state: "error", message }));
     }));
     setState("on");
-    model.send({ type: "camera", state: "on", message: "camera: on" });
+    model.send(/** @satisfies {PageMessage} */ ({ type: "camera", state: "on", message: "camera: on" }));
     target = model.get("frames") ?? 0;
     sendFrame();
   }
@@ -332,7 +337,7 @@ export function ownImagesPart(model, { dropTarget = null, camera = browserCamera
   freeze.addEventListener("click", () => { // keep the last frame sent: it stays shown, the camera stops
     if (state !== "on") return;
     stopCamera(false);
-    model.send({ type: "freeze" });
+    model.send(/** @satisfies {PageMessage} */ ({ type: "freeze" }));
   });
 
   const stopDrops = dropTarget ? acceptDrops(dropTarget, upload) : () => {};

@@ -6,7 +6,7 @@ import { toFloat32, toFloat32Shaped } from "./buffers.js";
 import { createImageView } from "./image_view.js";
 import { debounce, push, watch } from "./widget.js";
 
-export { gridPart, projectionsPart } from "./channel_parts.js";
+export { gridPart, PICTURE_MIN, pictureSize, projectionsPart } from "./channel_parts.js";
 
 /** @typedef {import("./traits.js").Model} Model */
 /** @typedef {import("@anywidget/types").AnyModel<import("./traits.js").StatusTraits>} StatusModel */

@@ -15,11 +15,7 @@ import { watch } from "./widget.js";
  * @typedef {(Projection & { from: "traits" | "cache", error?: undefined })
  *   | { error: string, data?: undefined } | null} Found
  */
-/**
- * A "prefetched" custom message from Python (its one buffer holds the float32 projection).
- * @typedef {{ type: string, layer: string, seed: string, image: number, method: string,
- *   channel: number, shape: number[] }} PrefetchMessage
- */
+/** @typedef {import("./messages.js").PrefetchedMessage} PrefetchMessage a "prefetched" message (one float32 buffer) */
 
 const DEFAULT_CACHE_BUDGET = 64 * 2 ** 20;
 // Published results of at most this many channels are copied into the cache as well, so that

@@ -64,7 +64,20 @@ const CSS = `
 .dw-graph text { fill: var(--jp-ui-font-color1, #222); font-size: 12px;
   font-family: var(--jp-code-font-family, monospace); }
 .dw-graph text.dw-grad { fill: var(--jp-brand-color1, #1976d2); font-size: 11px; }
-.dw-progress { width: 200px; }
+.dw-jobs { margin: 0; padding: 0; list-style: none; display: flex; flex-direction: column; gap: 1px;
+  font-size: 11px; }
+.dw-job { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; }
+.dw-job progress { width: 120px; height: 0.9em; }
+.dw-job-label { max-width: 40em; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.dw-count { font-variant-numeric: tabular-nums; color: var(--jp-ui-font-color2, #555); }
+.dw-job-state { color: var(--jp-ui-font-color2, #555); }
+.dw-root .dw-job button { font-size: 11px; padding: 0 4px; }
+.dw-job.dw-finished { opacity: 0.6; }
+.dw-job[data-state="failed"] { opacity: 1; }
+.dw-job-error { color: var(--jp-error-color1, #c62828); white-space: pre-wrap; flex-basis: 100%; }
+/* the first picture keeps its size: no flex shrink, no host max-width on its canvases */
+.dw-sticky .dw-figure { flex: none; }
+.dw-sticky .dw-image { max-width: none; }
 .dw-gallery { display: flex; flex-wrap: wrap; gap: 6px; }
 .dw-strip { display: flex; flex-wrap: wrap; gap: 6px; align-items: flex-end; }
 .dw-col { display: flex; flex-direction: column; gap: 2px; }

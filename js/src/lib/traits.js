@@ -30,10 +30,13 @@
 
 /**
  * One occlusion map: "channel" (no class head), or Fig. 7's "unit", "probability" and
- * "most_probable" (its classes: those that appear, most frequent first).
+ * "most_probable" (its classes: those that appear, most frequent first). While its job runs,
+ * done of total positions are computed (the others hold the unoccluded value); state "running",
+ * "done" or "stopped".
  * @typedef {PackedEntry & { kind?: string, target: string, unoccluded: number, min: number,
  *   max: number, layer?: string, channel?: number, class?: number, patch?: number, stride?: number,
- *   classes?: { class: number, name: string, count: number }[] }} OcclusionEntry
+ *   classes?: { class: number, name: string, count: number }[], done?: number, total?: number,
+ *   state?: "running" | "done" | "stopped" }} OcclusionEntry
  */
 
 /**
@@ -60,7 +63,14 @@
 
 /** @typedef {{ image_index: number, n_images: number, frames: number }} OwnImagesTraits */
 
-/** @typedef {{ progress: number }} ProgressTraits the Explorer's progress bar (0 to 1) */
+/**
+ * One job of the Explorer (a long computation on Python's worker thread), as its job bar shows it:
+ * done of total steps (total 0: unknown); error only when failed.
+ * @typedef {{ id: number, kind: string, label: string, done: number, total: number,
+ *   state: "queued" | "running" | "done" | "stopped" | "failed", error?: string }} JobRow
+ */
+
+/** @typedef {{ jobs: JobRow[] }} JobsTraits the Explorer's jobs, oldest first (finished ones trimmed by Python) */
 
 /**
  * One top-k hit: where it is and the packed patch and projection.
@@ -70,7 +80,7 @@
 
 /**
  * The Explorer's traits; topk_k is the k its top-k button asks for (read-only).
- * @typedef {ProjectionTraits & LensTraits & ClassifierTraits & OwnImagesTraits & ProgressTraits & { ladder: DataView,
+ * @typedef {ProjectionTraits & LensTraits & ClassifierTraits & OwnImagesTraits & JobsTraits & { ladder: DataView,
  *   ladder_index: (PackedEntry & { op: string, layer: string })[], topk: DataView,
  *   topk_index: TopkHit[], topk_k: number }} ExplorerTraits
  */
