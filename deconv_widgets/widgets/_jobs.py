@@ -136,6 +136,8 @@ class Jobs:
             return
         if event.state == "done":
             row["done"] = row["total"] = max(row["total"], row["done"], 1)
+        if event.state == "stopped":  # said first: what it shows may say more
+            self._say(f"{job.label}: stopped at {row['done']}/{row['total'] or '?'}")
         value = event.value if event.value is not None else last
         if value is not None:
             try:
@@ -144,8 +146,6 @@ class Jobs:
                 row["state"], row["error"] = "failed", error_text(err)
                 self._say(f"{row['error']} ({job.label})")
                 return
-        if event.state == "stopped":
-            self._say(f"{job.label}: stopped at {row['done']}/{row['total'] or '?'}")
 
     def close(self) -> None:
         """Forget every job (the widget closes; its worker drops the queue)."""

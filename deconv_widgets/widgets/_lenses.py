@@ -164,8 +164,11 @@ class LensWidget(ProjectionWidget):
     def _lens_target_changed(self, change: dict[str, Any]) -> None:
         def apply() -> None:
             self._check_target(change["new"])
-            if self._lens_follow:
-                self.show_lenses()
+            if self._lens_follow:  # small layers at once, as picks do; large ones as a job
+                if self._all_at_once(self._projector.layer_info(self.layer)):
+                    self._compute_lenses()
+                else:
+                    self.show_lenses()
             self._clear_stale()
 
         self._guarded(change, apply)
