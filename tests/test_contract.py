@@ -43,8 +43,7 @@ WIDGETS = {
 
 # The page messages' handlers: their type comparisons are read from the source.
 HANDLERS = (
-    ("explorer", "Explorer", "_on_message"),
-    ("_own_images", "ImagesWidget", "_own_message"),
+    ("parts.images", "ImagesPart", "message"),
     ("unpool_view", "UnpoolView", "_on_message"),
     ("gradients_panel", "GradientsPanel", "_on_message"),
 )
@@ -176,12 +175,9 @@ def test_python_message_tables_are_consistent() -> None:
 
 def test_page_messages_are_the_handled_ones() -> None:
     """PAGE_MESSAGES are the types the handlers compare with (and their *_MESSAGES tuples)."""
-    from deconv_widgets.widgets import messages
-    from deconv_widgets.widgets._classifier import CLASSIFIER_MESSAGES
-    from deconv_widgets.widgets._lenses import LENS_MESSAGES
-    from deconv_widgets.widgets._own_images import OWN_MESSAGES
+    from deconv_widgets.widgets import Explorer, messages
 
-    handled = {*CLASSIFIER_MESSAGES, *LENS_MESSAGES, *OWN_MESSAGES}
+    handled = set(Explorer()._handlers)  # the Explorer's table: a handler per message type
     for module, cls, method in HANDLERS:
         owner = getattr(importlib.import_module(f"deconv_widgets.widgets.{module}"), cls)
         handled |= set(HANDLED.findall(inspect.getsource(getattr(owner, method))))
@@ -254,3 +250,14 @@ def test_no_stray_message_typedefs_in_messages_js() -> None:
         and name not in declared
     ]
     assert not stray, f"typedefs of js/{MESSAGES_JS} missing from messages.py: {stray}"
+
+
+def test_each_python_part_has_a_js_module_named_alike() -> None:
+    """widgets/parts/<name>.py <-> js/src/parts/<name>.js (host.py is the parts' interface)."""
+    package = Path(__file__).resolve().parents[1]
+    python = {p.stem for p in (package / "deconv_widgets/widgets/parts").glob("*.py")}
+    js = {p.stem for p in (package / "js/src/parts").glob("*.js")}
+    python -= {"__init__", "host"}
+    assert python == js, f"Python parts without a JS module: {sorted(python - js)}; " + (
+        f"JS parts without a Python part: {sorted(js - python)}"
+    )

@@ -8,8 +8,9 @@ import pytest
 from helpers import floats_at
 
 from deconv_widgets import methods, zoo
+from deconv_widgets.projection.faithfulness import box_upsample
 from deconv_widgets.widgets import Explorer
-from deconv_widgets.widgets._classifier import box_upsample, search_classes
+from deconv_widgets.widgets._classes import search_classes
 
 LAYER = "conv2_1"
 IMAGES = (3, 3)  # (n, random_seed) of the conftest's `images`

@@ -148,3 +148,32 @@ def faithfulness(
     fractions = np.linspace(0.0, 1.0, int(steps) + 1)  # k / steps, as RISE's AUC
     auc = float(np.trapezoid(curve.astype(np.float64), fractions))
     return Faithfulness(mode, index, curve, fractions.astype(np.float32), auc)
+
+
+def occlusion_square(height: int, width: int) -> tuple[int, int]:
+    """The occlusion lens's default square (patch, stride): min(H, W) / 8 and half of that."""
+    patch = max(1, round(min(height, width) / 8))
+    return patch, max(1, patch // 2)
+
+
+def box_upsample(values: np.ndarray, size: tuple[int, int], patch: int, stride: int) -> np.ndarray:
+    """An occlusion map (rows, cols), one value per square, as a per-pixel map (H, W).
+
+    Box upsampling: each pixel takes the mean of the values of every square that covers it
+    (the square at (row, col) covers rows row·stride .. row·stride + patch − 1, likewise the
+    columns); a pixel no square covers (the bottom and right remainders when (H − patch) is
+    not a multiple of the stride) takes the value of the square whose centre is nearest.
+    """
+
+    def cover(length: int, count: int) -> np.ndarray:
+        starts = np.arange(count) * stride
+        pixels = np.arange(length)[:, None]
+        weights = ((pixels >= starts) & (pixels < starts + patch)).astype(np.float64)
+        centres = starts + (patch - 1) / 2
+        for pixel in np.flatnonzero(weights.sum(axis=1) == 0):
+            weights[pixel, int(np.argmin(np.abs(centres - pixel)))] = 1.0
+        return weights / weights.sum(axis=1, keepdims=True)
+
+    rows, cols = values.shape
+    down, across = cover(size[0], rows), cover(size[1], cols)
+    return (down @ np.asarray(values, np.float64) @ across.T).astype(np.float32)

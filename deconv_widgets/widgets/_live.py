@@ -16,7 +16,7 @@ import threading
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -24,8 +24,14 @@ from ..projection.steps import Step, Steps, Stopped
 
 LOG = logging.getLogger("deconv_widgets")  # the widgets' logger (_base.LOG is the same)
 
-# (layer, seed, image version, channel); channel None = every channel of the layer at once.
-Key = tuple[str, str, int, int | None]
+
+class Key(NamedTuple):
+    """What a pick's projections are computed for (channel None: every channel at once)."""
+
+    layer: str
+    seed: str
+    image: int  # the image version
+    channel: int | None
 
 
 def kernel_loop() -> asyncio.AbstractEventLoop | None:

@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import traitlets
 
 from .. import methods as registry
 from .._values import shown
 from ..methods import Method
-from ..projection import LayerInfo, Projector
+from ..projection import SEEDS, LayerInfo, Projector
 from ..projection.checks import check_choice
-from ._base import Setting, TextSetting
+from ._base import IntSetting, Setting, TextSetting
+from ._live import Key
 
 # All channels x every method (len(methods.NAMES)) x H x W x C float32 up to this size go to the
 # page in one message, so that a click redraws with no kernel round trip; bigger layers are
@@ -106,6 +108,17 @@ def choice(value: Any, choices: tuple[str, ...], what: str) -> str:
     return check_choice(value, choices, what)
 
 
+# The most the page keeps of prefetched and earlier projections (`cache_budget`).
+PAGE_CACHE_BYTES = 64 * 2**20
+
+
+def what(key: Key | None) -> str:
+    """'channel 41' or 'every channel of conv3' for a status line."""
+    if key is None:
+        return "nothing"
+    return f"every channel of {key.layer}" if key.channel is None else f"channel {key.channel}"
+
+
 class LayerSetting(TextSetting):
     """A layer name; a LayerInfo given instead stands for its name."""
 
@@ -152,3 +165,76 @@ def first_channel(activation: np.ndarray, border: float = BORDER) -> int:
     if candidates.size == 0:
         return int(np.argmax(peaks))
     return int(candidates[np.argmax(peaks[candidates])])
+
+
+class ProjectionTraits(traitlets.HasTraits):
+    """The synced traits of a widget that shows a pick's activations and projections."""
+
+    layers = traitlets.List(traitlets.Dict()).tag(sync=True)
+    """The model's 4-D layers, a dict each: name, kind, output_shape [H, W, C] (None: unknown),
+    params, receptive_field and jump (input pixels). Set by Python only; the page reads it."""
+    layer = LayerSetting("").tag(sync=True)
+    """The layer shown, a name from `layers` (a LayerInfo stands for its name). Set from Python
+    or in the page (layer menu; Explorer: an inspector row); a bad name reverts, see `status`."""
+    channel = IntSetting(0).tag(sync=True)
+    """The channel shown, 0..C-1 of `layer` (0 when a new layer has fewer). Set from Python or
+    in the page (grid click, arrow keys, channel box); out of range reverts, see `status`."""
+    method = MethodSetting().tag(sync=True)
+    """The primary projection method, an entry of `methods`. Set from Python or in the page
+    (method menu, or a click on a projection) to a name of `deconv_widgets.methods.NAMES` or a
+    configured key ("lrp_epsilon(epsilon=0.1)"); from Python also to a configured Method
+    (`methods.lrp_epsilon(0.1)`), which stands for its key. A configuration takes its method's
+    place in `methods` (a name goes back to the default one); the trait then holds that entry.
+    An unknown name or a bad key reverts, see `status`."""
+    seed = TextSetting("activation").tag(sync=True)
+    """What the projection places on the channel, one of `seeds`. Set from Python or in the page
+    (seed menu); an unknown one reverts, see `status`."""
+    methods = traitlets.List(traitlets.Unicode(), list(registry.NAMES), read_only=True).tag(
+        sync=True
+    )
+    """One entry per method of `deconv_widgets.methods.NAMES`, in its order: the method's name,
+    or the key of the configuration in use ("lrp_epsilon(epsilon=0.1)" in place of
+    "lrp_epsilon") once `method` was set to one. Set by Python only (read-only); the page shows
+    one projection per entry and lists them in its method menu."""
+    seeds = traitlets.List(traitlets.Unicode(), list(SEEDS), read_only=True).tag(sync=True)
+    """SEEDS: "activation" (the channel's own map), "max" (a 1 at its maximum), "ones".
+    Read-only (Python); the page's seed menu lists them."""
+    image = traitlets.Bytes(b"").tag(sync=True)
+    """The shown image: float32 (H, W, C) little-endian, row-major, values in [0, 1] (rescaled
+    when outside); shape in `image_shape`. Set by Python only."""
+    image_shape = traitlets.List(traitlets.Int()).tag(sync=True)
+    """[H, W, C] of `image` (the page's camera sends frames of this H and W). Set by Python only."""
+    activations = traitlets.Bytes(b"").tag(sync=True)
+    """The layer's activation on the shown image: float32 (H', W', C) little-endian, row-major;
+    shape in `act_shape`. Set by Python only; the page draws it as the channel grid."""
+    act_shape = traitlets.List(traitlets.Int()).tag(sync=True)
+    """[H', W', C] of `activations`; C is the number of channels of `layer`. Set by Python only."""
+    projections = traitlets.Bytes(b"").tag(sync=True)
+    """The pick's projections, float32 (M, N, H, W, C) little-endian, row-major: M methods of
+    `proj_methods` (entries of `methods`), N channels of `proj_channels`; shape in `proj_shape`.
+    Set by Python only."""
+    proj_shape = traitlets.List(traitlets.Int()).tag(sync=True)
+    """[M, N, H, W, C] of `projections`; C is the shown image's (the model input's when the
+    preprocess is not per-pixel affine). Set by Python only."""
+    proj_methods = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    """The methods along axis 0 of `projections`: the entries of `methods` known so far, in its
+    order (the shown one is computed first, the others follow). Set by Python only."""
+    proj_channels = traitlets.List(traitlets.Int()).tag(sync=True)
+    """The channels along axis 1 of `projections`: all of the layer's when they fit
+    ALL_CHANNELS_LIMIT_BYTES and no camera streams, else the picked one. Set by Python only."""
+    proj_key = traitlets.Dict().tag(sync=True)
+    """What `projections` was computed for: {layer, seed, image (an `image_version`), request
+    (counts publications)}; the page uses them only for its current pick. Set by Python only."""
+    proj_errors = traitlets.Dict().tag(sync=True)
+    """{method: error text} for methods of `proj_methods` that cannot project this pick (e.g. an
+    LRP method from the seed "ones", which it does not take); their slices of `projections` are
+    zeros and the other methods still draw. Set by Python only."""
+    image_version = traitlets.Int(0).tag(sync=True)
+    """Counts the images made current (picks, uploads, camera frames); `proj_key` names one. Set
+    by Python only."""
+    strongest = traitlets.List(traitlets.Int()).tag(sync=True)
+    """Every channel of `layer`, strongest peak activation on the shown image first (ties by
+    index): the grid's "strongest" order and the prefetch order. Set by Python only."""
+    cache_budget = traitlets.Int(PAGE_CACHE_BYTES).tag(sync=True)
+    """Bytes the page's LRU cache of prefetched and earlier projections may hold (the kernel's
+    own cache is separate). Set from Python; the page only reads it."""

@@ -17,12 +17,10 @@ from ..methods import Method
 from ..projection import SEEDS, LayerInfo, Projector
 from ..projection.checks import check_channel, image_batch
 from ..projection.shown_space import affine_matrix, to_shown
-from ._base import BaseWidget, IntSetting, TextSetting, error_text, float32_bytes
-from ._jobs import Jobs
+from ._base import BaseWidget, error_text, float32_bytes
 from ._live import LOG, Event, JobEvent, Key, Store, Task, Worker, kernel_loop
 from ._picks import (
-    LayerSetting,
-    MethodSetting,
+    ProjectionTraits,
     channel_count,
     choice,
     display_image,
@@ -31,91 +29,19 @@ from ._picks import (
     method_entry,
     method_text,
     sends_all_channels,
+    what,
 )
+from .messages import PrefetchedMessage
+from .parts.host import Current, Hook, PartHost
+from .parts.jobs import Jobs
 
-# Projections kept in the kernel (least recently used evicted first) and, separately, the most
-# the page keeps of prefetched ones; prefetch fills at most half of it.
+# Projections kept in the kernel (least recently used evicted first); the page's own budget is
+# the `cache_budget` trait (`_picks.PAGE_CACHE_BYTES`).
 CACHE_BUDGET_BYTES = 64 * 2**20
 
 
-def _what(key: Key | None) -> str:
-    """'channel 41' or 'every channel of conv3' for a status line."""
-    if key is None:
-        return "nothing"
-    return f"every channel of {key[0]}" if key[3] is None else f"channel {key[3]}"
-
-
-class ProjectionWidget(BaseWidget):
+class ProjectionWidget(BaseWidget, ProjectionTraits):
     """Layer, channel, method and seed over one image, with activations and projections."""
-
-    layers = traitlets.List(traitlets.Dict()).tag(sync=True)
-    """The model's 4-D layers, a dict each: name, kind, output_shape [H, W, C] (None: unknown),
-    params, receptive_field and jump (input pixels). Set by Python only; the page reads it."""
-    layer = LayerSetting("").tag(sync=True)
-    """The layer shown, a name from `layers` (a LayerInfo stands for its name). Set from Python
-    or in the page (layer menu; Explorer: an inspector row); a bad name reverts, see `status`."""
-    channel = IntSetting(0).tag(sync=True)
-    """The channel shown, 0..C-1 of `layer` (0 when a new layer has fewer). Set from Python or
-    in the page (grid click, arrow keys, channel box); out of range reverts, see `status`."""
-    method = MethodSetting().tag(sync=True)
-    """The primary projection method, an entry of `methods`. Set from Python or in the page
-    (method menu, or a click on a projection) to a name of `deconv_widgets.methods.NAMES` or a
-    configured key ("lrp_epsilon(epsilon=0.1)"); from Python also to a configured Method
-    (`methods.lrp_epsilon(0.1)`), which stands for its key. A configuration takes its method's
-    place in `methods` (a name goes back to the default one); the trait then holds that entry.
-    An unknown name or a bad key reverts, see `status`."""
-    seed = TextSetting("activation").tag(sync=True)
-    """What the projection places on the channel, one of `seeds`. Set from Python or in the page
-    (seed menu); an unknown one reverts, see `status`."""
-    methods = traitlets.List(traitlets.Unicode(), list(registry.NAMES), read_only=True).tag(
-        sync=True
-    )
-    """One entry per method of `deconv_widgets.methods.NAMES`, in its order: the method's name,
-    or the key of the configuration in use ("lrp_epsilon(epsilon=0.1)" in place of
-    "lrp_epsilon") once `method` was set to one. Set by Python only (read-only); the page shows
-    one projection per entry and lists them in its method menu."""
-    seeds = traitlets.List(traitlets.Unicode(), list(SEEDS), read_only=True).tag(sync=True)
-    """SEEDS: "activation" (the channel's own map), "max" (a 1 at its maximum), "ones".
-    Read-only (Python); the page's seed menu lists them."""
-    image = traitlets.Bytes(b"").tag(sync=True)
-    """The shown image: float32 (H, W, C) little-endian, row-major, values in [0, 1] (rescaled
-    when outside); shape in `image_shape`. Set by Python only."""
-    image_shape = traitlets.List(traitlets.Int()).tag(sync=True)
-    """[H, W, C] of `image` (the page's camera sends frames of this H and W). Set by Python only."""
-    activations = traitlets.Bytes(b"").tag(sync=True)
-    """The layer's activation on the shown image: float32 (H', W', C) little-endian, row-major;
-    shape in `act_shape`. Set by Python only; the page draws it as the channel grid."""
-    act_shape = traitlets.List(traitlets.Int()).tag(sync=True)
-    """[H', W', C] of `activations`; C is the number of channels of `layer`. Set by Python only."""
-    projections = traitlets.Bytes(b"").tag(sync=True)
-    """The pick's projections, float32 (M, N, H, W, C) little-endian, row-major: M methods of
-    `proj_methods` (entries of `methods`), N channels of `proj_channels`; shape in `proj_shape`.
-    Set by Python only."""
-    proj_shape = traitlets.List(traitlets.Int()).tag(sync=True)
-    """[M, N, H, W, C] of `projections`; C is the shown image's (the model input's when the
-    preprocess is not per-pixel affine). Set by Python only."""
-    proj_methods = traitlets.List(traitlets.Unicode()).tag(sync=True)
-    """The methods along axis 0 of `projections`: the entries of `methods` known so far, in its
-    order (the shown one is computed first, the others follow). Set by Python only."""
-    proj_channels = traitlets.List(traitlets.Int()).tag(sync=True)
-    """The channels along axis 1 of `projections`: all of the layer's when they fit
-    ALL_CHANNELS_LIMIT_BYTES and no camera streams, else the picked one. Set by Python only."""
-    proj_key = traitlets.Dict().tag(sync=True)
-    """What `projections` was computed for: {layer, seed, image (an `image_version`), request
-    (counts publications)}; the page uses them only for its current pick. Set by Python only."""
-    proj_errors = traitlets.Dict().tag(sync=True)
-    """{method: error text} for methods of `proj_methods` that cannot project this pick (e.g. an
-    LRP method from the seed "ones", which it does not take); their slices of `projections` are
-    zeros and the other methods still draw. Set by Python only."""
-    image_version = traitlets.Int(0).tag(sync=True)
-    """Counts the images made current (picks, uploads, camera frames); `proj_key` names one. Set
-    by Python only."""
-    strongest = traitlets.List(traitlets.Int()).tag(sync=True)
-    """Every channel of `layer`, strongest peak activation on the shown image first (ties by
-    index): the grid's "strongest" order and the prefetch order. Set by Python only."""
-    cache_budget = traitlets.Int(CACHE_BUDGET_BYTES).tag(sync=True)
-    """Bytes the page's LRU cache of prefetched and earlier projections may hold (the kernel's
-    own cache is separate). Set from Python; the page only reads it."""
 
     # Subclasses that only show activations (ChannelPicker) turn projections off.
     _with_projections = True
@@ -175,6 +101,8 @@ class ProjectionWidget(BaseWidget):
         name = f"deconv-widgets {type(self).__name__} {id(self):x}"
         self._worker = Worker(self._compute, self._post, self._known, name)
         self._jobs: Jobs | None = None  # widgets with jobs (the Explorer) make their Jobs part
+        self._pick_hooks: list[Hook] = []  # parts' hooks after each pick (`_on_pick`)
+        self._image_hooks: list[Hook] = []  # parts' hooks after each new current image
 
     # ------------------------------------------------------------------ checks
     @staticmethod
@@ -204,6 +132,8 @@ class ProjectionWidget(BaseWidget):
         self.image_version = self._image_version
         self.image = float32_bytes(display_image(shown))
         self.image_shape = [int(s) for s in shown.shape]
+        for hook in self._image_hooks:
+            hook()
 
     # ------------------------------------------------------------------ compute
     def _all_at_once(self, info: LayerInfo) -> bool:
@@ -219,7 +149,7 @@ class ProjectionWidget(BaseWidget):
     def _key(self, info: LayerInfo) -> Key:
         """What the current pick needs: (layer, seed, image version, channel or None = all)."""
         channel = None if self._all_at_once(info) else int(self.channel)
-        return (info.name, self.seed, self._image_version, channel)
+        return Key(info.name, self.seed, self._image_version, channel)
 
     def _refresh(self) -> None:
         """Bring activations and projections up to date with layer/channel/seed/image."""
@@ -246,7 +176,7 @@ class ProjectionWidget(BaseWidget):
         missing = tuple(m for m in self._methods_wanted() if not self._store.has(key, m))
         self._publish(key)
         if missing:
-            self.status = self._busy = f"{missing[0]} for {_what(key)}…"
+            self.status = self._busy = f"{missing[0]} for {what(key)}…"
             task = Task(key, missing, self._input)
             if self._loop is None:  # plain Python: compute here, now
                 self._worker.run_inline(task)
@@ -264,7 +194,7 @@ class ProjectionWidget(BaseWidget):
             return
         values = [self._store.get(key, m) for m in methods]
         errors = {m: v for m, v in zip(methods, values, strict=True) if isinstance(v, str)}
-        count = channel_count(self._projector.layer_info(key[0])) if key[3] is None else 1
+        count = channel_count(self._projector.layer_info(key.layer)) if key.channel is None else 1
         blank = np.zeros((count, *self._projection_shape()), np.float32)
         stacked = np.stack([blank if isinstance(v, str) else v for v in values])
         self._request += 1
@@ -273,11 +203,11 @@ class ProjectionWidget(BaseWidget):
             self.proj_shape = [int(s) for s in stacked.shape]
             self.proj_methods = list(methods)
             self.proj_errors = errors
-            self.proj_channels = list(range(count)) if key[3] is None else [key[3]]
+            self.proj_channels = list(range(count)) if key.channel is None else [key.channel]
             self.proj_key = {
-                "layer": key[0],
-                "seed": key[1],
-                "image": key[2],
+                "layer": key.layer,
+                "seed": key.seed,
+                "image": key.image,
                 "request": self._request,
             }
             if len(methods) == len(self.methods):
@@ -297,7 +227,7 @@ class ProjectionWidget(BaseWidget):
         idle_work = idle_work and not self._streaming
         # a seed the shown method does not take (LRP and "ones") gives errors: nothing to fetch
         idle_work = idle_work and self.seed in registry.get(self.method).seeds
-        if not idle_work or key is None or key[3] is None:
+        if not idle_work or key is None or key.channel is None:
             self._worker.prefetch([])
             self._prefetch_context = None
             return
@@ -308,9 +238,9 @@ class ProjectionWidget(BaseWidget):
         per_channel = int(np.prod(self._projection_shape())) * 4
         limit = max(0, self._store.budget // 2 // per_channel)
         self._worker.prefetch(
-            Task((*key[:3], channel), (self.method,), self._input, pick=False)
+            Task(key._replace(channel=channel), (self.method,), self._input, pick=False)
             for channel in self.strongest[:limit]
-            if not self._store.has((*key[:3], channel), self.method)
+            if not self._store.has(key._replace(channel=channel), self.method)
         )
 
     # ------------------------------------------------------------------ worker
@@ -363,7 +293,7 @@ class ProjectionWidget(BaseWidget):
             return False
         task, method, current = event.task, event.method, event.task.key == self._want
         if event.kind == "start" and task.pick and current:
-            self._worker_status(f"{method} for {_what(task.key)}…", busy=True)
+            self._worker_status(f"{method} for {what(task.key)}…", busy=True)
         elif event.kind == "done":
             self._store.put(task.key, method, event.value)
             if current:
@@ -389,19 +319,13 @@ class ProjectionWidget(BaseWidget):
 
     def _send_prefetched(self, key: Key, method: str, value: Any) -> None:
         """Send one prefetched projection to the page's cache (a message with one buffer)."""
-        if not isinstance(value, np.ndarray):
-            return
-        layer, seed, image, channel = key
-        message = {
-            "type": "prefetched",
-            "layer": layer,
-            "seed": seed,
-            "image": image,
-            "method": method,
-            "channel": channel,
-            "shape": [int(s) for s in value.shape[1:]],
-        }
-        self.send(message, buffers=[float32_bytes(value[0])])
+        if isinstance(value, np.ndarray) and key.channel is not None:
+            shape = [int(s) for s in value.shape[1:]]
+            message = PrefetchedMessage(
+                type="prefetched", method=method, channel=key.channel, shape=shape,
+                layer=key.layer, seed=key.seed, image=key.image,
+            )  # fmt: skip
+            self.send(message, buffers=[float32_bytes(value[0])])
 
     def wait(self, timeout: float = 60.0, shown_only: bool = False, jobs: bool = False) -> None:
         """Block until the current pick's projections are in the traits (and the jobs ended).
@@ -426,18 +350,16 @@ class ProjectionWidget(BaseWidget):
                 self._drain()
             if self._failed is not None:
                 raise RuntimeError(f"the projection failed: {error_text(self._failed)}")
+            published = self._published == (self._want, tuple(self.methods))
             if not jobs or self._jobs is None or self._jobs.idle:
-                if not self._with_projections or self._published == (
-                    self._want,
-                    tuple(self.methods),
-                ):
+                if not self._with_projections or published:
                     return
                 if shown_only and self._shown_is_published():
                     return
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                what = "the jobs to end" if jobs else f"projections for {_what(self._want)}"
-                raise TimeoutError(f"waited {timeout} s for {what}")
+                awaited = "the jobs to end" if jobs else f"projections for {what(self._want)}"
+                raise TimeoutError(f"waited {timeout} s for {awaited}")
             self._arrived.wait(min(remaining, 0.25))
 
     def _shown_is_published(self) -> bool:
@@ -454,10 +376,35 @@ class ProjectionWidget(BaseWidget):
         super().close()
 
     def _on_pick(self) -> None:
-        """Layer/channel/seed/method changed: refresh (errors revert via _guarded)."""
+        """Layer/channel/seed/method changed: refresh, then the parts' hooks (errors revert)."""
         if not self._with_projections:
             self.status = ""
         self._refresh()
+        for hook in self._pick_hooks:
+            hook()
+
+    def _part_host(self, job: Any) -> PartHost:
+        """The interface this widget gives its parts (`parts.host.PartHost`); `job` queues one."""
+
+        def stream(on: bool) -> None:
+            self._streaming = on
+
+        return PartHost(
+            widget=self,
+            projector=self._projector,
+            current=lambda: Current(self._shown, self._input, self._image_version),
+            model_input=self._model_input,
+            shown_matrix=self._shown_matrix,
+            set_image=self._set_image_now,
+            repick=self._on_pick,
+            stream=stream,
+            all_at_once=self._all_at_once,
+            job=job,
+            guarded=self._guarded,
+            safely=self._safely,
+            on_pick=self._pick_hooks.append,
+            on_image=self._image_hooks.append,
+        )
 
     @traitlets.observe("layer")
     def _layer_changed(self, change: dict[str, Any]) -> None:

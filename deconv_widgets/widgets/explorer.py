@@ -1,77 +1,43 @@
-"""Explorer: the whole DeconvNet app (inspector, grid, projections, ladder, top-k, lenses)."""
+"""Explorer: the whole DeconvNet app, composed of parts over one projection widget.
+
+```
+Explorer ── ProjectionWidget (layer, channel, method, seed; picks on the worker; prefetch)
+   │            └─ PartHost: projector, current image, image hooks, pick hooks, jobs, status
+   ├─ ImagesPart      parts/images.py      ↔ js/src/parts/images.js      images, uploads, camera
+   ├─ LensesPart      parts/lenses.py      ↔ js/src/parts/lenses.js      Grad-CAM, occlusion
+   ├─ ClassifierPart  parts/classifier.py  ↔ js/src/parts/classifier.js  top-5, Fig. 7, RISE
+   ├─ SearchPart      parts/search.py      ↔ js/src/parts/search.js      ladder, top-k, atlas
+   └─ Jobs            parts/jobs.py        ↔ js/src/parts/jobs.js        the job bar
+```
+
+Each part owns its traits' behaviour and its state; its traits are declared in its traits
+class, which the Explorer inherits only to sync them. Page messages are in `messages.py`.
+"""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import Any, Protocol
+from functools import partial
+from typing import Any
 
 import numpy as np
-import traitlets
 
 from .. import zoo
-from .._values import check_int
 from ..methods import Method
-from ..projection.ladder import Rung
 from ..projection.loading import model_from
-from ..projection.shown_space import shown_hit
-from ..projection.steps import Step, Steps
-from ..projection.topk import top_k_steps
-from ._base import esm, pack_arrays
-from ._classifier import CLASSIFIER_MESSAGES
-from ._lenses import LENS_MESSAGES
-from ._own_images import OWN_MESSAGES, ImagesWidget
-
-TOPK_DEFAULT = 9
-
-
-class HitAtlas(Protocol):
-    """What the Explorer reads of a scan's atlas (`deconv_widgets.scan.Atlas`)."""
-
-    layers: list[str]
-    sources: list[str]
-    method: str
-
-    def layer(self, layer: str) -> dict[str, Any]:
-        """A scanned layer's description (its "channels" among it)."""
-
-    def hits(self, layer: str, channel: int) -> list[Any]:
-        """A unit's hits (image, y, x, value, ...), strongest first."""
-
-    def shown(self, layer: str, channel: int) -> list[tuple[np.ndarray, np.ndarray]]:
-        """(uint8 patch, projection in the shown space) per hit."""
+from ._base import esm
+from ._classes import SEARCH_LIMIT
+from ._projection import ProjectionWidget
+from .parts.classifier import ClassifierPart, ClassifierTraits
+from .parts.images import ImagesPart, ImagesTraits, checked_images
+from .parts.jobs import Jobs, JobsTraits
+from .parts.lenses import LensesPart, LensTraits
+from .parts.search import TOPK_DEFAULT, SearchPart, SearchTraits, atlas_of
 
 
-def atlas_of(atlas: Any, projector: Any) -> HitAtlas | None:
-    """An atlas (or the path of one, loaded) checked against the Explorer's model."""
-    if atlas is None:
-        return None
-    if isinstance(atlas, str | os.PathLike):
-        try:
-            from ..scan import Atlas
-        except ModuleNotFoundError as error:
-            raise ModuleNotFoundError(
-                'reading an atlas needs the scan extra: pip install "deconv-widgets[scan]"'
-            ) from error
-        atlas = Atlas.load(atlas)
-    if not all(hasattr(atlas, name) for name in ("layers", "sources", "layer", "hits", "shown")):
-        raise TypeError(
-            f"atlas must be a deconv_widgets.scan.Atlas or its folder, got {type(atlas).__name__}"
-        )
-    names = {info.name: info for info in projector.layers}
-    for name in atlas.layers:
-        channels = int(atlas.layer(name)["channels"])
-        if name not in names or int(names[name].output_shape[-1]) != channels:
-            here = names[name].output_shape[-1] if name in names else "no such layer"
-            raise ValueError(
-                f"the atlas was made with another model: its layer {name!r} has {channels} "
-                f"channels, this model's has {here}; scan this model, or pass its own atlas"
-            )
-    return atlas
-
-
-class Explorer(ImagesWidget):
+class Explorer(
+    ProjectionWidget, ImagesTraits, LensTraits, ClassifierTraits, SearchTraits, JobsTraits
+):
     """Pick a layer and a channel; see activations and projections, ladder, top-k and lenses.
 
     Arguments passed to the constructor are checked at once (ValueError/TypeError). Traits
@@ -81,21 +47,6 @@ class Explorer(ImagesWidget):
 
     _esm = esm("explorer")
     _prefetches = True
-
-    ladder = traitlets.Bytes(b"").tag(sync=True)
-    """The ladder's rungs, float32 (H, W, C) little-endian each, at that step's size and in the
-    model's own space (not the shown one), packed as `ladder_index` says. Set by Python only."""
-    ladder_index = traitlets.List(traitlets.Dict()).tag(sync=True)
-    """Per rung, from the top layer down: {shape, offset (in floats), layer, op ("unpool",
-    "rectify", "transpose_conv", ...)}. Set by Python only (`show_ladder`)."""
-    topk = traitlets.Bytes(b"").tag(sync=True)
-    """float32 little-endian, packed as `topk_index` says: per hit its patch (rf, rf, C) of the
-    shown image in [0, 1], then its projection (rf, rf, C) in the shown space. Set by Python."""
-    topk_index = traitlets.List(traitlets.Dict()).tag(sync=True)
-    """Per hit, strongest first: {image, source, y, x (on the layer's map), value, patch and
-    projection ({shape, offset} in `topk`)}, from `show_top_k` or the atlas. Set by Python."""
-    topk_k = traitlets.Int(TOPK_DEFAULT, read_only=True).tag(sync=True)
-    """The k the page's top-k button asks for (TOPK_DEFAULT, 9). Read-only (Python)."""
 
     def __init__(
         self,
@@ -126,7 +77,6 @@ class Explorer(ImagesWidget):
         model's class head (a zoo model's own by default; "class N" otherwise).
         """
         super().__init__()
-        self._atlas_unit: tuple[str, int] | None = None  # the unit whose atlas hits are shown
         if model is None or (isinstance(model, str) and model in zoo.MODEL_NAMES):
             preset = zoo.preset(model or "shapes")
             model = preset.model
@@ -138,101 +88,110 @@ class Explorer(ImagesWidget):
             raise ValueError("images are needed with your own model: pass an array (N, H, W, C)")
         if preprocess is not None and not callable(preprocess):
             raise TypeError("preprocess must be a function image -> model input, or None")
-        self._init_images(images, image_index)
-        self._init_projection(
-            model, self._images[image_index], layer, channel, method, seed, preprocess
+        stack = checked_images(images, image_index)
+        self._init_projection(model, stack[image_index], layer, channel, method, seed, preprocess)
+        host = self._part_host(job=self._job)
+        self._jobs = Jobs(self._worker, self._publish_jobs, self._say, inline=self._loop is None)
+        self._images_part = ImagesPart(host, stack, image_index)
+        self._lenses = LensesPart(host, classes)
+        self._classifier = ClassifierPart(host, self._lenses)
+        self._search = SearchPart(
+            host, lambda: self._images_part.images, atlas_of(atlas, self._projector)
         )
-        self._init_lenses(classes)
-        self._atlas = atlas_of(atlas, self._projector)
-        self._show_atlas_hits()
+        self._handlers: dict[str, Callable[[dict[str, Any], list[Any]], object]] = {
+            "view": lambda _c, _b: self._page_shown(),
+            "stop": lambda c, _b: self.stop(c.get("job")),  # checked by Jobs.stop
+            "ladder": lambda _c, _b: self.show_ladder(),
+            "topk": lambda c, _b: self.show_top_k(_topk_k(c)),
+            "lenses": lambda _c, _b: self.show_lenses(),
+            "occlusion": lambda _c, _b: self.show_occlusion(),
+            "sanity": lambda _c, _b: self.show_sanity(),
+            "faithfulness": lambda _c, _b: self.show_faithfulness(),
+        }
+        for kind in ImagesPart.MESSAGES:
+            self._handlers[kind] = partial(self._images_part.message, kind)
         self.on_msg(self._on_message)
 
-    def _clear_extras(self) -> None:
-        """Forget the ladder and top-k of the previous pick."""
-        self.ladder, self.ladder_index = b"", []
-        self.topk, self.topk_index = b"", []
+    def _job(self, kind: str, label: str, steps: Any, show: Any) -> int:
+        """Queue a job on the worker (outside a kernel: run it now); returns its id."""
+        assert self._jobs is not None  # made in __init__
+        job_id = self._jobs.submit(kind, label, steps, show)
+        if self._loop is None:
+            self._drain()
+        return job_id
 
-    def _on_pick(self) -> None:
-        super()._on_pick()
-        unit = (self.layer, int(self.channel))
-        if self._atlas_unit == unit:  # the atlas's hits do not depend on the image shown
-            self.ladder, self.ladder_index = b"", []
-            return
-        if self.ladder_index or self.topk_index:
-            self._clear_extras()
-        self._show_atlas_hits()
+    def _publish_jobs(self, rows: list[Any]) -> None:
+        self.jobs = [dict(row) for row in rows]
 
-    def _show_atlas_hits(self) -> None:
-        """The atlas's hits of the current channel in the top-k panel, when it has the layer."""
-        atlas = self._atlas
-        self._atlas_unit = None
-        if atlas is None or self.layer not in atlas.layers:
-            return
-        pairs = atlas.shown(self.layer, self.channel)
-        scale = np.float32(255)
-        arrays = [a for patch, proj in pairs for a in (patch.astype(np.float32) / scale, proj)]
-        buffer, index = pack_arrays(arrays)
-        hits = atlas.hits(self.layer, self.channel)
-        self._send_hits(hits, buffer, index, [Path(atlas.sources[h.image]).name for h in hits])
-        self._atlas_unit = (self.layer, int(self.channel))
-        self.status = (
-            f"top-{len(hits)} of channel {self.channel} from the atlas: "
-            f"{len(atlas.sources)} images, {atlas.method} projections"
-        )
+    def _say(self, text: str) -> None:
+        self.status = text
 
-    def _send_hits(self, hits: Sequence[Any], buffer: bytes, index: list, sources: list) -> None:
-        """Hits (patch, projection pairs packed in `buffer`) to the page's top-k panel."""
-        self.topk_index = [
-            {
-                "image": int(hit.image),
-                "source": source,
-                "y": int(hit.y),
-                "x": int(hit.x),
-                "value": float(hit.value),
-                "patch": index[2 * i],
-                "projection": index[2 * i + 1],
-            }
-            for i, (hit, source) in enumerate(zip(hits, sources, strict=True))
-        ]
-        self.topk = buffer
-
-    def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
-        """Page requests (`messages.PAGE_MESSAGES`): view, stop, ladder, topk, lenses, images."""
+    def _on_message(self, _widget: Any, content: Any, buffers: Any) -> None:
+        """Page requests (`messages.PAGE_MESSAGES`), each answered by its part; never raises."""
         kind = content.get("type") if isinstance(content, dict) else None
-        if kind == "view":  # a page shows the widget: prefetching for it is worth the CPU
-            self._safely(self._page_shown)
-        elif kind == "stop":
-            self._safely(lambda: self.stop(content.get("job")))
-        elif kind == "ladder":
-            self._safely(self.show_ladder)
-        elif kind == "topk":
-            k = content.get("k", TOPK_DEFAULT)
-            self._safely(lambda: self.show_top_k(k if isinstance(k, int) else TOPK_DEFAULT))
-        elif kind in LENS_MESSAGES or kind in CLASSIFIER_MESSAGES:
-            self._safely(getattr(self, f"show_{kind}"))
-        elif kind in OWN_MESSAGES:
-            self._safely(lambda: self._own_message(kind, content, _buffers))
+        handler = self._handlers.get(kind) if isinstance(kind, str) else None
+        if handler is not None:
+            self._safely(lambda: handler(content, list(buffers or [])))
 
+    # ------------------------------------------------------------------ images
+    @property
+    def images(self) -> np.ndarray:
+        """The images to pick from, (N, H, W, C) float32 in [0, 1] (read-only)."""
+        return self._images_part.images
+
+    def add_images(self, images: Any) -> int:
+        """Append images and show the first of them; returns its index.
+
+        Args:
+            images: an array (N, H, W, C) or (H, W, C) in [0, 1] (or 0..255 integers), or the
+                path of an image file, or a list of paths. They are fitted to the Explorer's
+                images: centre crop with their aspect ratio, resized, grey <-> RGB.
+
+        Returns:
+            The index of the first image added (now `image_index`).
+
+        Raises:
+            ValueError, TypeError: a bad array or file (nothing is added).
+        """
+        return self._images_part.add_images(images)
+
+    def camera_frame(self, frame: Any) -> None:
+        """Show one frame as the page's camera sends it (RGB uint8 (H, W, 3), the images' size).
+
+        Raises:
+            ValueError: a frame of another shape.
+        """
+        self._images_part.camera_frame(frame)
+
+    def freeze(self) -> int:
+        """Keep the last camera frame as an image (appended and shown); returns its index.
+
+        Raises:
+            ValueError: no camera frame has been shown yet.
+        """
+        return self._images_part.freeze()
+
+    # ------------------------------------------------------------------ jobs
+    def stop(self, job_id: Any) -> None:
+        """Stop a job of `jobs`: a queued one at once, a running one after its current step.
+
+        What a stopped job computed so far stays shown (a partial occlusion map, the cascade's
+        first steps, the top-k of the images searched so far).
+
+        Raises:
+            ValueError: no job has this id (the message lists those that can be stopped).
+        """
+        assert self._jobs is not None
+        self._jobs.stop(job_id)
+
+    # ------------------------------------------------------------------ search
     def show_ladder(self) -> int:
         """The current channel's ladder (one rung per layer), as a job; returns its id.
 
         A path down to the input that branches or merges, or has a layer with no explicit step
         or that the DeconvNet cannot pass, fails the job (its row names the layer).
         """
-        layer, channel, seed, image = self.layer, int(self.channel), self.seed, self._input
-
-        def steps() -> Steps[list[Rung]]:
-            yield Step(0, 1)
-            return self._projector.ladder(image, layer, channel, seed=seed)
-
-        def show(rungs: list[Rung], _state: str) -> None:
-            buffer, index = pack_arrays([r.array for r in rungs])  # each (H, W, C)
-            for entry, rung in zip(index, rungs, strict=True):
-                entry.update(layer=str(rung.layer), op=str(rung.op))
-            self.ladder, self.ladder_index = buffer, index
-            self.status = f"ladder: {len(rungs)} rungs from {layer} down to the input"
-
-        return self._job("ladder", f"ladder of channel {channel}", steps, show)
+        return self._search.show_ladder()
 
     def show_top_k(self, k: int = TOPK_DEFAULT) -> int:
         """Search every image for the current channel's k strongest activations, as a job.
@@ -246,37 +205,82 @@ class Explorer(ImagesWidget):
             TypeError: a k that is not an int.
             ValueError: k < 1.
         """
-        k = check_int(k, "k", low=1)
-        layer, channel, images = self.layer, int(self.channel), self._images
-        count = len(images)
+        return self._search.show_top_k(k)
 
-        def steps() -> Steps[tuple[list[Any], list[np.ndarray]]]:
-            inputs = np.stack([self._model_input(image) for image in images])
-            result = yield from top_k_steps(
-                self._projector, inputs, layer, k, [channel], paced=True
-            )
-            hits = result.hits.get(channel, [])
-            arrays = [
-                array
-                for hit in hits
-                for array in shown_hit(
-                    self._projector, layer, hit, images[hit.image], self._shown_matrix
-                )
-            ]
-            return hits, arrays
+    # ------------------------------------------------------------------ lenses
+    def show_lenses(self) -> int:
+        """Grad-CAM (input size) and Guided Grad-CAM of the lens target on the current layer.
 
-        def show(found: tuple[list[Any], list[np.ndarray]], state: str) -> None:
-            hits, arrays = found
-            buffer, index = pack_arrays(arrays)
-            self._send_hits(hits, buffer, index, [f"image {hit.image}" for hit in hits])
-            self._atlas_unit = None  # the panel now shows a search of the images
-            searched = count if state == "done" else self._searched(hits)
-            self.status = f"top-{k} of channel {channel} over {searched} images"
+        A job (see `jobs`); returns its id. Once shown, they follow the picks on small layers.
+        A class target that does not depend on the current layer (another branch), or a layer
+        guided backprop cannot pass, fails the job (its row and the status line say why).
+        """
+        return self._lenses.show_lenses()
 
-        return self._job("topk", f"top-{k} of channel {channel}", steps, show)
+    def show_occlusion(self) -> int:
+        """Occlusion maps: Fig. 7's three with a class head, else the current channel's.
 
-    def _searched(self, hits: Sequence[Any]) -> str:
-        """How many images a stopped search went through (its job row's done count)."""
-        rows = [row for row in self.jobs if row["kind"] == "topk"]
-        done = rows[-1]["done"] if rows else len(hits)
-        return f"the first {done} of {len(self._images)}"
+        With a class head (Zeiler & Fergus 2014, Fig. 7), a grey square slid over the image
+        gives at each position (b) the summed activation of the layer's strongest unit, (d) the
+        probability of the class (`lens_target`, or the top-1 class) and (e) the most probable
+        class; `occlusion_index` names them "unit", "probability", "most_probable" (its
+        `classes`: each class that appears, {class, name, count}, most frequent first).
+        A job (see `jobs`) whose maps fill in as it goes; returns its id.
+
+        Raises:
+            ValueError: a bad class target (the message names the choices).
+        """
+        if self.classes:
+            return self._classifier.show_occlusion()
+        return self._lenses.show_occlusion()
+
+    def show_sanity(self) -> int:
+        """The sanity cascade of the current channel with the method on show (a copy is changed).
+
+        A job (see `jobs`), drawn step by step; returns its id. A model that cannot be copied
+        (keras.models.clone_model), a layer with no initializer to re-draw its weights, or a
+        method that cannot pass a layer fails the job (its row says why).
+        """
+        return self._lenses.show_sanity()
+
+    # ------------------------------------------------------------------ classifier
+    def search_classes(self, query: str, limit: int = SEARCH_LIMIT) -> list[tuple[int, str]]:
+        """The classes whose name or synonyms contain `query` (case-insensitive): [(k, name)].
+
+        As the page's lens-target search: `explorer.lens_target = explorer.search_classes(
+        "tabby")[0][0]` explains "tabby cat" (281 on ImageNet). Ranked: the index, a whole
+        name, a name that starts with the query, any other; ties by class index.
+        """
+        return self._classifier.search_classes(query, limit)
+
+    def show_faithfulness(self, steps: int = 20) -> int:
+        """RISE's deletion and insertion curves of every method, for the class explained.
+
+        For `lens_target` (or the top-1 class): each projection method (`methods`, the class
+        projected back to the pixels), Grad-CAM and Guided Grad-CAM on the current layer, and
+        occlusion (the drop of the class's score under the square, box-upsampled to pixels)
+        rank the pixels; `Projector.faithfulness` then blacks them out (deletion) or puts them
+        back into the blurred image (insertion). Lower deletion AUC and higher insertion AUC
+        are more faithful. The table is `faithfulness_index` (also `faithfulness_table`).
+
+        A job (see `jobs`), one method a step, its rows drawn as they come; returns its id.
+        When no method could explain the class the job fails (each one's reason in its row).
+
+        Args:
+            steps: steps of each curve, an int 1..1000.
+
+        Raises:
+            ValueError: a model without a class head, or bad steps.
+        """
+        return self._classifier.show_faithfulness(steps)
+
+    @property
+    def faithfulness_table(self) -> dict[str, tuple[float, float]]:
+        """{method: (deletion AUC, insertion AUC)} of the last `show_faithfulness` ({} if none)."""
+        return self._classifier.faithfulness_table()
+
+
+def _topk_k(content: dict[str, Any]) -> int:
+    """The k of a "topk" message (TOPK_DEFAULT when it is not an int)."""
+    k = content.get("k", TOPK_DEFAULT)
+    return k if isinstance(k, int) and not isinstance(k, bool) else TOPK_DEFAULT

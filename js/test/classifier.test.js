@@ -2,8 +2,8 @@ import { describe, expect, test } from "vitest";
 import {
   belowFloat32, categoricalColour, categoricalRGBA, classLabel, drawCurves, faithfulnessPart, occlusionCaption,
   percent, predictionsPart, searchClasses, targetSearchPart,
-} from "../src/lib/classifier_parts.js";
-import { LISTED_CLASSES, lensTargetPart, occlusionPart, targetOptions } from "../src/lib/lens_parts.js";
+} from "../src/parts/classifier.js";
+import { LISTED_CLASSES, lensTargetPart, occlusionPart, targetOptions } from "../src/parts/lenses.js";
 import { $, bytes, distinct, makeModel, mountPart, PAYLOAD } from "./model.js";
 
 const NAMES = ["tench", "goldfish", "tabby cat", "tiger cat", "Egyptian Mau", "espresso", PAYLOAD];

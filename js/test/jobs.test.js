@@ -1,7 +1,7 @@
 import { describe, expect, test } from "vitest";
-import { isActive, jobCount, jobsPart } from "../src/lib/jobs.js";
-import { occlusionPart, occlusionProgress, sanityPart } from "../src/lib/lens_parts.js";
-import { faithfulnessPart } from "../src/lib/classifier_parts.js";
+import { isActive, jobCount, jobsPart } from "../src/parts/jobs.js";
+import { occlusionPart, occlusionProgress, sanityPart } from "../src/parts/lenses.js";
+import { faithfulnessPart } from "../src/parts/classifier.js";
 import { $, bytes, distinct, makeModel, mountPart, PAYLOAD } from "./model.js";
 
 /** A row of the `jobs` trait. */

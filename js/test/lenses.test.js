@@ -3,7 +3,7 @@ import explorer from "../src/explorer.js";
 import {
   CHANNEL_TARGET, gradcamPart, heatRGBA, lensPanel, lensTargetPart, occlusionPart, overlayRGBA,
   sanityCaption, sanityPart, targetOptions,
-} from "../src/lib/lens_parts.js";
+} from "../src/parts/lenses.js";
 import { colourTable, TABLE_STEPS } from "../src/lib/colormaps.js";
 import { $, bytes, CONTRACT, distinct, makeModel, mountPart, PAYLOAD, tick } from "./model.js";
 

@@ -41,6 +41,8 @@ def test_canvases_draw(explorer: ExplorerView) -> None:
     assert int(state["version"]) >= 1
     assert not is_flat(canvas_pixels(explorer.grid))
     assert not is_flat(state["pixels"])
+    box = explorer.projection.bounding_box()  # the first picture: at least 160 CSS px wide
+    assert box is not None and box["width"] >= 160, box
     save_widget_shot(explorer, ARTIFACTS / f"explorer-{explorer.nb.server.kind}.png")
 
 

@@ -40,7 +40,7 @@
  */
 
 /**
- * The lenses' traits (LensWidget); each *_index describes the arrays packed in its buffer.
+ * The lenses part's traits (widgets/parts/lenses.py); each *_index describes the arrays packed in its buffer.
  * @typedef {{ classes: string[], lens_target: number, lenses: DataView,
  *   lenses_index: (PackedEntry & { target: string, layer: string })[], lens_version: number,
  *   occlusion: DataView, occlusion_index: OcclusionEntry[], occlusion_version: number, sanity: DataView,
@@ -55,7 +55,7 @@
  */
 
 /**
- * The classifier's traits (ClassifierWidget): the top-5, the class synonyms, faithfulness.
+ * The classifier part's traits (widgets/parts/classifier.py): the top-5, the class synonyms, faithfulness.
  * @typedef {{ predictions: { class: number, name: string, probability: number }[],
  *   class_synonyms: string[], faithfulness: DataView, faithfulness_index: FaithfulnessRow[],
  *   faithfulness_version: number }} ClassifierTraits

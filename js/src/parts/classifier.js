@@ -1,21 +1,21 @@
-// The Explorer on a classifier (deconv_widgets/widgets/_classifier.py): the predicted top-5 under
+// The classifier part (deconv_widgets/widgets/parts/classifier.py): the predicted top-5 under
 // the input, the class search for the lens target, Zeiler & Fergus's Fig. 7 occlusion maps with
 // a legend of the classes, and RISE's faithfulness curves with the AUC table of every method.
 // Class names come from Python: they only ever go in through textContent and attributes.
-import { clear, context2d, h, setData, setText } from "./dom.js";
-import { heatRGBA, valueRange } from "./colormaps.js";
-import { createImageView, drawRGBA } from "./image_view.js";
-import { formatValue } from "./grid.js";
-import { push, watch } from "./widget.js";
-import { unpack } from "./parts.js";
+import { clear, context2d, h, setData, setText } from "../lib/dom.js";
+import { heatRGBA, valueRange } from "../lib/colormaps.js";
+import { createImageView, drawRGBA } from "../lib/image_view.js";
+import { formatValue } from "../lib/grid.js";
+import { push, watch } from "../lib/widget.js";
+import { unpack } from "../lib/parts.js";
 
 /**
  * The classifier parts' model: the class traits, the lens target, the method on show.
- * @typedef {import("@anywidget/types").AnyModel<import("./traits.js").ClassifierTraits
+ * @typedef {import("@anywidget/types").AnyModel<import("../lib/traits.js").ClassifierTraits
  *   & { classes: string[], lens_target: number, method: string }>} ClassifierModel
  */
-/** @typedef {import("./traits.js").OcclusionEntry} OcclusionEntry */
-/** @typedef {import("./traits.js").FaithfulnessRow} FaithfulnessRow */
+/** @typedef {import("../lib/traits.js").OcclusionEntry} OcclusionEntry */
+/** @typedef {import("../lib/traits.js").FaithfulnessRow} FaithfulnessRow */
 
 /** Matches the class search lists at most (Python's SEARCH_LIMIT). */
 export const SEARCH_LIMIT = 12;

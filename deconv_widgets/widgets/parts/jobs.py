@@ -12,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Literal, TypedDict
 
-from ..projection.steps import Steps
-from ._base import error_text
-from ._live import Job, JobEvent, Worker
+import traitlets
+
+from ...projection.steps import Steps
+from .._base import error_text
+from .._live import Job, JobEvent, Worker
 
 KEEP_FINISHED = 8  # finished rows kept in `jobs` (queued and running ones are always there)
 JOB_KINDS = ("ladder", "topk", "lenses", "occlusion", "sanity", "faithfulness", "visualize")
@@ -32,6 +34,17 @@ class JobRow(TypedDict, total=False):
     total: int
     state: JobState
     error: str
+
+
+class JobsTraits(traitlets.HasTraits):
+    """The jobs part's synced trait."""
+
+    jobs = traitlets.List(traitlets.Dict()).tag(sync=True)
+    """The long computations asked for, oldest first: {id, kind ("ladder", "topk", "lenses",
+    "occlusion", "sanity", "faithfulness"), label, done, total (0: unknown), state ("queued",
+    "running", "done", "stopped", "failed"), error (failed only)}; the last few finished ones
+    are kept. Set by Python only; the page draws a progress bar with a stop button for each
+    (which sends {"type": "stop", "job": id})."""
 
 
 class Jobs:

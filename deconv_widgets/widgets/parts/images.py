@@ -1,4 +1,4 @@
-"""The Explorer's images: the list to pick from, the user's own files, and camera frames.
+"""The images part of the Explorer: the list to pick from, the user's own files, and camera frames.
 
 Files come from the page's picker or a drop (one "upload" message each, the file's bytes as a
 buffer) or from `add_images`; each is checked before decoding and fitted to the images' size
@@ -19,14 +19,13 @@ from typing import Any
 import numpy as np
 import traitlets
 
-from .._values import check_index
-from ..projection.checks import image_stack
-from ..projection.image_files import ImageFileError, decode_image, fit
-from ._base import IntSetting
-from ._classifier import ClassifierWidget
+from ..._values import check_index
+from ...projection.checks import image_stack
+from ...projection.image_files import decode_image, fit
+from .._base import IntSetting
+from .host import PartHost
 
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # RGB to grey (ITU-R BT.601, as Pillow)
-OWN_MESSAGES = ("upload", "frame", "freeze", "camera", "refused")
 
 
 def _channels(images: np.ndarray, channels: int) -> np.ndarray:
@@ -41,8 +40,8 @@ def _channels(images: np.ndarray, channels: int) -> np.ndarray:
     raise ValueError(f"cannot convert {have}-channel images to the Explorer's {channels}")
 
 
-class ImagesWidget(ClassifierWidget):
-    """The images to pick from (`image_index`), extended by uploads, drops, the camera."""
+class ImagesTraits(traitlets.HasTraits):
+    """The images part's synced traits."""
 
     image_index = IntSetting(0).tag(sync=True)  # the image shown, an index into `images`
     """The image shown, an int index 0..n_images-1 into `images`. Set from Python or in the page
@@ -54,12 +53,28 @@ class ImagesWidget(ClassifierWidget):
     """Counts the camera frames handled, accepted or refused; the page sends the next frame once
     it has counted the last one (and that one's projection is in). Set by Python only."""
 
-    def _init_images(self, images: Any, image_index: int) -> None:
-        """Check the images and the first index (constructor: ValueError/TypeError)."""
-        self._images = image_stack(images)  # checked (dtype, size, values) before any copy
+
+def checked_images(images: Any, image_index: int) -> np.ndarray:
+    """The images to pick from, checked with the first index (ValueError/TypeError)."""
+    stack = image_stack(images)  # checked (dtype, size, values) before any copy
+    check_index(image_index, "image_index", len(stack))
+    return stack
+
+
+class ImagesPart:
+    """The images to pick from (`image_index`), extended by uploads, drops, the camera."""
+
+    MESSAGES = ("upload", "frame", "freeze", "camera", "refused")
+
+    def __init__(self, host: PartHost, images: np.ndarray, image_index: int) -> None:
+        self._host = host
+        self._widget = host.widget
+        self._images = images
         self._frame: np.ndarray | None = None  # the last camera frame shown
-        self._check_index(image_index)
-        self._quietly(n_images=len(self._images), image_index=image_index)
+        self._streaming = False  # the page's camera is on
+        self._widget.n_images = len(images)
+        self._widget.set_trait("image_index", image_index)
+        self._widget.observe(self._image_changed, names=["image_index"])
 
     @property
     def images(self) -> np.ndarray:
@@ -72,13 +87,12 @@ class ImagesWidget(ClassifierWidget):
         """An int index into the images, else TypeError/ValueError with the range."""
         return check_index(index, "image_index", len(self._images))
 
-    @traitlets.observe("image_index")
     def _image_changed(self, change: dict[str, Any]) -> None:
         def apply() -> None:
-            self._set_image_now(self._images[self._check_index(change["new"])])
-            self._on_pick()
+            self._host.set_image(self._images[self._check_index(change["new"])], False)
+            self._host.repick()
 
-        self._guarded(change, apply)
+        self._host.guarded(change, apply)
 
     # ------------------------------------------------------------------ adding
     def add_images(self, images: Any) -> int:
@@ -105,11 +119,12 @@ class ImagesWidget(ClassifierWidget):
         else:
             stack = self._fitted(image_stack(images))
         first = len(self._images)
+        host = self._host
         for image in stack:  # each checked by the model before any is kept
-            self._projector.activations(self._model_input(image), self.layers[0]["name"])
+            host.projector.activations(host.model_input(image), self._widget.layers[0]["name"])
         self._images = np.concatenate([self._images, stack])
-        self.n_images = len(self._images)
-        self.image_index = first
+        self._widget.n_images = len(self._images)
+        self._widget.image_index = first
         return first
 
     def _fitted(self, stack: np.ndarray) -> np.ndarray:
@@ -131,7 +146,7 @@ class ImagesWidget(ClassifierWidget):
         image = self._decode(data, name, notes)
         index = self.add_images(image)
         done = f"; {', '.join(notes)}" if notes else ""
-        self.status = f"added image {index}: {name}{done}"
+        self._widget.status = f"added image {index}: {name}{done}"
 
     # ------------------------------------------------------------------ camera
     def _camera_frame(self, content: dict[str, Any], buffers: Sequence[Any]) -> None:
@@ -150,14 +165,13 @@ class ImagesWidget(ClassifierWidget):
                 raise ValueError(f"a camera frame of {data.size} bytes; expected {expected}")
             rgb = data.reshape(height, width, 3).astype(np.float32) / np.float32(255)
             frame = _channels(rgb[None], channels)[0]
-            with self.hold_sync():
-                self._set_image_now(frame, checked=True)  # the images' own shape
-                self.frames += 1
+            with self._widget.hold_sync():
+                self._host.set_image(frame, True)  # the images' own shape
+                self._widget.frames += 1
             self._frame = frame
-            self._on_pick()
+            self._host.repick()
         except Exception:
-            with self.hold_sync():
-                self.frames += 1
+            self._widget.frames += 1
             raise
 
     def camera_frame(self, frame: Any) -> None:
@@ -183,28 +197,31 @@ class ImagesWidget(ClassifierWidget):
         """
         if self._frame is None:
             raise ValueError("no camera frame to keep: turn the camera on first")
-        self._streaming = False  # the page stopped the camera; the kept image gets every method
+        self._streaming = False
+        self._host.stream(False)  # the page stopped the camera; the kept image gets every method
         index = self.add_images(self._frame)
-        self.status = f"kept the camera frame as image {index}"
+        self._widget.status = f"kept the camera frame as image {index}"
         return index
 
     def _camera_state(self, content: dict[str, Any]) -> None:
         """The page's camera turned on or off, or failed (a refused permission, no camera)."""
-        state = content.get("state")
-        was_streaming, self._streaming = self._streaming, state == "on"
+        state, widget = content.get("state"), self._widget
+        self._host.stream(state == "on")
         if state == "on":
-            self.status = f"camera on: the {self.method} projection follows the frames"
+            self._streaming = True
+            widget.status = f"camera on: the {widget.method} projection follows the frames"
             return
-        if was_streaming:  # the last frame stays: now with every method and channel
-            self._on_pick()
+        if self._streaming:  # the last frame stays: now with every method and channel
+            self._streaming = False
+            self._host.repick()
         if state == "off":
-            self.status = "camera off"
+            widget.status = "camera off"
         else:
             message = str(content.get("message") or "the camera failed")
-            self.status = message if message.startswith("error") else f"error: {message}"
+            widget.status = message if message.startswith("error") else f"error: {message}"
 
-    def _own_message(self, kind: str, content: dict[str, Any], buffers: Sequence[Any]) -> None:
-        """Answer one of OWN_MESSAGES from the page."""
+    def message(self, kind: str, content: dict[str, Any], buffers: Sequence[Any]) -> None:
+        """Answer one of MESSAGES from the page."""
         if kind == "upload":
             if len(buffers) != 1:
                 raise ValueError("an upload carries one file")
@@ -217,7 +234,4 @@ class ImagesWidget(ClassifierWidget):
             self._camera_state(content)
         elif kind == "refused":
             message = str(content.get("message") or "the file was refused")
-            self.status = message if message.startswith("error") else f"error: {message}"
-
-
-__all__ = ["OWN_MESSAGES", "ImageFileError", "ImagesWidget"]
+            self._widget.status = message if message.startswith("error") else f"error: {message}"

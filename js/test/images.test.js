@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from "vitest";
 import explorer from "../src/explorer.js";
 import {
   MAX_UPLOAD_BYTES, cameraError, centreCrop, ownImagesPart, rgbaToRGB, tooBigMessage,
-} from "../src/lib/own_images.js";
+} from "../src/parts/images.js";
 import { bytes, CONTRACT, makeModel, METHODS, PAYLOAD, tick } from "./model.js";
 
 const $ = (el, id) => el.querySelector(`[data-testid="${id}"]`);

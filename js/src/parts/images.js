@@ -1,17 +1,17 @@
-// Your own images for the Explorer: a file picker, drag and drop onto the input image, a live
-// camera. Files go to Python as their bytes ("upload"); camera frames are centre-cropped and
+// The images part: the image picker, and your own images: a file picker, drag and drop onto
+// the input image, a live camera (Python's twin: deconv_widgets/widgets/parts/images.py). Files go to Python as their bytes ("upload"); camera frames are centre-cropped and
 // scaled here to the model's input size and sent one at a time ("frame"): the next goes once
 // the previous one's projection is drawn. Python checks and decodes; it reports in `status`
 // (shown as text by the status line; this part never shows a file name itself).
-import { context2d, h, injectStyle, setData } from "./dom.js";
-import { watch } from "./widget.js";
+import { context2d, h, injectStyle, setData, setText } from "../lib/dom.js";
+import { push, watch } from "../lib/widget.js";
 
 /**
  * The traits own images read: the image's size and version, frames answered, status, projections.
- * @typedef {import("@anywidget/types").AnyModel<import("./traits.js").ProjectionTraits
- *   & import("./traits.js").OwnImagesTraits>} OwnImagesModel
+ * @typedef {import("@anywidget/types").AnyModel<import("../lib/traits.js").ProjectionTraits
+ *   & import("../lib/traits.js").OwnImagesTraits>} OwnImagesModel
  */
-/** @typedef {import("./messages.js").PageMessage} PageMessage */
+/** @typedef {import("../lib/messages.js").PageMessage} PageMessage */
 
 /** Files above this size are refused in the page and never sent (Python's limit too). */
 export const MAX_UPLOAD_BYTES = 20 * 2 ** 20;
@@ -353,4 +353,28 @@ export function ownImagesPart(model, { dropTarget = null, camera = browserCamera
       stopDrops();
     },
   };
+}
+
+/**
+ * The image picker: the image's number, previous and next.
+ * @param {import("@anywidget/types").AnyModel<import("../lib/traits.js").ExplorerTraits>} model
+ */
+export function imagePickerPart(model) {
+  const input = h("input", { type: "number", min: "0", step: "1", style: { width: "4em" },
+    dataset: { testid: "image-index" } });
+  const count = h("span", {}, [""]);
+  /** @param {number} i */
+  const go = (i) => push(model, { image_index: i });
+  input.addEventListener("change", () => go(Number.parseInt(input.value, 10)));
+  const prev = h("button", { onclick: () => go(model.get("image_index") - 1) }, ["◀"]);
+  const next = h("button", { onclick: () => go(model.get("image_index") + 1) }, ["▶"]);
+  const stop = watch(model, ["image_index", "n_images"], () => {
+    const n = model.get("n_images");
+    input.value = String(model.get("image_index"));
+    input.max = String(Math.max(0, n - 1));
+    setText(count, `of ${n}`);
+    prev.disabled = model.get("image_index") <= 0;
+    next.disabled = model.get("image_index") >= n - 1;
+  });
+  return { root: h("label", {}, ["image ", prev, input, next, count]), stop };
 }

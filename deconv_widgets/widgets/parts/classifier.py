@@ -1,4 +1,4 @@
-"""The Explorer on a classifier: its top-5, the class search, Fig. 7's occlusion maps, faithfulness.
+"""The classifier part: its top-5, the class search, Fig. 7's occlusion maps, faithfulness.
 
 On a model with a class head (output (N, classes)), the page shows the predicted classes under
 the input (`predictions`, updated with every new image: a pick, an upload, a camera frame),
@@ -15,24 +15,29 @@ else the top-1 class of the image.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import traitlets
 
-from .. import methods as registry
-from .._values import check_int
-from ..projection.classifier import OcclusionMaps, occlusion_maps_steps
-from ..projection.faithfulness import MAX_STEPS, MODES, Faithfulness
-from ..projection.lenses import occlusion_steps
-from ..projection.steps import Step, Steps, within
-from ._base import pack_arrays
-from ._lenses import CHANNEL_TARGET, LensWidget
+from ... import methods as registry
+from ..._values import check_int
+from ...projection.classifier import OcclusionMaps, occlusion_maps_steps
+from ...projection.faithfulness import (
+    MAX_STEPS,
+    MODES,
+    Faithfulness,
+    box_upsample,
+    occlusion_square,
+)
+from ...projection.lenses import occlusion_steps
+from ...projection.steps import Step, Steps, within
+from .._base import pack_arrays
+from .._classes import SEARCH_LIMIT, imagenet_synonyms_of, search_classes
+from .host import PartHost
+from .lenses import CHANNEL_TARGET, LensesPart, LensKey
 
 TOP_K = 5  # predictions shown under the input (fewer when the head has fewer classes)
-SEARCH_LIMIT = 12  # matches the class search returns (the page lists them)
-CLASSIFIER_MESSAGES = ("faithfulness",)  # page requests, answered by show_<type>()
 LENS_METHODS = {
     "gradcam": "Grad-CAM",
     "guided_gradcam": "Guided Grad-CAM",
@@ -41,83 +46,8 @@ LENS_METHODS = {
 """The lenses that faithfulness scores after the projection methods: their keys and labels."""
 
 
-def imagenet_synonyms_of(names: Sequence[str]) -> list[str]:
-    """WordNet's names of each class when `names` are ImageNet's 1000 (`zoo.IMAGENET_CLASSES`).
-
-    The search matches them too ("tabby, tabby cat"); [] for other names, or when the
-    `classifier` extra (which carries them) is not installed.
-    """
-    if len(names) != 1000:
-        return []
-    try:
-        from ..zoo.imagenet import imagenet_classes, imagenet_synonyms
-
-        if tuple(names) == imagenet_classes():
-            return list(imagenet_synonyms())
-    except ModuleNotFoundError:
-        pass
-    return []
-
-
-def search_classes(
-    query: str, names: Sequence[str], synonyms: Sequence[str] = (), limit: int = SEARCH_LIMIT
-) -> list[tuple[int, str]]:
-    """The classes whose name (or synonyms) contain `query`: [(class, name)], best first.
-
-    Case-insensitive substring match on the name and the comma-separated synonyms; a number
-    matches the class of that index first. Ranked: the index, a whole name, a name that starts
-    with the query, any other; ties by class index. The page's search (`searchClasses` in
-    js/src/lib/classifier_parts.js) follows the same rules.
-    """
-    text = query.strip().lower()
-    if not text:
-        return []
-    ranked: list[tuple[int, int]] = []
-    for index, name in enumerate(names):
-        synonym = synonyms[index].lower() if index < len(synonyms) else ""
-        words = [name.lower(), *(w.strip() for w in synonym.split(",") if w.strip())]
-        if text.isdigit() and int(text) == index:
-            ranked.append((0, index))
-        elif text in words:
-            ranked.append((1, index))
-        elif any(word.startswith(text) for word in words):
-            ranked.append((2, index))
-        elif any(text in word for word in words):
-            ranked.append((3, index))
-    return [(index, names[index]) for _, index in sorted(ranked)[:limit]]
-
-
-def occlusion_square(height: int, width: int) -> tuple[int, int]:
-    """The occlusion lens's default square (patch, stride): min(H, W) / 8 and half of that."""
-    patch = max(1, round(min(height, width) / 8))
-    return patch, max(1, patch // 2)
-
-
-def box_upsample(values: np.ndarray, size: tuple[int, int], patch: int, stride: int) -> np.ndarray:
-    """An occlusion map (rows, cols), one value per square, as a per-pixel map (H, W).
-
-    Box upsampling: each pixel takes the mean of the values of every square that covers it
-    (the square at (row, col) covers rows row·stride .. row·stride + patch − 1, likewise the
-    columns); a pixel no square covers (the bottom and right remainders when (H − patch) is
-    not a multiple of the stride) takes the value of the square whose centre is nearest.
-    """
-
-    def cover(length: int, count: int) -> np.ndarray:
-        starts = np.arange(count) * stride
-        pixels = np.arange(length)[:, None]
-        weights = ((pixels >= starts) & (pixels < starts + patch)).astype(np.float64)
-        centres = starts + (patch - 1) / 2
-        for pixel in np.flatnonzero(weights.sum(axis=1) == 0):
-            weights[pixel, int(np.argmin(np.abs(centres - pixel)))] = 1.0
-        return weights / weights.sum(axis=1, keepdims=True)
-
-    rows, cols = values.shape
-    down, across = cover(size[0], rows), cover(size[1], cols)
-    return (down @ np.asarray(values, np.float64) @ across.T).astype(np.float32)
-
-
-class ClassifierWidget(LensWidget):
-    """Top-5, class search, Fig. 7's occlusion maps and faithfulness (see the module's doc)."""
+class ClassifierTraits(traitlets.HasTraits):
+    """The classifier part's synced traits."""
 
     predictions = traitlets.List(traitlets.Dict()).tag(sync=True)
     """The image's most probable classes, best first: [{class (int), name, probability (the
@@ -140,64 +70,59 @@ class ClassifierWidget(LensWidget):
     """Counts changes of `faithfulness` (computed or cleared); the page redraws on it. Set by
     Python only."""
 
-    def _init_lenses(self, names: Sequence[str] | None) -> None:
-        """Class names (as LensWidget), their synonyms, and the first image's predictions."""
-        super()._init_lenses(names)
-        self.class_synonyms = imagenet_synonyms_of(self.classes)
+
+class ClassifierPart:
+    """Top-5, class search, Fig. 7's occlusion maps and faithfulness (see the module's doc)."""
+
+    MESSAGES = ("faithfulness",)  # page requests, answered by show_<type>()
+
+    def __init__(self, host: PartHost, lenses: LensesPart) -> None:
+        self._host = host
+        self._widget = host.widget
+        self._lenses = lenses
+        self._widget.class_synonyms = imagenet_synonyms_of(self._widget.classes)
         self._predict()
+        host.on_image(self._on_image)
 
     # ------------------------------------------------------------------ predictions
     def _predict(self) -> None:
         """Put the current image's top classes into `predictions` ([] without a class head)."""
-        if not self.classes:
-            self.predictions = []
+        classes = self._widget.classes
+        if not classes:
+            self._widget.predictions = []
             return
-        top = self._projector.top_classes(self._input, k=min(TOP_K, len(self.classes)))
-        self.predictions = [{"class": k, "name": self.classes[k], "probability": p} for k, p in top]
+        image = self._host.current().model_input
+        top = self._host.projector.top_classes(image, k=min(TOP_K, len(classes)))
+        self._widget.predictions = [
+            {"class": k, "name": classes[k], "probability": p} for k, p in top
+        ]
 
-    def _set_image_now(self, shown: Any, checked: bool = False) -> None:
-        super()._set_image_now(shown, checked)
-        if self.classes and not self._safely(self._predict):
-            self.predictions = []  # the status line says why
+    def _on_image(self) -> None:
+        if self._widget.classes and not self._host.safely(self._predict):
+            self._widget.predictions = []  # the status line says why
 
     def search_classes(self, query: str, limit: int = SEARCH_LIMIT) -> list[tuple[int, str]]:
-        """The classes whose name or synonyms contain `query` (case-insensitive): [(k, name)].
-
-        As the page's lens-target search: `explorer.lens_target = explorer.search_classes(
-        "tabby")[0][0]` explains "tabby cat" (281 on ImageNet). See `search_classes` in this
-        module for the ranking.
-        """
+        """The classes whose name or synonyms contain `query` (case-insensitive): [(k, name)]."""
         if not isinstance(query, str):
             raise TypeError(f"query must be text, got {type(query).__name__}")
-        return search_classes(query, self.classes, self.class_synonyms, limit)
-
-    def _target_text(self) -> str:
-        """How a bad lens_target message names the classes (a long list: the search)."""
-        if len(self.classes) > 20:
-            return f"{len(self.classes)} classes; find one by name with explorer.search_classes"
-        return super()._target_text()
+        widget = self._widget
+        return search_classes(query, widget.classes, widget.class_synonyms, limit)
 
     # ------------------------------------------------------------------ the class explained
-    def _class_target(self) -> int:
+    def class_target(self) -> int:
         """lens_target when it names a class, else the image's top-1 class."""
-        if not self.classes:
-            self._projector.require_head()  # ValueError: the model has no class head …
-        if self.lens_target != CHANNEL_TARGET:
-            return int(self.lens_target)
-        if self.predictions:  # the current image's, best first
-            return int(self.predictions[0]["class"])
-        return int(np.argmax(self._projector.class_scores(self._input)))
+        if not self._widget.classes:
+            self._host.projector.require_head()  # ValueError: the model has no class head …
+        if self._widget.lens_target != CHANNEL_TARGET:
+            return int(self._widget.lens_target)
+        if self._widget.predictions:  # the current image's, best first
+            return int(self._widget.predictions[0]["class"])
+        scores = self._host.projector.class_scores(self._host.current().model_input)
+        return int(np.argmax(scores))
 
-    def _class_label(self, index: int) -> str:
-        return f"class {self.classes[index]} ({index})"
-
-    def _lens_key(self, kind: str) -> tuple:
-        """As LensWidget's; Fig. 7's maps and faithfulness follow the class, not the channel."""
-        if kind == "occlusion" and self.classes:
-            return (self.layer, self._image_version, self.lens_target)
-        if kind == "faithfulness":
-            return (self.layer, self._image_version, self.lens_target, tuple(self.methods))
-        return super()._lens_key(kind)
+    def class_label(self, index: int) -> str:
+        """A class as its label names it: "class tabby cat (281)"."""
+        return f"class {self._widget.classes[index]} ({index})"
 
     # ------------------------------------------------------------------ Fig. 7
     def show_occlusion(self) -> int:
@@ -214,30 +139,36 @@ class ClassifierWidget(LensWidget):
         Raises:
             ValueError: a bad class target (the message names the choices).
         """
-        if not self.classes:
-            return super().show_occlusion()
-        target = self._class_target()
-        layer, image, key = self.layer, self._input, self._lens_key("occlusion")
-        label = self._class_label(target)
+        if not self._widget.classes:
+            return self._lenses.show_occlusion()
+        target = self.class_target()
+        layer, image, key = (
+            self._widget.layer,
+            self._host.current().model_input,
+            self._lenses.key("occlusion"),
+        )
+        label = self.class_label(target)
 
         def steps() -> Steps[OcclusionMaps]:
-            projector = self._projector
+            projector = self._host.projector
             return occlusion_maps_steps(projector, image, layer, target, batch_size=None)
 
         def show(maps: OcclusionMaps, state: str) -> None:
             self._send_maps(maps, state, key)
             if state == "done":
-                self.status = (
-                    f"occlusion (Fig. 7) of {label}: {len(self.occlusion_index[2]['classes'])} "
+                found = len(self._widget.occlusion_index[2]["classes"])
+                self._widget.status = (
+                    f"occlusion (Fig. 7) of {label}: {found} "
                     f"classes most probable over {maps.unit.size} positions of a "
                     f"{maps.patch}-pixel square"
                 )
 
-        return self._job("occlusion", f"occlusion (Fig. 7) of {label}", steps, show)
+        return self._host.job("occlusion", f"occlusion (Fig. 7) of {label}", steps, show)
 
-    def _send_maps(self, maps: OcclusionMaps, state: str, key: tuple) -> None:
+    def _send_maps(self, maps: OcclusionMaps, state: str, key: LensKey) -> None:
         """Fig. 7's maps (positions not occluded yet: the whole image's values) to the page."""
         unit, probability, argmax = maps.unoccluded
+        names = self._widget.classes
         done = maps.most_probable >= 0
         found, counts = np.unique(maps.most_probable[done], return_counts=True)
         order = sorted(zip(found.tolist(), counts.tolist(), strict=True), key=lambda c: -c[1])
@@ -257,7 +188,7 @@ class ClassifierWidget(LensWidget):
             },
             {
                 "kind": "probability",
-                "target": f"p({self.classes[maps.target]})",
+                "target": f"p({names[maps.target]})",
                 "class": maps.target,
                 "unoccluded": probability,
             },
@@ -267,7 +198,8 @@ class ClassifierWidget(LensWidget):
                 "class": argmax,
                 "unoccluded": argmax,
                 "classes": [
-                    {"class": int(k), "name": self.classes[k], "count": int(n)} for k, n in order
+                    {"class": int(k), "name": self._widget.classes[k], "count": int(n)}
+                    for k, n in order
                 ],
             },
         ]
@@ -275,7 +207,7 @@ class ClassifierWidget(LensWidget):
         for entry, detail, array in zip(index, details, arrays, strict=True):
             entry.update(detail, min=float(array.min()), max=float(array.max()))
             entry.update(patch=maps.patch, stride=maps.stride, **progress)
-        self._set_lens("occlusion", buffer, index, key)
+        self._lenses.set_lens("occlusion", buffer, index, key)
 
     # ------------------------------------------------------------------ faithfulness
     def show_faithfulness(self, steps: int = 20) -> int:
@@ -298,11 +230,15 @@ class ClassifierWidget(LensWidget):
             ValueError: a model without a class head, or bad steps.
         """
         check_int(steps, "steps", 1, MAX_STEPS)
-        target = self._class_target()
-        label = self._class_label(target)
-        key = self._lens_key("faithfulness")
-        names = [*self.methods, *LENS_METHODS]
-        image, shown, layer = self._input, self._shown, self.layer
+        target = self.class_target()
+        label = self.class_label(target)
+        key = self._lenses.key("faithfulness")
+        names = [*self._widget.methods, *LENS_METHODS]
+        image, shown, layer = (
+            self._host.current().model_input,
+            self._host.current().shown,
+            self._widget.layer,
+        )
 
         def run() -> Steps[tuple[list[dict[str, Any]], list[np.ndarray]]]:
             cache: dict[str, np.ndarray] = {}
@@ -341,24 +277,23 @@ class ClassifierWidget(LensWidget):
                 if "error" not in row:
                     row["fractions"] = index[0]
                     row.update({mode: index[row[mode]] for mode in MODES})
-            self._set_lens("faithfulness", buffer, packed, key)
+            self._lenses.set_lens("faithfulness", buffer, packed, key)
             scored = [row for row in packed if "error" not in row]
             if state == "done" and scored:
                 low = min(scored, key=lambda r: r["deletion_auc"])["label"]
                 high = max(scored, key=lambda r: r["insertion_auc"])["label"]
-                self.status = (
+                self._widget.status = (
                     f"faithfulness of {label} ({steps} steps): {low} has the lowest deletion "
                     f"AUC, {high} the highest insertion AUC"
                 )
 
-        return self._job("faithfulness", f"faithfulness of {label}", run, show)
+        return self._host.job("faithfulness", f"faithfulness of {label}", run, show)
 
-    @property
     def faithfulness_table(self) -> dict[str, tuple[float, float]]:
         """{method: (deletion AUC, insertion AUC)} of the last `show_faithfulness` ({} if none)."""
         return {
             row["method"]: (row["deletion_auc"], row["insertion_auc"])
-            for row in self.faithfulness_index
+            for row in self._widget.faithfulness_index
             if "error" not in row
         }
 
@@ -379,9 +314,9 @@ class ClassifierWidget(LensWidget):
         `where`: the model input, the layer, and this method's step number of the job's total;
         occlusion's own steps are reported as that step (so that it can be stopped midway).
         """
-        projector, (image, layer, number, total) = self._projector, where
+        projector, (image, layer, number, total) = self._host.projector, where
         if name not in LENS_METHODS:
-            cache[name] = self._in_shown_space(projector.project_class(image, target, name))
+            cache[name] = self._host.in_shown_space(projector.project_class(image, target, name))
             return cache[name]
         if name == "occlusion":
             patch, stride = occlusion_square(*image.shape[:2])
@@ -394,7 +329,9 @@ class ClassifierWidget(LensWidget):
         if name == "gradcam":
             return cache["gradcam"]
         if "guided" not in cache:
-            cache["guided"] = self._in_shown_space(projector.project_class(image, target, "guided"))
+            cache["guided"] = self._host.in_shown_space(
+                projector.project_class(image, target, "guided")
+            )
         return cache["guided"] * cache["gradcam"][..., None]
 
     def _curve(
@@ -403,11 +340,8 @@ class ClassifierWidget(LensWidget):
         """One deletion or insertion curve of a shown image."""
 
         def preprocess(batch: np.ndarray) -> np.ndarray:
-            return np.stack([self._model_input(image) for image in batch])
+            return np.stack([self._host.model_input(image) for image in batch])
 
-        return self._projector.faithfulness(
+        return self._host.projector.faithfulness(
             shown, target, attribution, mode=mode, steps=steps, preprocess=preprocess
         )
-
-
-__all__ = ["CLASSIFIER_MESSAGES", "ClassifierWidget", "box_upsample", "search_classes"]

@@ -1,4 +1,4 @@
-"""The Explorer's lenses: Grad-CAM, Guided Grad-CAM, occlusion maps and the sanity cascade.
+"""The lenses part: Grad-CAM, Guided Grad-CAM, occlusion maps and the sanity cascade.
 
 Each lens is computed as a job on the widget's worker (`jobs`, `stop`, `wait(jobs=True)`):
 the kernel stays free, picks go first, and the occlusion map and the cascade fill in as they
@@ -14,20 +14,28 @@ would show clears it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import traitlets
 
-from ..projection.lenses import gradcam_pair, occlusion_steps, sanity_cascade_steps
-from ..projection.shown_space import to_shown
-from ..projection.steps import Step, Steps
-from ._base import IntSetting, pack_arrays
-from ._jobs import JobRow, Jobs
-from ._projection import ProjectionWidget
+from ...projection.lenses import gradcam_pair, occlusion_steps, sanity_cascade_steps
+from ...projection.steps import Step, Steps
+from .._base import IntSetting, pack_arrays
+from .host import PartHost
 
 CHANNEL_TARGET = -1  # lens_target: the current channel (k >= 0: class k)
-LENS_MESSAGES = ("lenses", "occlusion", "sanity")  # page requests, answered by show_<type>()
+
+
+class LensKey(NamedTuple):
+    """What a shown lens was computed for: a pick that changes it makes the lens stale."""
+
+    layer: str
+    image: int  # the image version
+    target: int  # lens_target (CHANNEL_TARGET: the channel)
+    channel: int | None  # the channel, when the lens depends on it
+    method: str | None = None  # the sanity cascade's method
+    methods: tuple[str, ...] = ()  # faithfulness: every method it scored
 
 
 def class_names(count: int | None, names: Sequence[str] | None) -> list[str]:
@@ -45,8 +53,8 @@ def class_names(count: int | None, names: Sequence[str] | None) -> list[str]:
     return list(names)
 
 
-class LensWidget(ProjectionWidget):
-    """Lens panels over the current pick (see the module's docstring for when they recompute)."""
+class LensTraits(traitlets.HasTraits):
+    """The lenses part's synced traits."""
 
     classes = traitlets.List(traitlets.Unicode()).tag(sync=True)  # the class head's class names
     """The class head's class names, index k for class k ([] without a class head). Set by
@@ -86,128 +94,113 @@ class LensWidget(ProjectionWidget):
     sanity_version = traitlets.Int(0).tag(sync=True)  # counts changes of `sanity`
     """Counts changes of `sanity` (computed or cleared); the page redraws on it. Set by Python
     only."""
-    jobs = traitlets.List(traitlets.Dict()).tag(sync=True)
-    """The long computations asked for, oldest first: {id, kind ("ladder", "topk", "lenses",
-    "occlusion", "sanity", "faithfulness"), label, done, total (0: unknown), state ("queued",
-    "running", "done", "stopped", "failed"), error (failed only)}; the last few finished ones
-    are kept. Set by Python only; the page draws a progress bar with a stop button for each
-    (which sends {"type": "stop", "job": id})."""
 
-    def _init_lenses(self, names: Sequence[str] | None) -> None:
+
+class LensesPart:
+    """Lens panels over the current pick (see the module's docstring for when they recompute)."""
+
+    MESSAGES = ("lenses", "occlusion", "sanity")  # page requests, answered by show_<type>()
+
+    def __init__(self, host: PartHost, names: Sequence[str] | None) -> None:
         """Check and set the class names (constructor: ValueError/TypeError)."""
-        self._lens_follow = False  # Grad-CAM was shown: picks recompute it (small layers)
-        self._lens_keys: dict[str, tuple] = {}  # what each shown lens was computed for
-        self.classes = class_names(self._projector.class_count, names)
-        self._jobs = Jobs(self._worker, self._publish_jobs, self._say, inline=self._loop is None)
-
-    # ------------------------------------------------------------------ jobs
-    def _publish_jobs(self, rows: list[JobRow]) -> None:
-        self.jobs = [dict(row) for row in rows]
-
-    def _say(self, text: str) -> None:
-        self.status = text
-
-    def _job(self, kind: str, label: str, steps: Any, show: Any) -> int:
-        """Queue a job on the worker (outside a kernel: run it now); returns its id."""
-        assert self._jobs is not None  # made in _init_lenses
-        job_id = self._jobs.submit(kind, label, steps, show)
-        if self._loop is None:
-            self._drain()
-        return job_id
-
-    def stop(self, job_id: int) -> None:
-        """Stop a job of `jobs`: a queued one at once, a running one after its current step.
-
-        What a stopped job computed so far stays shown (a partial occlusion map, the cascade's
-        first steps, the top-k of the images searched so far).
-
-        Raises:
-            ValueError: no job has this id (the message lists those that can be stopped).
-        """
-        assert self._jobs is not None
-        self._jobs.stop(job_id)
+        self._host = host
+        self._widget = host.widget
+        self._follow = False  # Grad-CAM was shown: picks recompute it (small layers)
+        self._keys: dict[str, LensKey] = {}  # what each shown lens was computed for
+        self._widget.classes = class_names(host.projector.class_count, names)
+        self._widget.observe(self._target_changed, names=["lens_target"])
+        host.on_pick(self._on_pick)
 
     # ------------------------------------------------------------------ targets
-    def _check_target(self, value: int) -> int:
+    def check_target(self, value: int) -> int:
         """A lens_target in range, else ValueError naming the valid choices."""
-        if value == CHANNEL_TARGET or 0 <= value < len(self.classes):
+        classes = self._widget.classes
+        if value == CHANNEL_TARGET or 0 <= value < len(classes):
             return value
-        if not self.classes:
+        if not classes:
             raise ValueError(
                 f"lens_target {value} names a class, but the model has no class head; "
                 f"choose {CHANNEL_TARGET} (the current channel)"
             )
+        if len(classes) > 20:
+            listed = f"{len(classes)} classes; find one by name with explorer.search_classes"
+        else:
+            listed = ", ".join(classes)
         raise ValueError(
             f"lens_target {value} is out of range; choose {CHANNEL_TARGET} (the current channel) "
-            f"or a class 0..{len(self.classes) - 1} ({self._target_text()})"
+            f"or a class 0..{len(classes) - 1} ({listed})"
         )
 
-    def _target_text(self) -> str:
-        """The class names as a bad lens_target's message lists them."""
-        return ", ".join(self.classes)
-
-    def _target(self) -> tuple[Any, str]:
+    def target(self) -> tuple[Any, str]:
         """The engine's target for lens_target, and its label."""
-        if self.lens_target == CHANNEL_TARGET:
-            return (self.layer, int(self.channel)), f"channel {self.channel}"
-        return int(self.lens_target), f"class {self.classes[self.lens_target]}"
+        widget = self._widget
+        if widget.lens_target == CHANNEL_TARGET:
+            return (widget.layer, int(widget.channel)), f"channel {widget.channel}"
+        return int(widget.lens_target), f"class {widget.classes[widget.lens_target]}"
 
-    def _lens_key(self, kind: str) -> tuple:
-        """What a lens depends on: layer, image and channel (the lens target / + method)."""
+    def key(self, kind: str) -> LensKey:
+        """What a lens of `kind` depends on now.
+
+        Grad-CAM: the layer, the image, the target (and the channel when it is the target);
+        occlusion: the channel's, or with a class head Fig. 7's (the class, not the channel);
+        the cascade: the channel and the method; faithfulness: the class and every method.
+        """
+        widget = self._widget
+        layer, image, target = widget.layer, widget.image_version, int(widget.lens_target)
+        channel = int(widget.channel)
         if kind == "lenses":
-            channel = int(self.channel) if self.lens_target == CHANNEL_TARGET else None
-            return (self.layer, self._image_version, self.lens_target, channel)
-        base = (self.layer, self._image_version, int(self.channel))
-        return (*base, self.method) if kind == "sanity" else base
+            return LensKey(layer, image, target, channel if target == CHANNEL_TARGET else None)
+        if kind == "occlusion":
+            if widget.classes:
+                return LensKey(layer, image, target, None)
+            return LensKey(layer, image, CHANNEL_TARGET, channel)
+        if kind == "sanity":
+            return LensKey(layer, image, CHANNEL_TARGET, channel, widget.method)
+        return LensKey(layer, image, target, None, methods=tuple(widget.methods))
 
-    @traitlets.observe("lens_target")
-    def _lens_target_changed(self, change: dict[str, Any]) -> None:
+    def _target_changed(self, change: dict[str, Any]) -> None:
         def apply() -> None:
-            self._check_target(change["new"])
-            if self._lens_follow:  # small layers at once, as picks do; large ones as a job
-                if self._all_at_once(self._projector.layer_info(self.layer)):
-                    self._compute_lenses()
+            self.check_target(change["new"])
+            if self._follow:  # small layers at once, as picks do; large ones as a job
+                if self._host.all_at_once(self._host.projector.layer_info(self._widget.layer)):
+                    self.compute_lenses()
                 else:
                     self.show_lenses()
-            self._clear_stale()
+            self.clear_stale()
 
-        self._guarded(change, apply)
+        self._host.guarded(change, apply)
 
     # ------------------------------------------------------------------ picks
     def _on_pick(self) -> None:
-        super()._on_pick()
-        shown = self._lens_keys.get("lenses")
-        info = self._projector.layer_info(self.layer)
-        follow = shown not in (None, self._lens_key("lenses")) and self._lens_follow
-        if follow and self._all_at_once(info) and not self._safely(self._compute_lenses):
-            self._set_lens("lenses", b"", [])  # a lens error never reverts the pick
-        self._clear_stale()
+        shown = self._keys.get("lenses")
+        info = self._host.projector.layer_info(self._widget.layer)
+        follow = shown not in (None, self.key("lenses")) and self._follow
+        if follow and self._host.all_at_once(info) and not self._host.safely(self.compute_lenses):
+            self.set_lens("lenses", b"", [])  # a lens error never reverts the pick
+        self.clear_stale()
 
-    def _clear_stale(self) -> None:
+    def clear_stale(self) -> None:
         """Clear every lens shown for another layer, image, channel or target than the current."""
-        for kind in [k for k, key in self._lens_keys.items() if key != self._lens_key(k)]:
-            self._set_lens(kind, b"", [])
+        for kind in [k for k, key in self._keys.items() if key != self.key(k)]:
+            self.set_lens(kind, b"", [])
 
-    def _set_lens(
-        self, kind: str, buffer: bytes, index: list[dict[str, Any]], key: tuple | None = None
+    def set_lens(
+        self, kind: str, buffer: bytes, index: list[dict[str, Any]], key: LensKey | None = None
     ) -> None:
         """Replace one lens's payload (empty: cleared) and bump its version.
 
-        `key`: what it was computed for (`_lens_key(kind)` when it was asked; default: now).
+        `key`: what it was computed for (`key(kind)` when it was asked; default: now).
         """
+        widget = self._widget
         version = {"lenses": "lens_version"}.get(kind, f"{kind}_version")
-        with self.hold_sync():
-            setattr(self, kind, buffer)
-            setattr(self, f"{kind}_index", index)
-            setattr(self, version, getattr(self, version) + 1)
+        with widget.hold_sync():
+            setattr(widget, kind, buffer)
+            setattr(widget, f"{kind}_index", index)
+            setattr(widget, version, getattr(widget, version) + 1)
         if index:
-            self._lens_keys[kind] = self._lens_key(kind) if key is None else key
+            self._keys[kind] = self.key(kind) if key is None else key
         else:
-            self._lens_keys.pop(kind, None)
-
-    def _in_shown_space(self, array: np.ndarray) -> np.ndarray:
-        """A model-input-space (H, W, C) array in the shown image's space."""
-        return np.asarray(to_shown(np.asarray(array, np.float32), self._shown_matrix))
+            self._keys.pop(kind, None)
 
     # ------------------------------------------------------------------ lenses
     def show_lenses(self) -> int:
@@ -217,50 +210,58 @@ class LensWidget(ProjectionWidget):
         A class target that does not depend on the current layer (another branch), or a layer
         guided backprop cannot pass, fails the job (its row and the status line say why).
         """
-        target, label = self._target()
-        key, layer, image = self._lens_key("lenses"), self.layer, self._input
+        target, label = self.target()
+        key, layer, image = self.key("lenses"), self._widget.layer, self._host.current().model_input
 
         def steps() -> Steps[tuple[np.ndarray, np.ndarray]]:
             yield Step(0, 1)
-            return gradcam_pair(self._projector, image, layer, target)
+            return gradcam_pair(self._host.projector, image, layer, target)
 
         def show(pair: tuple[np.ndarray, np.ndarray], _state: str) -> None:
             self._send_lenses(pair, layer, label, key)
-            self.status = f"Grad-CAM of {label} on {layer}"
+            self._widget.status = f"Grad-CAM of {label} on {layer}"
 
-        return self._job("lenses", f"Grad-CAM of {label}", steps, show)
+        return self._host.job("lenses", f"Grad-CAM of {label}", steps, show)
 
-    def _compute_lenses(self) -> str:
+    def compute_lenses(self) -> str:
         """Compute and send Grad-CAM and Guided Grad-CAM now; returns the target's label."""
-        target, label = self._target()
-        pair = gradcam_pair(self._projector, self._input, self.layer, target)
-        self._send_lenses(pair, self.layer, label, self._lens_key("lenses"))
+        target, label = self.target()
+        pair = gradcam_pair(
+            self._host.projector, self._host.current().model_input, self._widget.layer, target
+        )
+        self._send_lenses(pair, self._widget.layer, label, self.key("lenses"))
         return label
 
     def _send_lenses(
-        self, pair: tuple[np.ndarray, np.ndarray], layer: str, label: str, key: tuple
+        self, pair: tuple[np.ndarray, np.ndarray], layer: str, label: str, key: LensKey
     ) -> None:
         """Put Grad-CAM and Guided Grad-CAM into the `lenses` traits; picks follow them now."""
         cam, guided = pair
-        buffer, index = pack_arrays([cam, self._in_shown_space(guided)])
+        buffer, index = pack_arrays([cam, self._host.in_shown_space(guided)])
         for entry, kind in zip(index, ("gradcam", "guided_gradcam"), strict=True):
             entry.update(kind=kind, layer=layer, target=label)
-        self._lens_follow = True
-        self._set_lens("lenses", buffer, index, key)
+        self._follow = True
+        self.set_lens("lenses", buffer, index, key)
 
     def show_occlusion(self) -> int:
-        """The occlusion map of the current channel (a class head: ClassifierWidget's Fig. 7).
+        """The occlusion map of the current channel (a class head: the classifier part's Fig. 7).
 
         A job (see `jobs`) whose map fills in as it goes; returns its id.
         """
-        layer, channel, image = self.layer, int(self.channel), self._input
-        label, key = f"channel {channel}", self._lens_key("occlusion")
+        layer, channel, image = (
+            self._widget.layer,
+            int(self._widget.channel),
+            self._host.current().model_input,
+        )
+        label, key = f"channel {channel}", self.key("occlusion")
         whole: list[float] = []  # the channel's sum on the whole image
 
         def steps() -> Steps[np.ndarray]:
-            whole.append(float(self._projector.activations(image, layer)[..., channel].sum()))
+            whole.append(float(self._host.projector.activations(image, layer)[..., channel].sum()))
             target = (layer, channel)
-            return (yield from occlusion_steps(self._projector, image, target, batch_size=None))
+            return (
+                yield from occlusion_steps(self._host.projector, image, target, batch_size=None)
+            )
 
         def show(occluded: np.ndarray, state: str) -> None:
             unoccluded = whole[0]
@@ -278,11 +279,11 @@ class LensWidget(ProjectionWidget):
                 total=int(occluded.size),
                 state=state,
             )
-            self._set_lens("occlusion", buffer, index, key)
+            self.set_lens("occlusion", buffer, index, key)
             if state == "done":
-                self.status = f"occlusion map of {label}"
+                self._widget.status = f"occlusion map of {label}"
 
-        return self._job("occlusion", f"occlusion of {label}", steps, show)
+        return self._host.job("occlusion", f"occlusion of {label}", steps, show)
 
     def show_sanity(self) -> int:
         """The sanity cascade of the current channel with the method on show (a copy is changed).
@@ -291,22 +292,27 @@ class LensWidget(ProjectionWidget):
         (keras.models.clone_model), a layer with no initializer to re-draw its weights, or a
         method that cannot pass a layer fails the job (its row says why).
         """
-        layer, channel, method, image = self.layer, int(self.channel), self.method, self._input
-        key = self._lens_key("sanity")
+        layer, channel, method, image = (
+            self._widget.layer,
+            int(self._widget.channel),
+            self._widget.method,
+            self._host.current().model_input,
+        )
+        key = self.key("sanity")
 
         def steps() -> Steps[list[Any]]:
-            return sanity_cascade_steps(self._projector, image, layer, channel, method=method)
+            return sanity_cascade_steps(self._host.projector, image, layer, channel, method=method)
 
         def show(cascade: list[Any], state: str) -> None:
-            arrays = [self._in_shown_space(step.projection) for step in cascade]
+            arrays = [self._host.in_shown_space(step.projection) for step in cascade]
             buffer, index = pack_arrays(arrays)
             for entry, step in zip(index, cascade, strict=True):
                 entry.update(layer=step.layer, rho=float(step.rho))
-            self._set_lens("sanity", buffer, index, key)
+            self.set_lens("sanity", buffer, index, key)
             if state == "done":
-                self.status = (
+                self._widget.status = (
                     f"sanity cascade of channel {channel} ({method}): "
                     f"{len(cascade) - 1} layers randomised from {layer} down"
                 )
 
-        return self._job("sanity", f"sanity cascade of channel {channel}", steps, show)
+        return self._host.job("sanity", f"sanity cascade of channel {channel}", steps, show)

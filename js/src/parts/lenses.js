@@ -1,22 +1,22 @@
-// The Explorer's lenses, bound to a model: Grad-CAM over the input and Guided Grad-CAM, occlusion
-// maps and the sanity cascade. Python computes each on request (a message) and sends it as one
+// The lenses part (deconv_widgets/widgets/parts/lenses.py): Grad-CAM over the input, Guided
+// Grad-CAM, occlusion maps and the sanity cascade. Python computes each on request (a message) and sends it as one
 // packed float32 buffer with an index; each hook carries data-version = the trait's version once
 // drawn. Text from Python (class and layer names) only ever goes in through textContent.
-import { clear, h, setData, setText } from "./dom.js";
-import { toFloat32Shaped } from "./buffers.js";
-import { heatRGBA, valueRange } from "./colormaps.js";
-import { createImageView, drawRGBA } from "./image_view.js";
-import { push, watch } from "./widget.js";
-import { asImage, unpack } from "./parts.js";
-import { classLabel, faithfulnessPart, occlusionView, targetSearchPart } from "./classifier_parts.js";
+import { clear, h, setData, setText } from "../lib/dom.js";
+import { toFloat32Shaped } from "../lib/buffers.js";
+import { heatRGBA, valueRange } from "../lib/colormaps.js";
+import { createImageView, drawRGBA } from "../lib/image_view.js";
+import { push, watch } from "../lib/widget.js";
+import { asImage, unpack } from "../lib/parts.js";
+import { classLabel, faithfulnessPart, occlusionView, targetSearchPart } from "./classifier.js";
 
 export { heatRGBA };
 
 /**
  * The lenses' model: their traits, the classifier's, the channel, the method and the image
- * (under Grad-CAM). Their progress is the Explorer's job bar (lib/jobs.js).
- * @typedef {import("@anywidget/types").AnyModel<import("./traits.js").LensTraits
- *   & import("./traits.js").ClassifierTraits
+ * (under Grad-CAM). Their progress is the Explorer's job bar (parts/jobs.js).
+ * @typedef {import("@anywidget/types").AnyModel<import("../lib/traits.js").LensTraits
+ *   & import("../lib/traits.js").ClassifierTraits
  *   & { channel: number, method: string, image: DataView, image_shape: number[] }>} LensModel
  */
 
@@ -135,8 +135,8 @@ export function gradcamPart(model) {
 
 /**
  * Packed entries with a shape, decoded; those the buffer does not (yet) hold in full are left out.
- * @template {import("./traits.js").PackedEntry} E
- * @param {import("./buffers.js").BufferLike} buffer
+ * @template {import("../lib/traits.js").PackedEntry} E
+ * @param {import("../lib/buffers.js").BufferLike} buffer
  * @param {readonly (E | null | undefined)[] | null | undefined} index
  * @returns {{ entry: E, array: { data: Float32Array, shape: number[] } }[]}
  */

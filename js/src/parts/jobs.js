@@ -1,13 +1,14 @@
-// The job bar: one row per job of the `jobs` trait (Python runs every long computation of the
-// Explorer on a worker thread as a job), oldest first. A row shows a <progress> (indeterminate
+// The jobs part (deconv_widgets/widgets/parts/jobs.py), the job bar: one row per job of the
+// `jobs` trait (Python runs every long computation of the Explorer on a worker thread as a
+// job), oldest first. A row shows a <progress> (indeterminate
 // while a running job's total is unknown), the label, "done/total", the state and a stop button
 // (queued and running jobs only) that sends {type: "stop", job: id}. Rows are kept by job id and
 // updated in place, so a button under the pointer is not replaced by a progress update. Labels
 // and errors come from Python: they only ever go in through textContent and attribute values.
-import { h, setData, setText } from "./dom.js";
-import { watch } from "./widget.js";
+import { h, setData, setText } from "../lib/dom.js";
+import { watch } from "../lib/widget.js";
 
-/** @typedef {import("./traits.js").JobRow} JobRow */
+/** @typedef {import("../lib/traits.js").JobRow} JobRow */
 /** @typedef {import("@anywidget/types").AnyModel<{ jobs: JobRow[] }>} JobsModel */
 
 /** States in which a job can still be stopped. */
@@ -48,7 +49,7 @@ function jobRow(model, id) {
   let current = "";
   stop.addEventListener("click", () => {
     if (stop.disabled) return;
-    model.send(/** @satisfies {import("./messages.js").StopMessage} */ ({ type: "stop", job: id }));
+    model.send(/** @satisfies {import("../lib/messages.js").StopMessage} */ ({ type: "stop", job: id }));
     stopping = current;
     stop.disabled = true;
     setText(stop, "stopping…");

@@ -1,0 +1,1 @@
+"""The Explorer's parts: images, lenses, classifier, search, jobs (see `explorer.py`)."""
