@@ -12,6 +12,7 @@ from deconv_widgets._tf import tf  # noqa: F401  (quiet TensorFlow first)
 # isort: split
 
 import os
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import keras
@@ -19,7 +20,7 @@ import numpy as np
 
 from deconv_widgets.methods import Method
 
-from . import classifier, faithfulness, lenses
+from . import classifier, faithfulness, lenses, visualize
 from .graph import (
     ClassHead,
     LayerInfo,
@@ -337,3 +338,54 @@ class Projector(Passes):
         return lenses.sanity_cascade(
             self, image, layer, channel, method=method, random_seed=random_seed, progress=progress
         )
+
+    def visualize(
+        self,
+        layer: str | LayerInfo,
+        channel: int | Sequence[int],
+        steps: int = 512,
+        size: int | None = None,
+        parameterization: str = "fourier",
+        decorrelate: bool = True,
+        transforms: str = "robust",
+        learning_rate: float = 0.05,
+        random_seed: int = 0,
+        objective: Any = "channel",
+        preprocess: Callable[[Any], Any] | None = None,
+    ) -> visualize.Visualization | list[visualize.Visualization]:
+        """What a unit wants to see: the image that excites it most, found by optimisation.
+
+        Olah, Mordvintsev & Schubert (2017): Adam on an image in a Fourier basis scaled by
+        1/frequency, colours decorrelated, a sigmoid to [0, 1], `preprocess` to the model's
+        input, random transforms each step (see `deconv_widgets.projection.visualize`).
+
+        Args:
+            layer: the unit's layer.
+            channel: its channel, or a list of channels (one batch; each equals its own run).
+            steps: Adam steps, an int >= 1 (lucid's default: 512).
+            size: the image's side; None: the model's own (a fixed-size model), else 128.
+            parameterization: "fourier" or "pixel" (the naive version).
+            decorrelate: colours through ImageNet's colour correlation (RGB images only).
+            transforms: "robust" (pad 12, jitter 8, scale, rotate ±5°, jitter 4) or "none".
+            learning_rate: Adam's step size, > 0.
+            random_seed: everything random comes from it (an int >= 0).
+            objective: "channel" (the mean of its map), "neuron" (its value at the map's
+                centre) or a callable of the layer's output (B, H', W', C) -> (B,) values,
+                in `keras.ops` or TensorFlow terms (it is traced).
+            preprocess: shown image in [0, 1] -> model input (per-pixel affine, or TensorFlow
+                ops); None: the image is the input.
+
+        Returns:
+            A Visualization (a list for a list of channels): `image` (size, size, C) in
+            [0, 1], `history` (the objective at each step, then the image's own value without
+            transforms), `activation` (that last value).
+
+        Raises:
+            TypeError, ValueError: an unknown layer or channel, steps < 1, a size the model
+                cannot take, an unknown parameterization, transforms or objective.
+        """
+        return visualize.visualize(
+            self, layer if isinstance(layer, str) else layer.name, channel, steps, size,
+            parameterization, decorrelate, transforms, learning_rate, random_seed, objective,
+            preprocess,
+        )  # fmt: skip
