@@ -142,3 +142,25 @@ def test_bad_input_is_a_clear_error(projector: Projector, kwargs, error, match) 
     args = {"layer": LAYER, "channel": CHANNEL, "steps": 2, **kwargs}
     with pytest.raises(error, match=match):
         projector.visualize(args.pop("layer"), args.pop("channel"), **args)
+
+
+def test_the_explorer_shows_what_a_channel_wants_as_a_job(projector: Projector) -> None:
+    from deconv_widgets.widgets import Explorer
+
+    explorer = Explorer(layer=LAYER, channel=CHANNEL)
+    explorer._on_message(explorer, {"type": "visualize"}, [])  # the page's button: 256 steps
+    assert explorer.jobs[-1]["kind"] == "visualize" and explorer.jobs[-1]["state"] == "done"
+    job = explorer.show_visualization(steps=STEPS)
+    assert explorer.jobs[-1]["id"] == job and explorer.jobs[-1]["done"] == STEPS
+    image, history = explorer.visualization_index
+    want = projector.visualize(LAYER, CHANNEL, steps=STEPS)
+    got = np.frombuffer(explorer.visualization, "<f4")
+    np.testing.assert_allclose(
+        got[: image["shape"][0] * image["shape"][1]].reshape(image["shape"]), want.image, atol=1e-6
+    )
+    assert history["shape"] == [STEPS + 1] and image["activation"] == pytest.approx(want.activation)
+    assert (image["layer"], image["channel"], image["state"]) == (LAYER, CHANNEL, "done")
+    assert "wants to see" in explorer.status
+    explorer.channel = CHANNEL + 1  # another unit: the picture no longer applies
+    assert explorer.visualization_index == [] and explorer.visualization == b""
+    explorer.close()

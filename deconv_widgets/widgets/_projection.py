@@ -394,6 +394,7 @@ class ProjectionWidget(BaseWidget, ProjectionTraits):
             projector=self._projector,
             current=lambda: Current(self._shown, self._input, self._image_version),
             model_input=self._model_input,
+            preprocess=self._preprocess,
             shown_matrix=self._shown_matrix,
             set_image=self._set_image_now,
             repick=self._on_pick,

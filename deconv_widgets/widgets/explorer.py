@@ -32,7 +32,13 @@ from .parts.classifier import ClassifierPart, ClassifierTraits
 from .parts.images import ImagesPart, ImagesTraits, checked_images
 from .parts.jobs import Jobs, JobsTraits
 from .parts.lenses import LensesPart, LensTraits
-from .parts.search import TOPK_DEFAULT, SearchPart, SearchTraits, atlas_of
+from .parts.search import (
+    TOPK_DEFAULT,
+    VISUALIZE_STEPS,
+    SearchPart,
+    SearchTraits,
+    atlas_of,
+)
 
 
 class Explorer(
@@ -103,6 +109,7 @@ class Explorer(
             "stop": lambda c, _b: self.stop(c.get("job")),  # checked by Jobs.stop
             "ladder": lambda _c, _b: self.show_ladder(),
             "topk": lambda c, _b: self.show_top_k(_topk_k(c)),
+            "visualize": lambda _c, _b: self.show_visualization(),
             "lenses": lambda _c, _b: self.show_lenses(),
             "occlusion": lambda _c, _b: self.show_occlusion(),
             "sanity": lambda _c, _b: self.show_sanity(),
@@ -206,6 +213,18 @@ class Explorer(
             ValueError: k < 1.
         """
         return self._search.show_top_k(k)
+
+    def show_visualization(self, steps: int = VISUALIZE_STEPS) -> int:
+        """What the current channel wants to see, beside what it gets (its top-k), as a job.
+
+        `Projector.visualize` with the Explorer's preprocess at the model's input size (128
+        when it takes any): `visualization` is redrawn as the image sharpens, with the
+        objective's curve; a stopped job keeps the last image. Returns the job's id.
+
+        Args:
+            steps: Adam steps, an int >= 1 (the page asks for VISUALIZE_STEPS, 256).
+        """
+        return self._search.show_visualization(steps)
 
     # ------------------------------------------------------------------ lenses
     def show_lenses(self) -> int:

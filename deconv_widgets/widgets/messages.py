@@ -34,6 +34,12 @@ class TopKMessage(TypedDict):
     k: NotRequired[int]
 
 
+class VisualizeMessage(TypedDict):
+    """The "what it wants" button: the current channel's feature visualisation, as a job."""
+
+    type: Literal["visualize"]
+
+
 class StopMessage(TypedDict):
     """Stop a queued or running job (an id of the Explorer's `jobs`)."""
 
@@ -141,6 +147,7 @@ PageMessage = (
     ViewMessage
     | LadderMessage
     | TopKMessage
+    | VisualizeMessage
     | StopMessage
     | LensesMessage
     | OcclusionMessage
@@ -163,6 +170,7 @@ PAGE_MESSAGES: dict[str, type] = {
     "view": ViewMessage,
     "ladder": LadderMessage,
     "topk": TopKMessage,
+    "visualize": VisualizeMessage,
     "stop": StopMessage,
     "lenses": LensesMessage,
     "occlusion": OcclusionMessage,

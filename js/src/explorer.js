@@ -15,7 +15,7 @@ import { lensPanel } from "./parts/lenses.js";
 import { predictionsPart } from "./parts/classifier.js";
 import { imagePickerPart, ownImagesPart } from "./parts/images.js";
 import { jobsPart } from "./parts/jobs.js";
-import { ladderPart, topkPart } from "./parts/search.js";
+import { ladderPart, topkPart, visualizePart } from "./parts/search.js";
 import {
   gridPart, inputImagePart, inspectorPart, layerPickerPart, listChoicePart, projectionsPart,
   statusPart,
@@ -46,6 +46,7 @@ function render({ model, el }) {
   const projections = projectionsPart(model, { source });
   const ladder = ladderPart(model);
   const topk = topkPart(model);
+  const wants = visualizePart(model);
   const lenses = lensPanel(model);
   // the selected channel's projections (and the job bar) stay on screen however far down the grid one clicks
   const panel = h("div", { class: "dw-sticky", dataset: { testid: "selection" } }, [
@@ -62,6 +63,7 @@ function render({ model, el }) {
       h("div", { class: "dw-scroll-x" }, [inspector.root])]),
     ladder.root,
     topk.root,
+    wants.root,
   ]);
   el.appendChild(root);
   model.send(/** @satisfies {PageMessage} */ ({ type: "view" })); // a page shows the widget: Python may prefetch for it
@@ -69,7 +71,7 @@ function render({ model, el }) {
   projections.fitTo(root, [input.view]); // the first picture: big enough to say something
   const stopPanel = keepInView(panel, root);
   const parts = [status, jobs, inspector, layer, method, seed, picker, own, grid, input, predictions, projections, ladder,
-    topk, lenses];
+    topk, wants, lenses];
   return () => {
     parts.forEach((p) => p.stop());
     stopPanel();

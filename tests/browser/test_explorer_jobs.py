@@ -14,6 +14,7 @@ import pytest
 
 from .explorer_view import ExplorerView
 from .jupyter_host import ARTIFACTS, HOSTS
+from .probe import assert_drawn, canvas_pixels
 
 pytestmark = pytest.mark.browser
 
@@ -108,3 +109,38 @@ def test_vgg16_opens_on_a_channel_that_shows_something_and_a_job_stops(
     assert state == ["stopped", done, "stopped"]
     if host == "lab":  # Notebook 7's own bundle throws "reading 'schema'" on its settings
         assert not nb.console_errors, nb.console_errors
+
+
+def test_what_it_wants_sharpens_while_its_job_runs_and_stops_on_stop(open_notebook) -> None:
+    """The "what it wants" panel redraws the image as it sharpens; stop keeps the last one."""
+    nb = open_notebook(["from deconv_widgets import Explorer\nex = Explorer()\nex"])
+    view = ExplorerView(nb, cell=0)
+    view.wait_ready()
+    panel = view.root.get_by_test_id("visualize-panel")
+    panel.locator("summary").click()
+    picture = view.root.get_by_test_id("visualization")
+    panel.get_by_role("button", name="show what it wants").click()
+    nb.page.wait_for_function(
+        "(el) => el.dataset.state === 'running' && el.width > 0",
+        arg=picture.element_handle(),
+        timeout=60_000,
+    )
+    first = canvas_pixels(picture)["hash"]
+    nb.page.wait_for_function(  # redrawn as it sharpens
+        "(a) => a.el.dataset.state === 'running' && Number(a.el.dataset.done) > a.done",
+        arg={"el": picture.element_handle(), "done": int(picture.get_attribute("data-done") or 0)},
+        timeout=60_000,
+    )
+    assert canvas_pixels(picture)["hash"] != first
+    row = view.root.locator('[data-testid="job"][data-job-kind="visualize"]').last
+    row.get_by_test_id("job-stop").click()
+    nb.page.wait_for_function(
+        "(el) => el.dataset.state === 'stopped'", arg=row.element_handle(), timeout=60_000
+    )
+    nb.page.wait_for_function(
+        "(el) => el.dataset.state === 'stopped'", arg=picture.element_handle(), timeout=30_000
+    )
+    assert int(row.get_attribute("data-done") or 0) < 256
+    assert "stopped at" in (panel.get_by_test_id("visualization-state").text_content() or "")
+    assert_drawn(picture, "what it wants")
+    assert not nb.console_errors, nb.console_errors

@@ -41,6 +41,7 @@ class PartHost:
     projector: Projector
     current: Callable[[], Current]
     model_input: Callable[[np.ndarray], np.ndarray]  # a shown image -> the model's input
+    preprocess: Callable[[Any], Any] | None  # the same map as given (None: the identity)
     shown_matrix: np.ndarray | None  # the preprocess as a matrix, when per-pixel affine:
     # `in_shown_space` maps model-space arrays to the shown image's space with it
     set_image: Callable[[np.ndarray, bool], None]  # make an image current (True: unchecked)

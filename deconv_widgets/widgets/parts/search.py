@@ -20,10 +20,13 @@ from ...projection.ladder import Rung
 from ...projection.shown_space import shown_hit
 from ...projection.steps import Step, Steps
 from ...projection.topk import top_k_steps
+from ...projection.visualize import Visualization, visualize_steps
 from .._base import pack_arrays
 from .host import PartHost
 
 TOPK_DEFAULT = 9
+VISUALIZE_STEPS = 256  # the page's "what it wants" button: half lucid's 512, a job to stop
+VISUALIZE_FRAMES = 32  # times the image is redrawn while it sharpens
 
 
 class HitAtlas(Protocol):
@@ -88,12 +91,20 @@ class SearchTraits(traitlets.HasTraits):
     projection ({shape, offset} in `topk`)}, from `show_top_k` or the atlas. Set by Python."""
     topk_k = traitlets.Int(TOPK_DEFAULT, read_only=True).tag(sync=True)
     """The k the page's top-k button asks for (TOPK_DEFAULT, 9). Read-only (Python)."""
+    visualization = traitlets.Bytes(b"").tag(sync=True)
+    """What the current channel wants to see (`show_visualization`), float32 little-endian,
+    packed as `visualization_index` says: the image (size, size, C) in [0, 1] in the shown
+    space, then the objective at each step so far; b"" when cleared. Set by Python only."""
+    visualization_index = traitlets.List(traitlets.Dict()).tag(sync=True)
+    """[image entry, history entry], each {shape, offset}; the image's also {layer, channel,
+    done, steps, activation (its last value), state ("running", "done", "stopped")}; [] when
+    cleared. Set by Python only; redrawn as the job sharpens the image."""
 
 
 class SearchPart:
     """The ladder and the top-k of the current channel, on request, or the atlas's hits."""
 
-    MESSAGES = ("ladder", "topk")
+    MESSAGES = ("ladder", "topk", "visualize")
 
     def __init__(
         self, host: PartHost, images: Callable[[], np.ndarray], atlas: HitAtlas | None
@@ -107,16 +118,18 @@ class SearchPart:
         host.on_pick(self._on_pick)
 
     def _clear_extras(self) -> None:
-        """Forget the ladder and top-k of the previous pick."""
+        """Forget the ladder, top-k and visualisation of the previous pick."""
         self._widget.ladder, self._widget.ladder_index = b"", []
         self._widget.topk, self._widget.topk_index = b"", []
+        self._widget.visualization, self._widget.visualization_index = b"", []
 
     def _on_pick(self) -> None:
         unit = (self._widget.layer, int(self._widget.channel))
         if self._atlas_unit == unit:  # the atlas's hits do not depend on the image shown
             self._widget.ladder, self._widget.ladder_index = b"", []
             return
-        if self._widget.ladder_index or self._widget.topk_index:
+        widget = self._widget
+        if widget.ladder_index or widget.topk_index or widget.visualization_index:
             self._clear_extras()
         self._show_atlas_hits()
 
@@ -222,3 +235,33 @@ class SearchPart:
         rows = [row for row in self._widget.jobs if row["kind"] == "topk"]
         done = rows[-1]["done"] if rows else len(hits)
         return f"the first {done} of {len(self._images())}"
+
+    def show_visualization(self, steps: int = VISUALIZE_STEPS) -> int:
+        """What the current channel wants to see (`Projector.visualize`), as a job."""
+        steps = check_int(steps, "steps", 1)
+        widget, host = self._widget, self._host
+        layer, channel = widget.layer, int(widget.channel)
+        every = max(1, steps // VISUALIZE_FRAMES)
+
+        def run() -> Steps[list[Visualization]]:
+            return visualize_steps(
+                host.projector, layer, channel, steps, preprocess=host.preprocess, every=every
+            )
+
+        def show(found: list[Visualization], state: str) -> None:
+            seen = found[0]
+            buffer, index = pack_arrays([seen.image, seen.history])
+            done = len(seen.history) - (1 if state == "done" else 0)
+            index[0].update(
+                kind="image", layer=layer, channel=channel, done=done, steps=steps,
+                activation=seen.activation, state=state,
+            )  # fmt: skip
+            index[1].update(kind="history")
+            widget.visualization, widget.visualization_index = buffer, index
+            if state == "done":
+                widget.status = (
+                    f"what channel {channel} of {layer} wants to see: activation "
+                    f"{seen.history[0]:.3g} -> {seen.activation:.3g} in {steps} steps"
+                )
+
+        return host.job("visualize", f"what channel {channel} wants", run, show)

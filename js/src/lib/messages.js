@@ -11,6 +11,8 @@
 
 /** @typedef {{ type: "topk", k?: number }} TopKMessage the current channel's k strongest hits */
 
+/** @typedef {{ type: "visualize" }} VisualizeMessage what the current channel wants to see */
+
 /** @typedef {{ type: "stop", job: number }} StopMessage stop a queued or running job (an id of `jobs`) */
 
 /** @typedef {{ type: "lenses" }} LensesMessage the Grad-CAM button */
@@ -54,7 +56,7 @@
 
 /**
  * Any message the page sends.
- * @typedef {ViewMessage | LadderMessage | TopKMessage | StopMessage | LensesMessage
+ * @typedef {ViewMessage | LadderMessage | TopKMessage | VisualizeMessage | StopMessage | LensesMessage
  *   | OcclusionMessage | SanityMessage | FaithfulnessMessage | UploadMessage | FrameMessage
  *   | FreezeMessage | CameraMessage | RefusedMessage | RandomMessage | RunMessage} PageMessage
  */

@@ -79,10 +79,23 @@
  */
 
 /**
- * The Explorer's traits; topk_k is the k its top-k button asks for (read-only).
- * @typedef {ProjectionTraits & LensTraits & ClassifierTraits & OwnImagesTraits & JobsTraits & { ladder: DataView,
- *   ladder_index: (PackedEntry & { op: string, layer: string })[], topk: DataView,
- *   topk_index: TopkHit[], topk_k: number }} ExplorerTraits
+ * "What it wants": the visualisation's image entry (then its history's, kind "history").
+ * @typedef {PackedEntry & { kind: string, layer?: string, channel?: number, done?: number,
+ *   steps?: number, activation?: number, state?: string }} VisualizationEntry
+ */
+
+/**
+ * The search part's traits (widgets/parts/search.py): the ladder, the top-k (topk_k is the k
+ * its button asks for, read-only) and what the channel wants to see.
+ * @typedef {{ ladder: DataView, ladder_index: (PackedEntry & { op: string, layer: string })[],
+ *   topk: DataView, topk_index: TopkHit[], topk_k: number, visualization: DataView,
+ *   visualization_index: VisualizationEntry[] }} SearchTraits
+ */
+
+/**
+ * The Explorer's traits: the projection widget's and its parts'.
+ * @typedef {ProjectionTraits & LensTraits & ClassifierTraits & OwnImagesTraits & JobsTraits
+ *   & SearchTraits} ExplorerTraits
  */
 
 /** @typedef {StatusTraits & { layers: LayerRow[] }} InspectorTraits */
