@@ -11,6 +11,7 @@ from .projection import Cascade, Projector, TopK
 from .projection.classifier import OcclusionMaps
 from .projection.faithfulness import MODES, Faithfulness
 from .projection.shown_space import affine_matrix, shown_hit, to_shown
+from .projection.visualize import Visualization
 
 CONTRAST_PERCENTILE = 99.5  # |values| above this percentile saturate (a few pixels dominate)
 
@@ -252,3 +253,19 @@ def faithfulness_figure(
         )
     figure.tight_layout()
     return figure
+
+
+def visualization_grid(rows: Mapping[str, Sequence[Visualization]], size: float = 1.6) -> Any:
+    """What units want to see (`Projector.visualize`): one row per key, one image per unit.
+
+    Each image is titled with its channel and its activation (re-run without transforms); rows
+    are, for instance, VGG16's blocks 1 to 5, or pixel against Fourier optimisation.
+    """
+    cells = {
+        label: [
+            (f"ch {found.channel}\nact {found.activation:.3g}", found.image, False)
+            for found in found_row
+        ]
+        for label, found_row in rows.items()
+    }
+    return image_grid(cells, size=size)

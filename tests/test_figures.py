@@ -83,3 +83,19 @@ def test_faithfulness_figure_draws_one_panel_per_mode_with_each_auc():
     assert "deletion" in deletion.get_title() and "insertion" in insertion.get_title()
     assert [t.get_text() for t in deletion.get_legend().get_texts()] == ["a (0.325)", "b (1.000)"]
     assert [t.get_text() for t in insertion.get_legend().get_texts()] == ["a (0.875)"]
+
+
+def test_visualization_grid_draws_one_row_per_key_with_each_units_activation(model):
+    projector = Projector(model)
+    naive = projector.visualize("conv2_1", [1, 2], steps=5, parameterization="pixel")
+    tricks = projector.visualize("conv2_1", [1, 2], steps=5)
+    figure = figures.visualization_grid({"pixel": naive, "fourier": tricks})
+    axes = figure.axes
+    assert len(axes) == 4
+    assert [axis.get_ylabel() for axis in axes[::2]] == ["pixel", "fourier"]
+    assert axes[3].get_title() == f"ch 2\nact {tricks[1].activation:.3g}"
+    shown = axes[0].get_images()[0].get_array()
+    assert shown.shape == (64, 64, 3)  # the grey image drawn as RGB
+    import matplotlib.pyplot as plt
+
+    plt.close(figure)
