@@ -37,6 +37,7 @@ BENCHMARKS = {
     9: ("bench.b9_camera", "The camera live: projections per second in JupyterLab (Chromium)"),
     10: ("bench.b10_any_cnn", "Any Keras CNN: MobileNetV2 at 224² against a compiled GradientTape"),
     11: ("bench.b11_classifier", "The ImageNet classifier: EfficientNet-Lite0 live, faithfulness"),
+    12: ("bench.b12_visualize", "What a unit wants to see: feature visualisation on VGG16"),
 }
 WORKER_TIMEOUT = {
     1: 600,
@@ -50,6 +51,7 @@ WORKER_TIMEOUT = {
     9: 900,
     10: 900,
     11: 1200,
+    12: 3600,
 }
 RESULTS = REPO_ROOT / "bench" / "RESULTS.md"
 
