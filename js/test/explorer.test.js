@@ -482,6 +482,27 @@ describe("explorer module", () => {
     scroller.remove();
   });
 
+  test("in a scroller too short for it (Notebook 7's scrolled output) the panel stays in place", async () => {
+    const scroller = document.createElement("div");
+    Object.assign(scroller.style, { height: "260px", width: "700px", overflowY: "auto" });
+    const el = document.createElement("div");
+    scroller.appendChild(el);
+    document.body.appendChild(scroller);
+    const model = makeModel({ ...state({ channels: 256, all: false }),
+      activations: bytes(new Array(7 * 7 * 256).fill(1)), act_shape: [7, 7, 256] });
+    const cleanup = explorer.render({ model, el });
+    await tick();
+    scroller.scrollTop = scroller.scrollHeight;
+    await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+    const panel = $(el, "selection");
+    expect(panel.getBoundingClientRect().height * 1.5).toBeGreaterThan(260);
+    expect(panel.classList.contains("dw-unstuck")).toBe(true);
+    expect(getComputedStyle(panel).position).toBe("static");
+    expect(panel.style.transform).toBe("");
+    cleanup();
+    scroller.remove();
+  });
+
   test("hostile layer names and errors stay text", async () => {
     window.__pwned = undefined;
     const model = makeModel(state({ layer: PAYLOAD }));

@@ -51,6 +51,17 @@ print(json.dumps({"channel": ex.channel, "spread": float(one.std() / np.abs(one)
 """
 
 
+def click_below_panel(locator) -> None:
+    """Click an element after scrolling it to the bottom of its scroller, as a user would.
+
+    Notebook 7 shows a tall output in a scrolled box, and the Explorer keeps its selection
+    panel (the projections, about 210 px high) stuck to that box's top: an element scrolled
+    to the top would sit under it.
+    """
+    locator.evaluate("(el) => el.scrollIntoView({block: 'end'})")
+    locator.click()
+
+
 @pytest.mark.parametrize("host", HOSTS)
 def test_vgg16_opens_on_a_channel_that_shows_something_and_a_job_stops(
     open_notebook, host: str
@@ -70,8 +81,8 @@ def test_vgg16_opens_on_a_channel_that_shows_something_and_a_job_stops(
     view.root.screenshot(path=str(ARTIFACTS / f"explorer-first-picture-{host}.png"))
 
     # occlusion from the page: a job whose bar advances, then its stop button stops it
-    view.root.get_by_test_id("lenses").locator("summary").click()
-    view.root.get_by_role("button", name="occlusion map", exact=True).click()
+    click_below_panel(view.root.get_by_test_id("lenses").locator("summary"))
+    click_below_panel(view.root.get_by_role("button", name="occlusion map", exact=True))
     row = view.root.locator('[data-testid="job"][data-job-kind="occlusion"]').last
     nb.page.wait_for_function(
         "(el) => el.dataset.state === 'running' && Number(el.dataset.done) > 0",
@@ -117,9 +128,9 @@ def test_what_it_wants_sharpens_while_its_job_runs_and_stops_on_stop(open_notebo
     view = ExplorerView(nb, cell=0)
     view.wait_ready()
     panel = view.root.get_by_test_id("visualize-panel")
-    panel.locator("summary").click()
+    click_below_panel(panel.locator("summary"))
     picture = view.root.get_by_test_id("visualization")
-    panel.get_by_role("button", name="show what it wants").click()
+    click_below_panel(panel.get_by_role("button", name="show what it wants"))
     nb.page.wait_for_function(
         "(el) => el.dataset.state === 'running' && el.width > 0",
         arg=picture.element_handle(),

@@ -2,17 +2,25 @@
 // an ancestor with overflow other than visible (JupyterLab's output area, Lumino widgets) makes
 // that ancestor the sticky container, and it never scrolls. So, on scroll, the panel is also
 // shifted by a transform to the top of the visible region (the deepest clipping ancestor's top).
+// In a region less than 1.5 times the panel's height (Notebook 7's scrolled output box) a stuck
+// panel would cover the rest of the widget: there it stays in place ("dw-unstuck").
 
 /**
- * The top of the visible region: the largest top edge (viewport px) of el's clipping ancestors.
+ * The visible region (viewport px): `top`, the largest top edge of el's clipping ancestors (the
+ * panel's place while stuck); `height`, the height of the viewport and of every ancestor that
+ * actually scrolls, whichever is least (the room the widget is seen through).
  * @param {HTMLElement} el
  */
-function clippingTops(el) {
+export function visibleRegion(el) {
   let top = 0;
+  let height = window.innerHeight;
   for (let a = el.parentElement; a && a !== document.documentElement; a = a.parentElement) {
-    if (getComputedStyle(a).overflowY !== "visible") top = Math.max(top, a.getBoundingClientRect().top);
+    if (getComputedStyle(a).overflowY === "visible") continue;
+    const rect = a.getBoundingClientRect();
+    top = Math.max(top, rect.top);
+    if (a.scrollHeight > a.clientHeight + 1) height = Math.min(height, a.clientHeight);
   }
-  return top;
+  return { top, height };
 }
 
 /**
@@ -27,8 +35,15 @@ export function keepInView(panel, root) {
   const update = () => {
     frame = 0;
     if (!root.isConnected) return;
-    const top = clippingTops(root);
+    const { top, height } = visibleRegion(root);
     const rect = panel.getBoundingClientRect();
+    const unstuck = height < 1.5 * rect.height;
+    panel.classList.toggle("dw-unstuck", unstuck);
+    if (unstuck) {
+      shift = 0;
+      panel.style.transform = "";
+      return;
+    }
     const natural = rect.top - shift;
     const room = root.getBoundingClientRect().bottom - rect.height - natural;
     const want = Math.max(0, Math.min(top - natural, room));

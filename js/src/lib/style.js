@@ -26,6 +26,7 @@ const CSS = `
   background: var(--jp-layout-color1, #fff); padding: 4px 0;
   border-bottom: 1px solid var(--jp-border-color2, #ddd); }
 /* one row however many methods: the panel stays low, the grid under it stays clickable */
+.dw-sticky.dw-unstuck { position: static; }
 .dw-sticky .dw-row { flex-wrap: nowrap; }
 .dw-sticky > .dw-row { overflow-x: auto; }
 .dw-figure.dw-pending canvas { opacity: 0.35; }
