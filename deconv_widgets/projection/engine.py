@@ -18,6 +18,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from deconv_widgets._values import is_int
 from deconv_widgets.methods import Method
 
 from . import classifier, faithfulness, lenses, visualize
@@ -36,6 +37,7 @@ from .ladder import Rung, ladder
 from .loading import model_from
 from .passes import CHUNK, Passes
 from .plans import CACHE_IMAGES, HEAD_PLAN, LayerPlan
+from .steps import run_steps
 from .topk import TopK, top_k
 
 __all__ = ["CACHE_IMAGES", "CHUNK", "HEAD_PLAN", "Projector"]
@@ -384,8 +386,9 @@ class Projector(Passes):
             TypeError, ValueError: an unknown layer or channel, steps < 1, a size the model
                 cannot take, an unknown parameterization, transforms or objective.
         """
-        return visualize.visualize(
+        found = run_steps(visualize.visualize_steps(
             self, layer if isinstance(layer, str) else layer.name, channel, steps, size,
             parameterization, decorrelate, transforms, learning_rate, random_seed, objective,
             preprocess,
-        )  # fmt: skip
+        ))  # fmt: skip
+        return found[0] if is_int(channel) else found

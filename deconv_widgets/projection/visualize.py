@@ -31,7 +31,7 @@ from .._values import check_int, is_int, shown
 from .checks import check_choice
 from .protocols import LensSource
 from .shown_space import affine_matrix
-from .steps import Step, Steps, run_steps
+from .steps import Step, Steps
 
 PARAMETERIZATIONS = ("fourier", "pixel")
 TRANSFORMS = ("robust", "none")
@@ -80,30 +80,6 @@ class _Setup:
     learning_rate: float
     random_seed: int
     objective: Any  # "channel", "neuron" or a callable
-
-
-def visualize(
-    projector: LensSource,
-    layer: str,
-    channels: int | Sequence[int],
-    steps: int = 512,
-    size: int | None = None,
-    parameterization: str = "fourier",
-    decorrelate: bool = True,
-    transforms: str = "robust",
-    learning_rate: float = 0.05,
-    random_seed: int = 0,
-    objective: Any = "channel",
-    preprocess: Callable[[Any], Any] | None = None,
-    every: int = 0,
-) -> Visualization | list[Visualization]:
-    """The image each unit wants to see (see `Projector.visualize`); one unit: one result."""
-    run = visualize_steps(
-        projector, layer, channels, steps, size, parameterization, decorrelate, transforms,
-        learning_rate, random_seed, objective, preprocess, every,
-    )  # fmt: skip
-    found = run_steps(run, False)
-    return found[0] if is_int(channels) else found
 
 
 def visualize_steps(

@@ -62,7 +62,6 @@ class Jobs:
         self._say = say  # one line in the status
         self._inline = inline
         self._rows: list[JobRow] = []
-        self._jobs: dict[int, Job] = {}
         self._last: dict[int, Any] = {}  # the last partial value shown, per job
         self._count = 0
 
@@ -79,7 +78,6 @@ class Jobs:
             raise ValueError(f"unknown job kind {kind!r}; choose one of: {', '.join(JOB_KINDS)}")
         self._count += 1
         job = Job(self._count, kind, label, steps, show)
-        self._jobs[job.id] = job
         self._rows.append(
             JobRow(id=job.id, kind=kind, label=label, done=0, total=0, state="queued")
         )
@@ -105,7 +103,6 @@ class Jobs:
             return
         if self._worker.stop_job(int(job_id)):  # it had not started
             row["state"] = "stopped"
-            self._jobs.pop(int(job_id), None)
             self._say(f"{row['label']}: stopped before it started")
             self._sync()
 
@@ -142,7 +139,6 @@ class Jobs:
     def _end(self, job: Job, row: JobRow, event: JobEvent) -> None:
         row["state"] = event.state  # type: ignore[typeddict-item]
         last = self._last.pop(job.id, None)
-        self._jobs.pop(job.id, None)
         if event.state == "failed":
             row["error"] = error_text(event.value)
             self._say(f"{row['error']} ({job.label})")
@@ -159,11 +155,6 @@ class Jobs:
                 row["state"], row["error"] = "failed", error_text(err)
                 self._say(f"{row['error']} ({job.label})")
                 return
-
-    def close(self) -> None:
-        """Forget every job (the widget closes; its worker drops the queue)."""
-        self._jobs.clear()
-        self._last.clear()
 
     def _sync(self) -> None:
         finished = [r for r in self._rows if r["state"] in FINISHED]
