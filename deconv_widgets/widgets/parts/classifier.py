@@ -126,21 +126,7 @@ class ClassifierPart:
 
     # ------------------------------------------------------------------ Fig. 7
     def show_occlusion(self) -> int:
-        """Occlusion maps: Fig. 7's three with a class head, else the current channel's.
-
-        With a class head (Zeiler & Fergus 2014, Fig. 7), a grey square slid over the image
-        gives at each position (b) the summed activation of the layer's strongest unit, (d) the
-        probability of the class (`lens_target`, or the top-1 class) and (e) the most probable
-        class; `occlusion_index` names them "unit", "probability", "most_probable" (its
-        `classes`: each class that appears, {class, name, count}, most frequent first).
-
-        A job (see `jobs`) whose maps fill in as it goes; returns its id.
-
-        Raises:
-            ValueError: a bad class target (the message names the choices).
-        """
-        if not self._widget.classes:
-            return self._lenses.show_occlusion()
+        """Fig. 7's three occlusion maps, as a job (see `Explorer.show_occlusion`)."""
         target = self.class_target()
         layer, image, key = (
             self._widget.layer,
@@ -211,24 +197,7 @@ class ClassifierPart:
 
     # ------------------------------------------------------------------ faithfulness
     def show_faithfulness(self, steps: int = 20) -> int:
-        """RISE's deletion and insertion curves of every method, for the class explained.
-
-        For `lens_target` (or the top-1 class): each projection method (`methods`, the class
-        projected back to the pixels), Grad-CAM and Guided Grad-CAM on the current layer, and
-        occlusion (the drop of the class's score under the square, `box_upsample`d to pixels)
-        rank the pixels; `Projector.faithfulness` then blacks them out (deletion) or puts them
-        back into the blurred image (insertion). Lower deletion AUC and higher insertion AUC
-        are more faithful. The table is `faithfulness_index` (also `faithfulness_table`).
-
-        A job (see `jobs`), one method a step, its rows drawn as they come; returns its id.
-        When no method could explain the class the job fails (each one's reason in its row).
-
-        Args:
-            steps: steps of each curve, an int 1..1000.
-
-        Raises:
-            ValueError: a model without a class head, or bad steps.
-        """
+        """RISE's curves of every method, as a job (see `Explorer.show_faithfulness`)."""
         check_int(steps, "steps", 1, MAX_STEPS)
         target = self.class_target()
         label = self.class_label(target)

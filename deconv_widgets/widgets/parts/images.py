@@ -96,19 +96,7 @@ class ImagesPart:
 
     # ------------------------------------------------------------------ adding
     def add_images(self, images: Any) -> int:
-        """Append images and show the first of them; returns its index.
-
-        Args:
-            images: an array (N, H, W, C) or (H, W, C) in [0, 1] (or 0..255 integers), or the
-                path of an image file, or a list of paths. They are fitted to the Explorer's
-                images: centre crop with their aspect ratio, resized, grey <-> RGB.
-
-        Returns:
-            The index of the first image added (now `image_index`).
-
-        Raises:
-            ValueError, TypeError: a bad array or file (nothing is added).
-        """
+        """Append images and show the first of them (see `Explorer.add_images`)."""
         if isinstance(images, str | os.PathLike) or (
             isinstance(images, Sequence)
             and images
@@ -175,26 +163,12 @@ class ImagesPart:
             raise
 
     def camera_frame(self, frame: Any) -> None:
-        """Show one frame as the page's camera sends it (scripts and benchmarks).
-
-        Args:
-            frame: RGB uint8 (H, W, 3) at the images' size.
-
-        Raises:
-            ValueError: a frame of another shape.
-        """
+        """Show one frame as the page's camera sends it (see `Explorer.camera_frame`)."""
         data = np.ascontiguousarray(frame, np.uint8)
         self._camera_frame({"shape": [int(d) for d in data.shape]}, [data.tobytes()])
 
     def freeze(self) -> int:
-        """Keep the last camera frame as an image (appended and shown); returns its index.
-
-        Returns:
-            The kept frame's index into `images` (now `image_index`).
-
-        Raises:
-            ValueError: no camera frame has been shown yet.
-        """
+        """Keep the last camera frame as an image (see `Explorer.freeze`)."""
         if self._frame is None:
             raise ValueError("no camera frame to keep: turn the camera on first")
         self._streaming = False

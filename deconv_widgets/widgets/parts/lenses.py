@@ -204,12 +204,7 @@ class LensesPart:
 
     # ------------------------------------------------------------------ lenses
     def show_lenses(self) -> int:
-        """Grad-CAM (input size) and Guided Grad-CAM of the lens target on the current layer.
-
-        A job (see `jobs`); returns its id. Once shown, they follow the picks on small layers.
-        A class target that does not depend on the current layer (another branch), or a layer
-        guided backprop cannot pass, fails the job (its row and the status line say why).
-        """
+        """Grad-CAM and Guided Grad-CAM, as a job (see `Explorer.show_lenses`)."""
         target, label = self.target()
         key, layer, image = self.key("lenses"), self._widget.layer, self._host.current().model_input
 
@@ -244,10 +239,7 @@ class LensesPart:
         self.set_lens("lenses", buffer, index, key)
 
     def show_occlusion(self) -> int:
-        """The occlusion map of the current channel (a class head: the classifier part's Fig. 7).
-
-        A job (see `jobs`) whose map fills in as it goes; returns its id.
-        """
+        """The current channel's occlusion map, as a job (see `Explorer.show_occlusion`)."""
         layer, channel, image = (
             self._widget.layer,
             int(self._widget.channel),
@@ -286,12 +278,7 @@ class LensesPart:
         return self._host.job("occlusion", f"occlusion of {label}", steps, show)
 
     def show_sanity(self) -> int:
-        """The sanity cascade of the current channel with the method on show (a copy is changed).
-
-        A job (see `jobs`), drawn step by step; returns its id. A model that cannot be copied
-        (keras.models.clone_model), a layer with no initializer to re-draw its weights, or a
-        method that cannot pass a layer fails the job (its row says why).
-        """
+        """The sanity cascade, as a job (see `Explorer.show_sanity`)."""
         layer, channel, method, image = (
             self._widget.layer,
             int(self._widget.channel),

@@ -168,11 +168,7 @@ class SearchPart:
         self._widget.topk = buffer
 
     def show_ladder(self) -> int:
-        """The current channel's ladder (one rung per layer), as a job; returns its id.
-
-        A path down to the input that branches or merges, or has a layer with no explicit step
-        or that the DeconvNet cannot pass, fails the job (its row names the layer).
-        """
+        """The current channel's ladder, as a job (see `Explorer.show_ladder`)."""
         widget, image = self._widget, self._host.current().model_input
         layer, channel, seed = widget.layer, int(widget.channel), widget.seed
 
@@ -190,17 +186,7 @@ class SearchPart:
         return self._host.job("ladder", f"ladder of channel {channel}", steps, show)
 
     def show_top_k(self, k: int = TOPK_DEFAULT) -> int:
-        """Search every image for the current channel's k strongest activations, as a job.
-
-        Stopped, it shows the top-k of the images searched so far. Returns the job's id.
-
-        Args:
-            k: the number of hits kept, an int >= 1.
-
-        Raises:
-            TypeError: a k that is not an int.
-            ValueError: k < 1.
-        """
+        """The current channel's top-k over the images, as a job (see `Explorer.show_top_k`)."""
         k = check_int(k, "k", low=1)
         layer, channel, images = self._widget.layer, int(self._widget.channel), self._images()
         count = len(images)
