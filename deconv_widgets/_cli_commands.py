@@ -268,6 +268,9 @@ def run_scan(args: argparse.Namespace) -> int:
             image_size=args.image_size,
             overwrite=args.overwrite,
             progress=True,
+            visualize=args.visualize,
+            visualize_steps=args.visualize_steps,
+            visualize_size=args.visualize_size,
         )
     except (ValueError, TypeError) as error:
         raise CommandError(str(error)) from error
@@ -275,7 +278,13 @@ def run_scan(args: argparse.Namespace) -> int:
     print(
         f"atlas of {len(atlas.layers)} layers over {report['images']} images in {atlas.folder} "
         f"(shards: {report.get('shards_computed', 0)} computed, "
-        f"{report.get('shards_reused', 0)} reused)"
+        f"{report.get('shards_reused', 0)} reused"
+        + (
+            f"; visualisations: {report.get('visualizations_computed', 0)} computed, "
+            f"{report.get('visualizations_reused', 0)} reused)"
+            if atlas.visualized
+            else ")"
+        )
     )
     for number, reason in report["skipped"]:
         print(f"skipped image {number}: {reason}", file=sys.stderr)

@@ -104,6 +104,20 @@ def _add_scan_parsers(commands: argparse._SubParsersAction[argparse.ArgumentPars
     scan.add_argument(
         "--overwrite", action="store_true", help="replace a different scan held in --out"
     )
+    scan.add_argument(
+        "--visualize",
+        action="store_true",
+        help="also visualise every unit (what it wants to see; a stage of its own, resumable)",
+    )
+    scan.add_argument(
+        "--visualize-steps", type=int, default=512, help="Adam steps per visualisation (512)"
+    )
+    scan.add_argument(
+        "--visualize-size",
+        type=int,
+        default=None,
+        help="the visualisations' side (default: the model's own square size, else 128)",
+    )
     scan.set_defaults(handler=run_scan)
 
     html = commands.add_parser(

@@ -176,6 +176,7 @@ class _Renamed:
         self._atlas, self._real = atlas, names
         self.layers, self.sources, self.k = list(names), atlas.sources, atlas.k
         self.method, self.report, self.model = atlas.method, atlas.report, atlas.model
+        self.visualized = atlas.visualized
 
     def layer(self, name: str) -> dict[str, Any]:
         return {**self._atlas.layer(self._real[name]), "name": name}
@@ -185,6 +186,12 @@ class _Renamed:
 
     def shown(self, name: str, channel: int) -> list[Any]:
         return self._atlas.shown(self._real[name], channel)
+
+    def visualization(self, name: str, channel: int) -> Any:
+        return self._atlas.visualization(self._real[name], channel)
+
+    def visualization_history(self, name: str, channel: int) -> Any:
+        return self._atlas.visualization_history(self._real[name], channel)
 
 
 def test_a_site_of_hostile_layer_names(atlas: scan.Atlas, tmp_path: Path) -> None:

@@ -1,8 +1,9 @@
 """Zeiler & Fergus's top-k of every unit over any data set, on Apache Beam, resumable.
 
 `run` scans image files with a pipeline that runs on any Beam runner (DirectRunner here, Flink,
-Spark or Dataflow on a cluster) and writes an `Atlas` under `out`; `Atlas.to_html` writes static
-unit pages. Needs the `scan` extra: pip install "deconv-widgets[scan]".
+Spark or Dataflow on a cluster) and writes an `Atlas` under `out`, with each unit's
+visualisation when asked; `Atlas.to_html` writes static unit pages. Needs the `scan` extra:
+pip install "deconv-widgets[scan]".
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ..projection.engine import Projector
 from ..projection.loading import model_from
 from ..projection.shown_space import affine_matrix
 from ..projection.topk import Hit
+from ..projection.visualize import DEFAULT_SIZE, visualize_steps
 from . import manifest, pipeline, work
 from .atlas import Atlas, assemble, is_complete
 from .files import ScanError, file_stamp, image_files
@@ -81,6 +83,25 @@ def _image_size(projector: Projector, image_size: int | None) -> tuple[int, int]
     return int(height or side), int(width or side)
 
 
+def _visual_side(projector: Projector, size: int | None) -> int:
+    """The visualisations' side: `size`, else the model's own square size, else 128."""
+    if size is not None:
+        return size
+    height, width, _ = projector.input_shape
+    return int(height) if height is not None and height == width else DEFAULT_SIZE
+
+
+def _check_visualize(
+    projector: Projector, layer: str, steps: Any, size: int, preprocess: Any
+) -> None:
+    """Check the visualisation's settings before any work (the same errors as visualize)."""
+    checked = visualize_steps(
+        projector, layer, 0, steps, size, preprocess=work.visual_preprocess(preprocess)
+    )
+    next(checked)  # its step 0: everything checked, nothing computed
+    checked.close()
+
+
 def run(
     model: str | os.PathLike | keras.Model,
     images: str | os.PathLike | Sequence[str | os.PathLike],
@@ -98,6 +119,9 @@ def run(
     image_size: int | None = None,
     overwrite: bool = False,
     progress: Any = True,
+    visualize: bool = False,
+    visualize_steps: int = 512,
+    visualize_size: int | None = None,
 ) -> Atlas:
     """Scan image files for the k strongest activations of every channel of `layers`.
 
@@ -124,6 +148,12 @@ def run(
         image_size: the side images are fitted to when the model takes any size (224).
         overwrite: replace a different scan held in `out` instead of refusing.
         progress: True (a progress bar), False, or a function (done, total).
+        visualize: also visualise every unit of `layers` (`Projector.visualize`: Fourier,
+            decorrelated, robust, `random_seed=0`, the scan's preprocess), as a stage of its
+            own on the workers, VISUAL_CHANNELS units to a batch; resumable like the rest.
+            Asked of a finished scan, only the visualisations are computed.
+        visualize_steps: Adam steps per visualisation (lucid's default: 512).
+        visualize_size: their side (None: the model's own square size, else 128).
 
     Returns:
         The Atlas; the same as `Projector.top_k` over the same images in the same order.
@@ -165,6 +195,17 @@ def run(
             "files": [list(stamp) for stamp in file_stamp(sources)],
         }
     )
+    if not isinstance(visualize, bool):
+        raise TypeError(f"visualize must be True or False, got {type(visualize).__name__}")
+    visual_side, visual_key = 0, ""
+    if visualize:
+        visual_side = _visual_side(projector, visualize_size)
+        for name in names:
+            _check_visualize(projector, name, visualize_steps, visual_side, preprocess)
+        visual_key = manifest.manifest(
+            {"scan": wanted["key"], "steps": visualize_steps, "size": visual_side,
+             "recipe": "fourier, decorrelated, robust, seed 0, lr 0.05"}
+        )["key"]  # fmt: skip
     resumed = manifest.claim(out, wanted, overwrite)
     if not model_name:
         model_name = str(Path(out) / "model.keras")
@@ -184,8 +225,11 @@ def run(
         out=out,
         key=wanted["key"],
         threads=pipeline.local_threads(runner, workers),
+        visualize_steps=int(visualize_steps) if visualize else 0,
+        visualize_size=visual_side,
+        visualize_key=visual_key,
     )
-    if resumed and is_complete(out, spec.key):
+    if resumed and is_complete(out, spec.key, visual_key):
         return Atlas.load(out)
     infos = [projector.layer_info(name) for name in names]
     counts = [int(info.output_shape[-1] or 0) for info in infos]

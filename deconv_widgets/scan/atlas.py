@@ -19,6 +19,7 @@ from .work import ScanSpec
 FOLDER = "atlas"
 META = "meta.json"  # written last: an atlas without it is unfinished and never read
 ARRAYS = ("table", "patch", "projection", "shown")
+VISUAL_ARRAYS = ("image", "history")  # of each unit's visualisation, when the scan made them
 
 
 def assemble(
@@ -45,6 +46,8 @@ def assemble(
             buffer = io.BytesIO()
             np.save(buffer, np.concatenate(columns[name]), allow_pickle=False)
             files.write_atomic(files.join(folder, f"L{index:03d}.{name}.npy"), buffer.getvalue())
+        if spec.visualize_steps:
+            _assemble_visualizations(spec, index, layer, folder)
     meta = {
         "format": work.FORMAT,
         "key": spec.key,
@@ -54,15 +57,44 @@ def assemble(
         "k": spec.k,
         "method": spec.method,
         "shown_matrix": None if matrix is None else np.asarray(matrix).tolist(),
+        "visualization": _visual_meta(spec),
         "report": {"images": len(spec.files) - len(skipped), "skipped": skipped, **extra},
     }
     files.write_atomic(files.join(folder, META), json.dumps(meta, indent=1).encode())
 
 
-def is_complete(out: str, key: str) -> bool:
-    """Whether `out` holds the finished atlas of the scan `key`."""
+def _visual_meta(spec: ScanSpec) -> dict[str, Any] | None:
+    """How the units were visualised (None: they were not)."""
+    if not spec.visualize_steps:
+        return None
+    return {"steps": spec.visualize_steps, "size": spec.visualize_size, "key": spec.visualize_key}
+
+
+def _assemble_visualizations(
+    spec: ScanSpec, index: int, layer: dict[str, Any], folder: str
+) -> None:
+    """Write a layer's visualisations (image, history) from its visualisation parts."""
+    parts = files.listed(files.join(spec.out, "visual"), f"L{index:03d}-*.npz")
+    read = [files.read_npz(path) for path in parts]  # in channel order (zero-padded names)
+    read = [part for part in read if work.key_of(part) == spec.visualize_key]
+    if sum(len(part["image"]) for part in read) != layer["channels"]:
+        raise RuntimeError(
+            f"the visualisations of layer {layer['name']!r} are incomplete; run the scan again"
+        )
+    for name in VISUAL_ARRAYS:
+        buffer = io.BytesIO()
+        np.save(buffer, np.concatenate([part[name] for part in read]), allow_pickle=False)
+        files.write_atomic(files.join(folder, f"L{index:03d}.{name}.npy"), buffer.getvalue())
+
+
+def is_complete(out: str, key: str, visualize_key: str = "") -> bool:
+    """Whether `out` holds the finished atlas of the scan `key` (visualised, if asked)."""
     path = files.join(out, FOLDER, META)
-    return files.exists(path) and json.loads(files.read_bytes(path).decode()).get("key") == key
+    if not files.exists(path):
+        return False
+    meta = json.loads(files.read_bytes(path).decode())
+    visual = meta.get("visualization") or {}
+    return meta.get("key") == key and (not visualize_key or visual.get("key") == visualize_key)
 
 
 class Atlas:
@@ -77,6 +109,7 @@ class Atlas:
         self.method: str = meta["method"]  # the key of deconv_widgets.methods projecting hits
         self.model: str = meta["model"]  # the zoo name or .keras path the workers loaded
         self.report: dict[str, Any] = meta["report"]
+        self.visualized: dict[str, Any] | None = meta.get("visualization")  # steps, size; or None
         self._arrays: dict[tuple[int, str], np.ndarray] = {}
 
     @classmethod
@@ -157,6 +190,21 @@ class Atlas:
         patches = self._array(index, "shown")[channel]
         projections = self._array(index, "projection")[channel]
         return [(np.array(patches[i]), to_shown(projections[i], matrix)) for i in range(count)]
+
+    def visualization(self, layer: str, channel: int) -> np.ndarray | None:
+        """What the unit wants to see: (size, size, C) float32 in [0, 1]; None if not visualised."""
+        return self._visual(layer, channel, "image")
+
+    def visualization_history(self, layer: str, channel: int) -> np.ndarray | None:
+        """Its objective at each step, then the image's own (re-run); None if not visualised."""
+        return self._visual(layer, channel, "history")
+
+    def _visual(self, layer: str, channel: int, name: str) -> np.ndarray | None:
+        """A unit's row of a visualisation array (the unit checked first)."""
+        index, channel, _ = self._rows(layer, channel)
+        if self.visualized is None:
+            return None
+        return np.array(self._array(index, name)[channel])
 
     def to_html(self, site: str | os.PathLike) -> Path:
         """Static unit pages under `site` (index, a page per layer and per unit), offline."""

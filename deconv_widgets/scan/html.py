@@ -59,6 +59,11 @@ class AtlasView(Protocol):
         """The scan's report: images, skipped files, shards."""
         ...
 
+    @property
+    def visualized(self) -> dict[str, Any] | None:
+        """How the units were visualised (steps, size), or None."""
+        ...
+
     def layer(self, layer: str) -> dict[str, Any]:
         """A layer's description: name, kind, output shape, channels, receptive field."""
         ...
@@ -69,6 +74,14 @@ class AtlasView(Protocol):
 
     def shown(self, layer: str, channel: int) -> list[tuple[np.ndarray, np.ndarray]]:
         """(patch of the shown image as uint8, projection in the shown space) per hit."""
+        ...
+
+    def visualization(self, layer: str, channel: int) -> np.ndarray | None:
+        """What the unit wants to see, in [0, 1]; None when the scan did not visualise."""
+        ...
+
+    def visualization_history(self, layer: str, channel: int) -> np.ndarray | None:
+        """The visualisation's objective at each step, then its image's own."""
         ...
 
 
@@ -136,9 +149,28 @@ def _img(src: str, alt: str, side: int) -> str:
     return f'<img src="{escape(src)}" alt="{escape(alt)}" width="{side}" height="{side}">'
 
 
+def _wants(atlas: AtlasView, layer: str, channel: int, folder: Path) -> str:
+    """Write the unit's visualisation as a PNG; its section of the unit page ("" if none)."""
+    image = atlas.visualization(layer, channel)
+    history = atlas.visualization_history(layer, channel)
+    if image is None or history is None:
+        return ""
+    _save_png(
+        np.round(np.clip(image, 0, 1) * 255).astype(np.uint8),
+        folder / "png" / f"{channel}-wants.png",
+    )
+    return (
+        f'<h2>What it wants</h2><div class="card">{_img(f"png/{channel}-wants.png", "wants", 192)}'
+        f"<p>activation {float(history[-1]):.4g} after {len(history) - 1} steps</p>"
+        f"<p>(Fourier, decorrelated, robust; the image re-run through the model)</p></div>"
+        "<h2>What it gets</h2>"
+    )
+
+
 def _write_unit(atlas: AtlasView, layer: str, channel: int, folder: Path, nav: str, rf: Any) -> str:
     """Write a unit's PNGs and page; return its card for the layer page."""
     hits, shown = atlas.hits(layer, channel), atlas.shown(layer, channel)
+    wants = _wants(atlas, layer, channel, folder)
     rows = []
     for rank, (hit, (patch, projection)) in enumerate(zip(hits, shown, strict=True)):
         _save_png(patch, folder / "png" / f"{channel}-{rank}-patch.png")
@@ -153,14 +185,18 @@ def _write_unit(atlas: AtlasView, layer: str, channel: int, folder: Path, nav: s
     title = f"{layer} unit {channel}"
     body = (
         f"<nav>{nav}</nav><h1>{escape(title)}</h1><p>{len(hits)} of k={atlas.k} hits "
-        f"({escape(atlas.method)}), receptive field {escape(str(rf))} px</p>"
+        f"({escape(atlas.method)}), receptive field {escape(str(rf))} px</p>{wants}"
         f'<div class="grid">{"".join(rows) or "<p>no hits</p>"}</div>'
     )
     (folder / f"{channel}.html").write_text(_page(title, body), encoding="utf-8")
+    thumb = _img(f"png/{channel}-wants.png", "wants", 64) if wants else ""
     if not hits:
-        return f'<div class="card"><a href="{channel}.html">unit {channel}</a><p>no hits</p></div>'
+        return (
+            f'<div class="card"><a href="{channel}.html">{thumb}unit {channel}</a>'
+            "<p>no hits</p></div>"
+        )
     return (
-        f'<div class="card"><a href="{channel}.html">'
+        f'<div class="card"><a href="{channel}.html">{thumb}'
         f"{_img(f'png/{channel}-0-patch.png', 'patch', 64)}"
         f"{_img(f'png/{channel}-0-projection.png', 'projection', 64)}<p>unit {channel}</p></a>"
         f"<p>value {hits[0].value:.4g}, rf {escape(str(rf))}</p></div>"
@@ -183,7 +219,8 @@ def _write_layer(atlas: AtlasView, layer: str, folder: Path) -> None:
         f'<nav><a href="../index.html">index</a></nav><h1>{escape(layer)}</h1>'
         f"<p>{escape(str(info['kind']))}, output {escape(str(info['output_shape']))}, "
         f"{channels} channels, receptive field {escape(str(info['receptive_field']))} px; "
-        f"each unit's strongest hit (patch, projection)</p>"
+        f"each unit's {'visualisation, ' if atlas.visualized else ''}strongest hit (patch, "
+        "projection)</p>"
         f'<div class="grid">{"".join(cards)}</div>'
     )
     (folder / "index.html").write_text(_page(layer, body), encoding="utf-8")
@@ -199,6 +236,9 @@ def _summary(atlas: AtlasView) -> str:
         ("k", atlas.k),
         ("method", atlas.method),
     ]
+    if atlas.visualized:
+        shown_how = f"{atlas.visualized['steps']} steps at {atlas.visualized['size']} px"
+        rows.append(("visualisations", shown_how))
     rows += [(key, value) for key, value in report.items() if key not in ("images", "skipped")]
     table = "".join(f"<tr><th>{escape(str(k))}</th><td>{escape(str(v))}</td></tr>" for k, v in rows)
     skipped = report.get("skipped") or []

@@ -1,4 +1,7 @@
-"""The Beam pipeline: shards of files -> per-shard top-k -> merge -> projections -> the atlas."""
+"""The Beam pipeline: shards of files -> per-shard top-k -> merge -> projections -> the atlas.
+
+Beside it, when asked, a stage of its own visualises every unit (VISUAL_CHANNELS to a task).
+"""
 
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ from .work import ScanSpec
 
 NAMESPACE = "deconv_widgets.scan"
 PART_CHANNELS = 16  # channels per projection task (a unit of work and of resumption)
+VISUAL_CHANNELS = 8  # channels visualised in one batch (a unit of work and of resumption)
 
 
 class TopKOfShard(beam.DoFn):
@@ -111,8 +115,39 @@ class ProjectPart(beam.DoFn):
         yield path
 
 
-def build(pipeline: beam.Pipeline, spec: ScanSpec) -> None:
-    """The scan's transforms on `pipeline`."""
+class VisualizePart(beam.DoFn):
+    """(layer, start, count) -> the units' visualisations, kept under out."""
+
+    def __init__(self, spec: ScanSpec) -> None:
+        self.spec = spec
+        self.computed = Metrics.counter(NAMESPACE, "visualizations_computed")
+        self.reused = Metrics.counter(NAMESPACE, "visualizations_reused")
+
+    def process(self, task: tuple[int, int, int]) -> Iterator[str]:
+        """Yield the path of the part's file (visualising and keeping it if new)."""
+        path, computed = work.visualize_part(self.spec, *task)
+        (self.computed if computed else self.reused).inc(task[2])  # units
+        yield path
+
+
+def visual_tasks(channels: list[int]) -> list[tuple[int, int, int]]:
+    """(layer, first channel, count) for every VISUAL_CHANNELS channels of every layer."""
+    return [
+        (layer, start, min(VISUAL_CHANNELS, count - start))
+        for layer, count in enumerate(channels)
+        for start in range(0, count, VISUAL_CHANNELS)
+    ]
+
+
+def build(pipeline: beam.Pipeline, spec: ScanSpec, channels: list[int]) -> None:
+    """The scan's transforms on `pipeline` (and the visualisations' stage, when asked)."""
+    if spec.visualize_steps:
+        (
+            pipeline
+            | "VisualTasks" >> beam.Create(visual_tasks(channels))
+            | "SpreadVisual" >> beam.Reshuffle()
+            | "Visualize" >> beam.ParDo(VisualizePart(spec))
+        )
     (
         pipeline
         | "Shards" >> beam.Create(list(range(spec.shard_count)))
@@ -157,6 +192,7 @@ def execute(
 ) -> dict:
     """Run the pipeline with a progress bar fed by the shard and part files as they appear."""
     total = spec.shard_count + sum(-(-count // PART_CHANNELS) for count in channels)
+    total += len(visual_tasks(channels)) if spec.visualize_steps else 0
     update, close = progress_reporter(progress, total, desc="scan", unit="step")
     stop = threading.Event()
 
@@ -175,7 +211,7 @@ def execute(
     watcher.start()
     try:
         with beam.Pipeline(options=options(runner, workers, args)) as pipeline:
-            build(pipeline, spec)
+            build(pipeline, spec, channels)
         result = pipeline.result if hasattr(pipeline, "result") else None
     finally:
         beam_log.setLevel(level)
@@ -207,14 +243,15 @@ def _phases(spec: ScanSpec, wall: float) -> dict[str, float]:
         phases["seconds_to_top_k"] = round(shards - wall, 3)
     if parts is not None:
         phases["seconds_projecting"] = round(parts - (shards or wall), 3)
+    if (visual := last("visual")) is not None:
+        phases["seconds_to_visualizations"] = round(visual - wall, 3)
     return phases
 
 
 def _finished(spec: ScanSpec) -> int:
-    """Shard and part files written so far."""
-    done = files.listed(files.join(spec.out, "shards"), "*.npz")
-    parts = files.listed(files.join(spec.out, "parts"), "*.npz")
-    return len(done) + len(parts)
+    """Shard, part and visualisation files written so far."""
+    folders = ("shards", "parts", "visual") if spec.visualize_steps else ("shards", "parts")
+    return sum(len(files.listed(files.join(spec.out, name), "*.npz")) for name in folders)
 
 
 def check_scan_args(k: Any, batch_size: Any, shard_size: Any, workers: Any, method: Any) -> str:

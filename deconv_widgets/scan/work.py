@@ -1,4 +1,4 @@
-"""What a Beam worker does: the top-k of one shard of files, and the projections of final hits.
+"""What a Beam worker does: a shard's top-k, the projections of final hits, visualisations.
 
 Each function reads its inputs and writes its result under the scan's `out` itself, so a shard
 or a chunk of projections that finished before a run was killed is read back, not redone.
@@ -22,7 +22,9 @@ import numpy as np
 from .. import methods
 from ..projection.engine import Projector
 from ..projection.image_files import ImageFileError, decode_image
+from ..projection.steps import run_steps
 from ..projection.topk import LazyHits, Strongest, crop_square
+from ..projection.visualize import visualize_steps
 from . import files
 
 FORMAT = 1  # of the shard, part and atlas files
@@ -45,6 +47,9 @@ class ScanSpec:
     out: str
     key: str  # of the manifest: a shard or part file of another scan is never read
     threads: int | None = None  # TensorFlow's intra-op threads per worker (None: its default)
+    visualize_steps: int = 0  # Adam steps of each unit's visualisation (0: none)
+    visualize_size: int = 0  # the visualisations' side
+    visualize_key: str = ""  # of the visualisation settings: a file of others is redone
 
     @property
     def shard_count(self) -> int:
@@ -58,6 +63,10 @@ class ScanSpec:
     def part_path(self, layer: int, start: int) -> str:
         """Where the projections of a layer's channels start, start + 1, ... are kept."""
         return files.join(self.out, "parts", f"L{layer:03d}-{start:05d}.npz")
+
+    def visual_path(self, layer: int, start: int) -> str:
+        """Where the visualisations of a layer's channels start, start + 1, ... are kept."""
+        return files.join(self.out, "visual", f"L{layer:03d}-{start:05d}.npz")
 
 
 @lru_cache(maxsize=2)
@@ -95,7 +104,7 @@ def read_shown(spec: ScanSpec, number: int) -> np.ndarray:
 def shard_topk(spec: ScanSpec, shard: int) -> tuple[int, bool]:
     """The top-k of one shard for every (layer, channel), kept under out; (shard, computed)."""
     path = spec.shard_path(shard)
-    if files.exists(path) and _key_of(files.read_npz(path)) == spec.key:
+    if files.exists(path) and key_of(files.read_npz(path)) == spec.key:
         return shard, False
     projector = projector_of(spec.model, spec.threads)
     prepare = preprocess_of(spec.preprocess)
@@ -163,7 +172,7 @@ def _json_array(value: Any) -> np.ndarray:
     return np.frombuffer(json.dumps(value).encode(), np.uint8)
 
 
-def _key_of(data: dict[str, np.ndarray]) -> str | None:
+def key_of(data: dict[str, np.ndarray]) -> str | None:
     """The manifest key a shard or part file was written for."""
     try:
         meta = json.loads(bytes(data["meta"]).decode())
@@ -176,7 +185,7 @@ def _key_of(data: dict[str, np.ndarray]) -> str | None:
 def project_part(spec: ScanSpec, layer: int, start: int, table: np.ndarray) -> tuple[str, bool]:
     """Patches and projections of the final hits of channels start... of a layer, kept."""
     path = spec.part_path(layer, start)
-    if files.exists(path) and _key_of(files.read_npz(path)) == spec.key:
+    if files.exists(path) and key_of(files.read_npz(path)) == spec.key:
         return path, False
     projector = projector_of(spec.model, spec.threads)
     prepare = preprocess_of(spec.preprocess)
@@ -209,6 +218,41 @@ def project_part(spec: ScanSpec, layer: int, start: int, table: np.ndarray) -> t
         "projection": projections,
         "shown": shown_patches,
         "meta": _json_array({"key": spec.key, "format": FORMAT}),
+    }
+    files.write_atomic(path, files.npz_bytes(arrays))
+    return path, True
+
+
+# ------------------------------------------------------------------------ visualisations
+def visual_preprocess(preprocess: Any) -> Callable[[Any], Any] | None:
+    """The preprocess `Projector.visualize` traces: None, a zoo model's, or the user's own."""
+    if isinstance(preprocess, str):
+        from .. import zoo
+
+        return zoo.preprocess_named(preprocess)
+    return preprocess
+
+
+def visualize_part(spec: ScanSpec, layer: int, start: int, count: int) -> tuple[str, bool]:
+    """The visualisations of channels start ... start + count - 1 of a layer, in one batch, kept."""
+    path = spec.visual_path(layer, start)
+    if files.exists(path) and key_of(files.read_npz(path)) == spec.visualize_key:
+        return path, False
+    projector = projector_of(spec.model, spec.threads)
+    found = run_steps(
+        visualize_steps(
+            projector,
+            spec.layers[layer],
+            list(range(start, start + count)),
+            steps=spec.visualize_steps,
+            size=spec.visualize_size,
+            preprocess=visual_preprocess(spec.preprocess),
+        )
+    )
+    arrays = {
+        "image": np.stack([v.image for v in found]).astype(np.float32),
+        "history": np.stack([v.history for v in found]).astype(np.float32),
+        "meta": _json_array({"key": spec.visualize_key, "format": FORMAT}),
     }
     files.write_atomic(path, files.npz_bytes(arrays))
     return path, True
