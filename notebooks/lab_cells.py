@@ -50,6 +50,154 @@ for name in methods.NAMES:
 figures.image_grid({f"{layer}, channel {unit}": cells}, size=2.5);
 """
 
+# Section 4e: the same code in both labs (its prints are the settings' own names and numbers)
+FEATURE_VIS = """
+def high_frequency_share(image):
+    \"\"\"The share of the grey image's power above half the Nyquist frequency (0.25 cycles/px).\"\"\"
+    grey = image.mean(axis=-1)
+    power = np.abs(np.fft.fft2(grey - grey.mean())) ** 2
+    fy = np.fft.fftfreq(grey.shape[0])[:, None]
+    fx = np.fft.fftfreq(grey.shape[1])[None, :]
+    return power[np.hypot(fy, fx) > 0.25].sum() / power.sum()
+
+
+small = dw.Projector(zoo.vgg16(64))  # VGG16's weights on 64 x 64 inputs
+vis_layer, vis_unit = "block3_conv3", 54
+naive = dict(parameterization="pixel", decorrelate=False, transforms="none")
+seen = {
+    "pixel (naive)": small.visualize(
+        vis_layer, vis_unit, steps=64, preprocess=prep, random_seed=0, **naive
+    ),
+    "Fourier + decorrelate + robust": small.visualize(
+        vis_layer, vis_unit, steps=64, preprocess=prep, random_seed=0
+    ),
+}
+cat_photo = photos[names.index("chelsea")]
+print(f"{'chelsea (the photo)':31s} HF share {high_frequency_share(cat_photo):.2f}")
+for name, found in seen.items():
+    hf = high_frequency_share(found.image)
+    print(f"{name:31s} HF share {hf:.2f}, activation {found.activation:.0f}")
+cells = [(name, found.image, False) for name, found in seen.items()]
+figures.image_grid({f"{vis_layer} ch {vis_unit}": cells}, size=3);
+"""
+
+FEATURE_VIS_SOLUTION = """
+tricks = {}
+for trick in (dict(decorrelate=True), dict(transforms="robust"), dict(parameterization="fourier")):
+    name = "naive + " + ", ".join(f"{key}={value!r}" for key, value in trick.items())
+    tricks[name] = small.visualize(
+        vis_layer, vis_unit, steps=64, preprocess=prep, random_seed=0, **(naive | trick)
+    )
+    hf = high_frequency_share(tricks[name].image)
+    print(f"{name:40s} HF share {hf:.2f}, activation {tricks[name].activation:.0f}")
+cells = [(name[len("naive + ") :], found.image, False) for name, found in tricks.items()]
+figures.image_grid({f"{vis_layer} ch {vis_unit}": cells}, size=3);
+"""
+
+FEATURE_VIS_CELLS = [
+    md(
+        """
+## 4e. What a unit wants to see: pixels against the Fourier basis
+
+Sections 4 to 4d asked which part of a *given* image drives a unit. Feature visualisation
+(Olah, Mordvintsev & Schubert 2017) turns the question round: start from noise and change the
+image by gradient ascent until the unit fires as strongly as it can. `Projector.visualize`
+does it. Done naively, with one free value per pixel and colour, the ascent finds
+high-frequency noise rather than a picture. Why, and the three tricks against it (all three
+are on in `visualize`'s defaults):
+
+- **The gradient favours high frequencies.** The gradient of a CNN's unit with respect to its
+  input is dominated by high frequencies (one hypothesis: pooling and strided convolutions
+  leave a fine, grid-like pattern in it). A step in pixel space moves every frequency as
+  easily as any other, while a photo has most of its power at low frequencies (its amplitude
+  falls roughly as 1/f). **The Fourier parameterisation** (`parameterization="fourier"`)
+  learns the image's spectrum instead, each frequency scaled by 1/f, so the same step moves
+  low frequencies much more than high ones. It is a change of variables that preconditions the
+  ascent toward the spectrum of natural images: the images it can reach are the same, the path
+  to them is not.
+- **Colours**: `decorrelate=True` learns the three colours in a decorrelated basis (the square
+  root of ImageNet's colour correlation), so a step changes the colours together, the way they
+  vary in photos.
+- **Robustness**: `transforms="robust"` shows the network a copy of the image padded, shifted
+  by a few pixels, scaled and rotated by up to 5° at each step. A pattern that works only on
+  the exact pixel grid changes with every shift and cannot build up; what is left must excite
+  the unit wherever it lands.
+
+The cell runs the naive version and the version with all three tricks on the same unit
+(`block3_conv3` channel 54, the cat's strongest: the channel of section 4b's ladder), from the
+same seed, and measures each image's **high-frequency share** ("HF share"): take the grey
+image, remove its mean, compute its power spectrum |FFT|², and take the share of the power at
+frequencies above 0.25 cycles per pixel, half the Nyquist frequency (0.5). White noise has
+about 0.80 of its power there (the part of the frequency square outside that circle); the cat
+photo is printed for comparison. To keep the cell to a few seconds the images are 64 × 64 with
+64 Adam steps (`visualize`'s default is 512 steps on 128 × 128).
+""",
+        """
+## 4e. 一个单元想看到什么：像素与傅里叶基的对比
+
+4 到 4d 节问的是：在一张*给定的*图像中，哪一部分驱动了某个单元。特征可视化（Olah、Mordvintsev 和
+Schubert，2017）把问题反过来：从噪声出发，用梯度上升不断修改图像，直到这个单元的激活尽可能高。
+`Projector.visualize` 做的就是这件事。如果用朴素的方法——每个像素、每个颜色通道都是一个自由参数——
+梯度上升得到的是高频噪声，而不是一张图。原因如下，以及对付它的三个技巧（`visualize` 的默认设置
+三个都打开）：
+
+- **梯度偏爱高频。** CNN 中一个单元对输入的梯度以高频为主（一种假说：池化和带步长的卷积在梯度中
+  留下了细密的网格状图案）。在像素空间中走一步，每个频率都同样容易改变；而照片的功率大部分集中在
+  低频（振幅大致按 1/f 下降）。**傅里叶参数化**（`parameterization="fourier"`）改为学习图像的频谱，
+  每个频率乘以 1/f，于是同样大小的一步，低频的变化远大于高频。这是一种变量替换，它对梯度上升做了
+  预条件，使之偏向自然图像的频谱：能得到的图像集合不变，到达它们的路径变了。
+- **颜色**：`decorrelate=True` 在一个去相关的颜色基（ImageNet 颜色相关矩阵的平方根）中学习三个
+  颜色通道，所以每一步让各颜色一起变化，就像它们在照片中的变化方式一样。
+- **鲁棒性**：`transforms="robust"` 在每一步给网络看的是图像的一个副本：先补边，再平移几个像素、
+  缩放、旋转（最多 5°）。只在确切的像素网格上才起作用的图案，每次平移后都不一样，无法积累起来；
+  留下来的图案必须无论落在哪里都能激发这个单元。
+
+下面的单元格在同一个单元（`block3_conv3` 的通道 54，对猫反应最强的通道，也就是 4b 节阶梯所用的
+通道）上、用同一个随机种子，分别运行朴素版本和三个技巧全开的版本，并测量每张图像的**高频占比**
+（输出中的 "HF share"）：取灰度图，减去均值，计算功率谱 |FFT|²，再求频率高于每像素 0.25 周期
+（奈奎斯特频率 0.5 的一半）的功率所占的比例。白噪声约有 0.80 的功率在那里（频率正方形中位于该圆
+之外的部分）；作为对照，也打印了猫的照片。为了让这个单元格只需几秒钟，图像是 64 × 64，只做
+64 步 Adam（`visualize` 的默认值是在 128 × 128 上做 512 步）。
+""",
+    ),
+    code(FEATURE_VIS),
+    md(
+        """
+EN_AFTER_TBD
+""",
+        """
+ZH_AFTER_TBD
+""",
+    ),
+    md(
+        """
+### ✎ Exercise 4e
+
+Which trick removes most of the high-frequency power? Start from `naive` and turn on one trick
+at a time: `decorrelate=True`, `transforms="robust"`, `parameterization="fourier"` (the other
+two left naive), on the same unit, seed and number of steps. Print the high-frequency share and
+the activation of each, and look at the pictures. Which trick costs the most activation?
+""",
+        """
+### ✎ 练习 4e
+
+哪个技巧去掉的高频功率最多？从 `naive` 出发，每次只打开一个技巧：`decorrelate=True`、
+`transforms="robust"`、`parameterization="fourier"`（另外两个保持朴素设置），单元、随机种子和步数
+都不变。打印每种设置的高频占比和激活，并看看图像。哪个技巧让激活损失最多？
+""",
+    ),
+    code(FEATURE_VIS_SOLUTION, solution=True),
+    md(
+        """
+EN_ANSWER_TBD
+""",
+        """
+ZH_ANSWER_TBD
+""",
+        solution=True,
+    ),
+]
+
 LAB_CELLS = [
     md(
         """
@@ -66,7 +214,8 @@ so and shows why.
    one backward pass with five rules: deconvnet, guided backprop, saliency, LRP (≈ 10 min),
    and on a real VGG16: what each layer sees, from 5-pixel edges to 196-pixel object parts (≈ 15 min)
    and what these pictures can and cannot tell: Grad-CAM and a sanity check (≈ 15 min),
-   and which picture tells the truth: deletion and insertion scores on an ImageNet classifier (≈ 15 min)
+   and which picture tells the truth: deletion and insertion scores on an ImageNet classifier (≈ 15 min),
+   and what a unit wants to see: feature visualisation, naive pixels against the Fourier basis (≈ 10 min)
 5. Gradients: `tf.gradients` in `tf.function`, `grad_ys`, `stop_gradient` (≈ 20 min)
 
 Exercises are marked **✎**. Their solutions are in collapsed cells (click the bar on the left
@@ -85,7 +234,8 @@ of a hidden cell to open it). Try first.
    一次反向传播、五种规则：deconvnet、guided backprop、saliency、LRP（约 10 分钟），
    以及在真实的 VGG16 上：每一层看到什么，从 5 像素的边缘到 196 像素的物体部件（约 15 分钟），
    以及这些图能说明什么、不能说明什么：Grad-CAM 和一个健全性检验（约 15 分钟），
-   以及哪张图说的是实话：在 ImageNet 分类器上比较删除和插入分数（约 15 分钟）
+   以及哪张图说的是实话：在 ImageNet 分类器上比较删除和插入分数（约 15 分钟），
+   以及一个单元想看到什么：特征可视化，朴素的像素优化与傅里叶基的对比（约 10 分钟）
 5. 梯度：`tf.function` 中的 `tf.gradients`、`grad_ys`、`stop_gradient`（约 20 分钟）
 
 练习用 **✎** 标出，答案在折叠的单元格中（点击隐藏单元格左侧的竖条即可展开）。请先自己尝试。
@@ -755,6 +905,7 @@ for layer in vgg.layers[1:]:
 """,
     ),
     *LENS_CELLS,
+    *FEATURE_VIS_CELLS,
     md(
         """
 ## 5. Gradients: `tf.gradients`, `grad_ys`, `stop_gradient`

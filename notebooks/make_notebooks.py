@@ -14,9 +14,14 @@ HERE = Path(__file__).resolve().parent
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 
 
-def md(en: str, zh: str | None = None) -> dict:
-    """A markdown cell in both languages (zh defaults to en)."""
-    return {"kind": "markdown", "en": en.strip("\n"), "zh": (zh if zh is not None else en).strip("\n")}
+def md(en: str, zh: str | None = None, *, solution: bool = False) -> dict:
+    """A markdown cell in both languages (zh defaults to en); `solution=True` collapses it."""
+    return {
+        "kind": "markdown",
+        "en": en.strip("\n"),
+        "zh": (zh if zh is not None else en).strip("\n"),
+        "solution": solution,
+    }
 
 
 def code(src: str, *, solution: bool = False, zh: str | None = None) -> dict:
@@ -28,11 +33,11 @@ def _cell(spec: dict, lang: str, index: int) -> dict:
     source = spec[lang]
     lines = source.splitlines(keepends=True)
     cell_id = f"c{index:03d}"
-    if spec["kind"] == "markdown":
-        return {"cell_type": "markdown", "id": cell_id, "metadata": {}, "source": lines}
     metadata: dict = {}
     if spec.get("solution"):
         metadata = {"jupyter": {"source_hidden": True}, "tags": ["solution"]}
+    if spec["kind"] == "markdown":
+        return {"cell_type": "markdown", "id": cell_id, "metadata": metadata, "source": lines}
     return {
         "cell_type": "code",
         "id": cell_id,

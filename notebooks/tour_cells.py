@@ -210,6 +210,39 @@ top4 = real.top_k(batches(), "block4_conv3", k=9)
 figures.top_k_figure(top4, real, patches, varied(top4), preprocess=prep);
 """),
     md("""
+## 3a. What a unit wants to see
+
+Everything so far shows what a unit *gets*: the patches of real photos that excite it most, and
+their projections. Olah, Mordvintsev & Schubert (2017) ask what it *wants*: start from grey
+noise and change the image by gradient ascent until the unit's mean activation is as high as
+it will go. Done naively, pixel by pixel, this finds high-frequency noise (the lab's section 4e
+shows why); `visualize` keeps the image in a Fourier basis scaled by 1/frequency, decorrelates
+its colours, and shows the network a slightly shifted, scaled and rotated copy at each step.
+Below, two channels per block, from `block1_conv2` to `block5_conv3`, each among the five that
+respond most to the cat (the "Layer by layer" figure above shows those of blocks 1, 3 and 5;
+`block5_conv3` ch 155 is the unit of the occlusion figure); each title gives the unit's
+activation on its picture. A visualisation is an image of the model's input size, so it uses
+the same weights at 48 × 48 (`zoo.vgg16(48)`). To keep the cell to seconds, the pictures are
+48 × 48 with 64 Adam steps; the setting of the paper and of `visualize`'s default, 512 steps
+on 128 × 128, costs about 60 times as much and gives sharper, more detailed pictures.
+"""),
+    code("""
+small = Projector(zoo.vgg16(48))   # the same weights on 48 x 48 inputs
+units = {                          # two of the cat's five strongest channels in each block
+    "block1_conv2": [29, 18],
+    "block2_conv2": [101, 119],
+    "block3_conv3": [54, 166],
+    "block4_conv3": [21, 460],
+    "block5_conv3": [155, 417],
+}
+wants = {layer: small.visualize(layer, channels, steps=64, preprocess=prep)
+         for layer, channels in units.items()}   # one batch per layer
+figures.visualization_grid(wants);
+"""),
+    md("""
+LESSON_PLACEHOLDER
+"""),
+    md("""
 ## 3b. A real classifier: EfficientNet-Lite0
 
 HED's VGG16 has no class scores, so it cannot say *cat*. For that the zoo has an ImageNet

@@ -167,11 +167,11 @@ def _start(folder: Path, out: Path, steps: int) -> subprocess.Popen:
     )  # fmt: skip
 
 
-@pytest.mark.slow  # a scan on two worker processes, killed, then resumed: ~1 min
+@pytest.mark.slow  # a scan on two worker processes, killed, then resumed (Beam starts twice)
 def test_a_visualising_scan_killed_mid_way_resumes_to_the_same_images(
     files, projector, tmp_path
 ) -> None:
-    out, steps = tmp_path / "out", 300  # ~1.5 s a batch of 8 units on a worker
+    out, steps = tmp_path / "out", 150  # a batch of 8 units: ~1 s on a worker
     first = _start(files, out, steps)
     deadline = time.monotonic() + 300
     visual = out / "visual"
