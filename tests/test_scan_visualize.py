@@ -13,10 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import floats_at
 from PIL import Image
 from scan_helpers import write_images
 
-from deconv_widgets import zoo
+from deconv_widgets import Explorer, zoo
 from deconv_widgets.cli import main
 from deconv_widgets.projection import Projector
 
@@ -67,6 +68,23 @@ def test_each_units_visualisation_equals_projector_visualize(atlas, projector) -
     _assert_same(atlas, projector)
     with pytest.raises(ValueError, match="channel 32 is out of range"):
         atlas.visualization(LAYER, CHANNELS)
+
+
+def test_the_explorer_shows_the_atlas_visualisation_of_each_pick_at_once(atlas, model) -> None:
+    images = zoo.shapes_images(2, random_seed=1)[0]
+    explorer = Explorer(model, images, layer=LAYER, channel=5, atlas=atlas)
+    for channel in (5, 9):
+        explorer.channel = channel
+        image_entry, history_entry = explorer.visualization_index
+        history = atlas.visualization_history(LAYER, channel)
+        assert image_entry["state"] == "done" and image_entry["channel"] == channel
+        assert image_entry["steps"] == STEPS and image_entry["activation"] == float(history[-1])
+        image = floats_at(explorer.visualization, image_entry)
+        np.testing.assert_array_equal(image, atlas.visualization(LAYER, channel))
+        np.testing.assert_array_equal(floats_at(explorer.visualization, history_entry), history)
+    explorer.layer = "pool3"  # not in the atlas: no visualisation until asked
+    assert explorer.visualization_index == [] and explorer.jobs == []
+    explorer.close()
 
 
 class _Page(HTMLParser):

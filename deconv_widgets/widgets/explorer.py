@@ -80,7 +80,9 @@ class Explorer(
         the first image shown; `method` (the projection shown first) is a name of
         `deconv_widgets.methods.NAMES`, a configured key ("lrp_epsilon(epsilon=0.1)") or a
         configured Method (`methods.lrp_epsilon(0.1)`). `classes` names the classes of the
-        model's class head (a zoo model's own by default; "class N" otherwise).
+        model's class head (a zoo model's own by default; "class N" otherwise). `atlas` (a
+        scan's `Atlas` or its `out` folder) shows each picked unit's hits from the atlas at
+        once, and its visualisation when the scan made one.
         """
         super().__init__()
         if model is None or (isinstance(model, str) and model in zoo.MODEL_NAMES):

@@ -45,6 +45,12 @@ class HitAtlas(Protocol):
     def shown(self, layer: str, channel: int) -> list[tuple[np.ndarray, np.ndarray]]:
         """(uint8 patch, projection in the shown space) per hit."""
 
+    def visualization(self, layer: str, channel: int) -> np.ndarray | None:
+        """What the unit wants to see, when the scan visualised it."""
+
+    def visualization_history(self, layer: str, channel: int) -> np.ndarray | None:
+        """That visualisation's objective at each step, then its image's own."""
+
 
 def atlas_of(atlas: Any, projector: Any) -> HitAtlas | None:
     """An atlas (or the path of one, loaded) checked against the Explorer's model."""
@@ -58,7 +64,8 @@ def atlas_of(atlas: Any, projector: Any) -> HitAtlas | None:
                 'reading an atlas needs the scan extra: pip install "deconv-widgets[scan]"'
             ) from error
         atlas = Atlas.load(atlas)
-    if not all(hasattr(atlas, name) for name in ("layers", "sources", "layer", "hits", "shown")):
+    needed = ("layers", "sources", "layer", "hits", "shown", "visualization")
+    if not all(hasattr(atlas, name) for name in needed):
         raise TypeError(
             f"atlas must be a deconv_widgets.scan.Atlas or its folder, got {type(atlas).__name__}"
         )
@@ -150,6 +157,11 @@ class SearchPart:
             f"top-{len(hits)} of channel {self._widget.channel} from the atlas: "
             f"{len(atlas.sources)} images, {atlas.method} projections"
         )
+        layer, channel = self._atlas_unit
+        image = atlas.visualization(layer, channel)
+        history = atlas.visualization_history(layer, channel)
+        if image is not None and history is not None:  # the scan visualised the unit
+            self._draw_visualization(layer, channel, image, history, len(history) - 1, "done")
 
     def _send_hits(self, hits: Sequence[Any], buffer: bytes, index: list, sources: list) -> None:
         """Hits (patch, projection pairs packed in `buffer`) to the page's top-k panel."""
@@ -236,14 +248,7 @@ class SearchPart:
 
         def show(found: list[Visualization], state: str) -> None:
             seen = found[0]
-            buffer, index = pack_arrays([seen.image, seen.history])
-            done = len(seen.history) - (1 if state == "done" else 0)
-            index[0].update(
-                kind="image", layer=layer, channel=channel, done=done, steps=steps,
-                activation=seen.activation, state=state,
-            )  # fmt: skip
-            index[1].update(kind="history")
-            widget.visualization, widget.visualization_index = buffer, index
+            self._draw_visualization(layer, channel, seen.image, seen.history, steps, state)
             if state == "done":
                 widget.status = (
                     f"what channel {channel} of {layer} wants to see: activation "
@@ -251,3 +256,17 @@ class SearchPart:
                 )
 
         return host.job("visualize", f"what channel {channel} wants", run, show)
+
+    def _draw_visualization(
+        self, layer: str, channel: int, image: np.ndarray, history: np.ndarray, steps: int,
+        state: str,
+    ) -> None:  # fmt: skip
+        """A visualisation (so far, or the atlas's) to the page's "what it wants" panel."""
+        buffer, index = pack_arrays([image, history])
+        done = len(history) - (1 if state == "done" else 0)
+        index[0].update(
+            kind="image", layer=layer, channel=channel, done=done, steps=steps,
+            activation=float(history[-1]), state=state,
+        )  # fmt: skip
+        index[1].update(kind="history")
+        self._widget.visualization, self._widget.visualization_index = buffer, index
