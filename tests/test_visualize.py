@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from deconv_widgets import zoo
+from deconv_widgets._tf import tf
 from deconv_widgets.projection import Projector
 from deconv_widgets.projection.visualize import COLOR_MATRIX, Visualization, visualize_steps
 
@@ -55,9 +56,10 @@ def test_several_units_in_one_batch_equal_their_own_runs(projector: Projector) -
     for found in batch:
         alone = projector.visualize(LAYER, found.channel, steps=STEPS, random_seed=4)
         # the same seed, noise and transforms; a batched convolution sums in another order, so
-        # the last bits differ and Adam carries them a little way
+        # the last bits differ and Adam carries them a little way (climbing through the
+        # pre-activation, every position feeds the gradient: 0.2 % of the range here)
         assert found.activation == pytest.approx(alone.activation, rel=1e-3)
-        assert np.abs(found.image - alone.image).mean() < 1e-3
+        assert np.abs(found.image - alone.image).mean() < 5e-3
     assert batch[0].activation != pytest.approx(batch[1].activation, rel=1e-2)
 
 
@@ -164,3 +166,20 @@ def test_the_explorer_shows_what_a_channel_wants_as_a_job(projector: Projector) 
     explorer.channel = CHANNEL + 1  # another unit: the picture no longer applies
     assert explorer.visualization_index == [] and explorer.visualization == b""
     explorer.close()
+
+
+def test_a_unit_silent_on_the_starting_noise_still_climbs(projector: Projector) -> None:
+    # conv2_1's channel 20 is zero everywhere after its ReLU on the starting noise: the climb
+    # goes through its pre-activation (lucid's pre_relu), so it gets a gradient all the same
+    found = projector.visualize("conv2_1", 20, steps=STEPS)
+    assert found.history[0] == 0.0 and found.activation > 0.01
+
+
+def test_the_pre_activation_run_leaves_the_layer_as_it_was(projector: Projector) -> None:
+    graph = projector.graph
+    node = graph.node_of["conv2_1"]
+    images = tf.constant(zoo.shapes_images(2, random_seed=3)[0])
+    before = tf.function(lambda x: graph.run(x, [node], linear=True)[0])(images).numpy()
+    after = tf.function(lambda x: graph.run(x, [node])[0])(images).numpy()
+    assert node.layer.activation is keras.activations.relu  # swapped back after the trace
+    assert before.min() < 0 and np.array_equal(np.maximum(before, 0), after)

@@ -205,6 +205,15 @@ def run_path(path: list[GraphNode], input_tensor: Any, image: Any) -> dict[int, 
     return values
 
 
+def own_activation_of(node: GraphNode) -> Callable[[Any], Any] | None:
+    """A layer's own nonlinear activation (Conv2D(activation="relu"), ...); None if it has none."""
+    layer = node.layer
+    function = getattr(layer, "activation", None)
+    if isinstance(layer, keras.Model) or not callable(function):
+        return None
+    return None if function is keras.activations.linear else function
+
+
 def path_to(nodes: list[GraphNode], *targets: GraphNode) -> list[GraphNode]:
     """The nodes the targets depend on (targets included), in forward order."""
     needed = {target.output_id for target in targets}
@@ -383,11 +392,27 @@ class ModelGraph:
         """The nodes any of `targets` depends on (targets included), in forward order."""
         return path_to(self.nodes, *targets)
 
-    def run(self, image: Any, targets: list[GraphNode]) -> list[Any]:
-        """The outputs of `targets` on an image batch (traced; call inside a tf.function)."""
-        with self.lock, self.safe_names():
+    def run(self, image: Any, targets: list[GraphNode], linear: bool = False) -> list[Any]:
+        """The outputs of `targets` on an image batch (traced; call inside a tf.function).
+
+        `linear`: the targets' own activations (Conv2D(activation=...)) left out: their
+        pre-activations (`own_activation_of` gives each function, or None).
+        """
+        with self.lock, self.safe_names(), self._without_activations(targets if linear else []):
             values = run_path(self.path_to_all(targets), self.input, image)
         return [values[node.output_id] for node in targets]
+
+    @contextmanager
+    def _without_activations(self, targets: list[GraphNode]) -> Iterator[None]:
+        """While tracing (under the lock), the targets' own activations are the identity."""
+        swapped = [(n.layer, n.layer.activation) for n in targets if own_activation_of(n)]
+        try:
+            for layer, _ in swapped:
+                layer.activation = keras.activations.linear
+            yield
+        finally:
+            for layer, function in swapped:
+                layer.activation = function
 
     def compiled(self, key: tuple, build: Callable[[], Any]) -> Any:
         """The function built (once per key, under the lock) by `build`."""

@@ -9,6 +9,9 @@ three tricks make pictures a person can read:
   correlation, from the paper's lucid library), squashed to [0, 1] by a sigmoid,
 - transformation robustness: each step sees the image padded, jittered, scaled and rotated.
 The image then goes through the model's preprocess, so it is optimised in the shown space.
+A layer with its own activation (Conv2D(activation="relu")) is climbed through its
+pre-activation, as lucid's `pre_relu` objectives are, so that a unit silent on the starting
+noise still gets a gradient; the objective reported is always the layer's real output.
 Adam takes the steps. Everything random is drawn from `random_seed`, so a run is
 reproducible; several units in one batch share the seed and the transforms, so each equals
 its own run.
@@ -29,6 +32,7 @@ import numpy as np
 
 from .._values import check_int, is_int, shown
 from .checks import check_choice
+from .graph import own_activation_of
 from .protocols import LensSource
 from .shown_space import affine_matrix
 from .steps import Step, Steps
@@ -336,11 +340,21 @@ def _objective(setup: _Setup, activation: Tensor, index: Tensor) -> Tensor:
     return tf.reduce_mean(own, axis=[1, 2])
 
 
-def _layer_output(projector: LensSource, layer: str, images: Tensor) -> Tensor:
-    """The layer's output on a batch of model inputs (traced)."""
+def _layer_output(projector: LensSource, layer: str, images: Tensor) -> tuple[Tensor, Tensor]:
+    """(the layer's output, what the gradient is taken through) on model inputs (traced).
+
+    A layer with its own activation (Conv2D(activation="relu")) is climbed through its
+    pre-activation, as lucid's `pre_relu` objectives are: a unit silent on the starting noise
+    (all zero after its ReLU) still gets a gradient. The objective's value stays the output's.
+    """
     graph = projector.graph
-    (value,) = graph.run(images, [graph.node_of[layer]])
-    return value
+    node = graph.node_of[layer]
+    function = own_activation_of(node)
+    if function is None:
+        (value,) = graph.run(images, [node])
+        return value, value
+    (before,) = graph.run(images, [node], linear=True)
+    return function(before), before
 
 
 def _step_fn(
@@ -355,16 +369,15 @@ def _step_fn(
             picture = images.image(params)
             if setup.transforms == "robust":
                 picture = _robust(picture, seed, setup.size)
-            output = _layer_output(projector, setup.layer, to_input(picture))
-            values = _objective(setup, output, index)
-            loss = -tf.reduce_sum(values)
+            output, climbed = _layer_output(projector, setup.layer, to_input(picture))
+            loss = -tf.reduce_sum(_objective(setup, climbed, index))
         grad = tape.gradient(loss, params)
         m.assign(beta1 * m + (1.0 - beta1) * grad)
         v.assign(beta2 * v + (1.0 - beta2) * grad * grad)
         m_hat = m / (1.0 - tf.pow(beta1, t))
         v_hat = v / (1.0 - tf.pow(beta2, t))
         params.assign_sub(rate * m_hat / (tf.sqrt(v_hat) + epsilon))
-        return values
+        return _objective(setup, output, index)
 
     return tf.function(step, autograph=False, reduce_retracing=True)
 
@@ -373,7 +386,7 @@ def _value_fn(projector: LensSource, setup: _Setup, to_input: Callable[[Tensor],
     """The objective of clean images (no transforms), compiled."""
 
     def value(pictures: Tensor, index: Tensor) -> Tensor:
-        output = _layer_output(projector, setup.layer, to_input(pictures))
+        output, _ = _layer_output(projector, setup.layer, to_input(pictures))
         return _objective(setup, output, index)
 
     return tf.function(value, autograph=False)
