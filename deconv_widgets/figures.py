@@ -96,23 +96,63 @@ def top_k_figure(
     matrix = affine_matrix(preprocess, shown_images.shape[1:])
     figure, axes = plt.subplots(len(channels), 2, figsize=(6, 3 * len(channels)), squeeze=False)
     for row, channel in enumerate(channels):
-        hits = top.hits[channel]
-        side = int(np.ceil(np.sqrt(len(hits))))
-        patches, projections = [], []
-        for hit in hits:
-            patch, projection = shown_hit(
-                projector, top.layer, hit, shown_images[hit.image], matrix
-            )
-            patches.append(_shown(patch))
-            projections.append(signed_rgb(projection))
-        for axis, tiles, what in (
-            (axes[row][0], patches, "patches"),
-            (axes[row][1], projections, "projections"),
-        ):
-            axis.imshow(_mosaic(tiles, side), interpolation="nearest")
-            axis.set_xticks([])
-            axis.set_yticks([])
-            axis.set_title(f"{top.layer} channel {channel}: {what}", fontsize=9)
+        mosaics = _hit_mosaics(top, projector, shown_images, channel, matrix)
+        for axis, mosaic, what in zip(axes[row], mosaics, ("patches", "projections"), strict=True):
+            _draw(axis, mosaic, f"{top.layer} channel {channel}: {what}")
+    figure.tight_layout()
+    return figure
+
+
+def _hit_mosaics(
+    top: TopK, projector: Projector, shown_images: np.ndarray, channel: int, matrix: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """A channel's hits as two square mosaics: the shown patches, their projections."""
+    hits = top.hits[channel]
+    side = int(np.ceil(np.sqrt(len(hits))))
+    patches, projections = [], []
+    for hit in hits:
+        patch, projection = shown_hit(projector, top.layer, hit, shown_images[hit.image], matrix)
+        patches.append(_shown(patch))
+        projections.append(signed_rgb(projection))
+    return _mosaic(patches, side), _mosaic(projections, side)
+
+
+def _draw(axis: Any, image: np.ndarray, title: str) -> None:
+    """An image on an axis without ticks, titled."""
+    axis.imshow(image, interpolation="nearest")
+    axis.set_xticks([])
+    axis.set_yticks([])
+    axis.set_title(title, fontsize=9)
+
+
+def unit_figure(
+    found: Visualization,
+    top: TopK,
+    projector: Projector,
+    shown_images: Any,
+    preprocess: Callable[[np.ndarray], Any] | None = None,
+) -> Any:
+    """One unit, as OpenAI Microscope shows it: what it wants (`visualize`), what it gets (top-k).
+
+    `found` and `top` must be of the same layer; `shown_images` and `preprocess` as for
+    `top_k_figure`.
+    """
+    import matplotlib.pyplot as plt
+
+    if found.layer != top.layer or found.channel not in top.hits:
+        raise ValueError(
+            f"the visualisation is of {found.layer} channel {found.channel}; the top-k is of "
+            f"{top.layer} channels {sorted(top.hits)}: give both of one unit"
+        )
+    shown_images = np.asarray(shown_images)
+    matrix = affine_matrix(preprocess, shown_images.shape[1:])
+    patches, projections = _hit_mosaics(top, projector, shown_images, found.channel, matrix)
+    figure, axes = plt.subplots(1, 3, figsize=(9, 3.2))
+    best = top.hits[found.channel][0].value if top.hits[found.channel] else float("nan")
+    _draw(axes[0], _shown(found.image), f"what it wants: activation {found.activation:.3g}")
+    _draw(axes[1], patches, f"what it gets: top-{len(top.hits[found.channel])}, best {best:.3g}")
+    _draw(axes[2], projections, "their projections")
+    figure.suptitle(f"{found.layer} channel {found.channel}", fontsize=10)
     figure.tight_layout()
     return figure
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import matplotlib
 import numpy as np
+import pytest
 
 from deconv_widgets import figures, zoo
 from deconv_widgets.projection import Projector
@@ -99,3 +100,29 @@ def test_visualization_grid_draws_one_row_per_key_with_each_units_activation(mod
     import matplotlib.pyplot as plt
 
     plt.close(figure)
+
+
+def test_unit_figure_shows_what_it_wants_beside_what_it_gets(model):
+    import matplotlib.pyplot as plt
+
+    projector = Projector(model)
+    images = zoo.shapes_images(6, random_seed=2)[0]
+    top = projector.top_k(images, "conv2_1", k=4, channels=[3], progress=False)
+    found = projector.visualize("conv2_1", 3, steps=5)
+    figure = figures.unit_figure(found, top, projector, images)
+    wants, gets, projections = figure.axes
+    np.testing.assert_array_equal(
+        np.asarray(wants.get_images()[0].get_array()), np.repeat(found.image, 3, axis=-1)
+    )
+    assert wants.get_title() == f"what it wants: activation {found.activation:.3g}"
+    assert gets.get_title() == f"what it gets: top-4, best {top.hits[3][0].value:.3g}"
+    expected = figures.top_k_figure(top, projector, images)  # the same mosaics
+    for mine, theirs in zip((gets, projections), expected.axes, strict=True):
+        np.testing.assert_array_equal(
+            np.asarray(mine.get_images()[0].get_array()),
+            np.asarray(theirs.get_images()[0].get_array()),
+        )
+    other = projector.visualize("conv2_1", 2, steps=1)
+    with pytest.raises(ValueError, match="channel 2; the top-k is of conv2_1 channels"):
+        figures.unit_figure(other, top, projector, images)
+    plt.close("all")
