@@ -9,9 +9,9 @@ three tricks make pictures a person can read:
   correlation, from the paper's lucid library), squashed to [0, 1] by a sigmoid,
 - transformation robustness: each step sees the image padded, jittered, scaled and rotated.
 The image then goes through the model's preprocess, so it is optimised in the shown space.
-A layer with its own activation (Conv2D(activation="relu")) is climbed through its
-pre-activation, as lucid's `pre_relu` objectives are, so that a unit silent on the starting
-noise still gets a gradient; the objective reported is always the layer's real output.
+A unit silent on its image (its objective 0 after its own ReLU: no gradient) climbs its
+pre-activation instead (lucid's `pre_relu`) until it fires, then its real output again; the
+objective reported is always the layer's real output.
 Adam takes the steps. Everything random is drawn from `random_seed`, so a run is
 reproducible; several units in one batch share the seed and the transforms, so each equals
 its own run.
@@ -113,7 +113,8 @@ def visualize_steps(
     every = check_int(every, "every", 0)
     images = _parameterization(setup)
     key = (
-        "visualize", setup.layer, setup.size, setup.shown_channels, setup.parameterization,
+        "visualize", setup.layer, len(setup.channels), setup.size, setup.shown_channels,
+        setup.parameterization,
         setup.decorrelate, setup.transforms, setup.learning_rate, setup.objective, preprocess,
     )  # fmt: skip
     to_input = _preprocess_fn(preprocess, setup)
@@ -341,11 +342,9 @@ def _objective(setup: _Setup, activation: Tensor, index: Tensor) -> Tensor:
 
 
 def _layer_output(projector: LensSource, layer: str, images: Tensor) -> tuple[Tensor, Tensor]:
-    """(the layer's output, what the gradient is taken through) on model inputs (traced).
+    """(the layer's output, its pre-activation) on model inputs (traced).
 
-    A layer with its own activation (Conv2D(activation="relu")) is climbed through its
-    pre-activation, as lucid's `pre_relu` objectives are: a unit silent on the starting noise
-    (all zero after its ReLU) still gets a gradient. The objective's value stays the output's.
+    The pre-activation is the output itself for a layer without an activation of its own.
     """
     graph = projector.graph
     node = graph.node_of[layer]
@@ -369,17 +368,20 @@ def _step_fn(
             picture = images.image(params)
             if setup.transforms == "robust":
                 picture = _robust(picture, seed, setup.size)
-            output, climbed = _layer_output(projector, setup.layer, to_input(picture))
-            loss = -tf.reduce_sum(_objective(setup, climbed, index))
+            output, before = _layer_output(projector, setup.layer, to_input(picture))
+            values = _objective(setup, output, index)
+            # a silent unit (0 after its ReLU: no gradient) climbs its pre-activation instead
+            silent = _objective(setup, before, index)
+            loss = -tf.reduce_sum(tf.where(values > 0, values, silent))
         grad = tape.gradient(loss, params)
         m.assign(beta1 * m + (1.0 - beta1) * grad)
         v.assign(beta2 * v + (1.0 - beta2) * grad * grad)
         m_hat = m / (1.0 - tf.pow(beta1, t))
         v_hat = v / (1.0 - tf.pow(beta2, t))
         params.assign_sub(rate * m_hat / (tf.sqrt(v_hat) + epsilon))
-        return _objective(setup, output, index)
+        return values
 
-    return tf.function(step, autograph=False, reduce_retracing=True)
+    return tf.function(step, autograph=False)
 
 
 def _value_fn(projector: LensSource, setup: _Setup, to_input: Callable[[Tensor], Tensor]) -> Any:
