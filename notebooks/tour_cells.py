@@ -11,8 +11,8 @@ answered by running the network backwards from one activation: **unpool** with t
 max pooling chose ("switches"), **rectify**, and **filter with the layer's own filters
 transposed**, layer after layer, down to pixels. This tour runs that DeconvNet live on a small
 CNN that ships with the package (trained on procedural shapes: edges, corners, curves, stripes),
-then on a trained VGG16 and real photographs, asks an ImageNet classifier what makes the cat a
-cat, then takes each building block apart.
+then on a trained VGG16 and real photographs (and asks its units what they want to see), asks
+an ImageNet classifier what makes the cat a cat, then takes each building block apart.
 
 Run the cells from top to bottom (Shift+Enter); the whole tour takes about five minutes on a
 2-core CPU, most of it in two top-9 searches over 160 photo patches. Nothing is
@@ -221,26 +221,42 @@ its colours, and shows the network a slightly shifted, scaled and rotated copy a
 Below, two channels per block, from `block1_conv2` to `block5_conv3`, each among the five that
 respond most to the cat (the "Layer by layer" figure above shows those of blocks 1, 3 and 5;
 `block5_conv3` ch 155 is the unit of the occlusion figure); each title gives the unit's
-activation on its picture. A visualisation is an image of the model's input size, so it uses
-the same weights at 48 × 48 (`zoo.vgg16(48)`). To keep the cell to seconds, the pictures are
-48 × 48 with 64 Adam steps; the setting of the paper and of `visualize`'s default, 512 steps
-on 128 × 128, costs about 60 times as much and gives sharper, more detailed pictures.
+activation on its picture (the mean of its map). To keep the cell to seconds, the pictures are
+48 × 48 (a visualisation has the model's input size, so this is VGG16's weights on 48 × 48
+inputs, `zoo.vgg16(48)`) and get 32 Adam steps at twice the default learning rate; the full
+setting, `visualize`'s defaults (512 steps at `learning_rate=0.05`) on 128 × 128, costs about
+100 times as much and fills the picture with its motif in stronger colours (block 5: many eyes
+instead of one or two).
 """),
     code("""
-small = Projector(zoo.vgg16(48))   # the same weights on 48 x 48 inputs
-units = {                          # two of the cat's five strongest channels in each block
-    "block1_conv2": [29, 18],
+small = Projector(zoo.vgg16(48))  # the same weights on 48 x 48 inputs
+units = {  # two of the cat's five strongest channels in each block
+    "block1_conv2": [55, 18],
     "block2_conv2": [101, 119],
     "block3_conv3": [54, 166],
     "block4_conv3": [21, 460],
     "block5_conv3": [155, 417],
 }
-wants = {layer: small.visualize(layer, channels, steps=64, preprocess=prep)
-         for layer, channels in units.items()}   # one batch per layer
+wants = {  # each layer's channels in one batch
+    layer: small.visualize(layer, channels, steps=32, learning_rate=0.1, preprocess=prep)
+    for layer, channels in units.items()
+}
 figures.visualization_grid(wants);
 """),
     md("""
-LESSON_PLACEHOLDER
+From colours and edges to textures and parts: block 1 wants a grating of one orientation
+(ch 55) or a colour, red-orange against pale cyan (ch 18); blocks 2 and 3 want small motifs
+repeated over the whole picture, stripes, blobs, dark spots: textures; block 4 gathers them
+into arcs and rings; block 5's two units want a few round dark spots with a light rim on a
+finely textured grey ground: eyes, the part the guided pictures above picked out, with no cat
+around them.
+
+What a unit wants is not what it gets. The top-9 and the projections show what excites it in
+real photos, together with whatever comes along in them; the visualisation isolates what drives
+it, but as an image no photo contains, and says nothing of how often the unit meets it. Neither
+alone is what the unit "means": `block5_conv3` ch 155 wants eye-like spots, yet on the cat,
+covering an eye does not lower it and covering the top of the head does (the occlusion figure
+above). Read them together.
 """),
     md("""
 ## 3b. A real classifier: EfficientNet-Lite0
