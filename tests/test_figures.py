@@ -114,8 +114,8 @@ def test_unit_figure_shows_what_it_wants_beside_what_it_gets(model):
     np.testing.assert_array_equal(
         np.asarray(wants.get_images()[0].get_array()), np.repeat(found.image, 3, axis=-1)
     )
-    assert wants.get_title() == f"what it wants: activation {found.activation:.3g}"
-    assert gets.get_title() == f"what it gets: top-4, best {top.hits[3][0].value:.3g}"
+    assert wants.get_title() == f"what it wants: objective {found.activation:.3g}"
+    assert gets.get_title() == f"what it gets: top-4, peak {top.hits[3][0].value:.3g}"
     expected = figures.top_k_figure(top, projector, images)  # the same mosaics
     for mine, theirs in zip((gets, projections), expected.axes, strict=True):
         np.testing.assert_array_equal(
