@@ -16,7 +16,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from .kinds import Alias, kind_of, same_padding_before
+from .kinds import Alias, activation_kind, kind_of, same_padding_before
 
 
 @dataclass(frozen=True)
@@ -207,11 +207,10 @@ def run_path(path: list[GraphNode], input_tensor: Any, image: Any) -> dict[int, 
 
 def own_activation_of(node: GraphNode) -> Callable[[Any], Any] | None:
     """A layer's own nonlinear activation (Conv2D(activation="relu"), ...); None if it has none."""
-    layer = node.layer
-    function = getattr(layer, "activation", None)
-    if isinstance(layer, keras.Model) or not callable(function):
+    function = getattr(node.layer, "activation", None)
+    if isinstance(node.layer, keras.Model) or activation_kind(function) == "linear":
         return None
-    return None if function is keras.activations.linear else function
+    return function
 
 
 def path_to(nodes: list[GraphNode], *targets: GraphNode) -> list[GraphNode]:

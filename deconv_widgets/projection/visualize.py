@@ -114,8 +114,8 @@ def visualize_steps(
     images = _parameterization(setup)
     key = (
         "visualize", setup.layer, len(setup.channels), setup.size, setup.shown_channels,
-        setup.parameterization,
-        setup.decorrelate, setup.transforms, setup.learning_rate, setup.objective, preprocess,
+        setup.parameterization, setup.decorrelate, setup.transforms, setup.learning_rate,
+        setup.objective, preprocess,
     )  # fmt: skip
     to_input = _preprocess_fn(preprocess, setup)
     step_fn = projector.graph.compiled(
@@ -196,7 +196,7 @@ def _check(
     if preprocess is not None and not callable(preprocess):
         raise TypeError("preprocess must be a function image -> model input, or None")
     height, width, model_channels = projector.input_shape
-    side = _side(size, height, width)
+    side = image_side(size, height, width)
     shown_channels = int(model_channels or 3) if preprocess is None else 3
     return _Setup(
         info.name, checked, steps, side, shown_channels, parameterization,
@@ -204,7 +204,7 @@ def _check(
     )  # fmt: skip
 
 
-def _side(size: Any, height: int | None, width: int | None) -> int:
+def image_side(size: Any, height: int | None, width: int | None) -> int:
     """The image's side: `size`, or the model's own fixed size (ValueError if they differ)."""
     fixed = height if height is not None and height == width else None
     if height is not None and width is not None and height != width:

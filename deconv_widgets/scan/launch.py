@@ -18,7 +18,7 @@ from ..methods import Method
 from ..projection.engine import Projector
 from ..projection.loading import model_from
 from ..projection.shown_space import affine_matrix
-from ..projection.visualize import DEFAULT_SIZE, visualize_steps
+from ..projection.visualize import image_side, visualize_steps
 from . import manifest, pipeline, work
 from .atlas import Atlas, assemble, is_complete
 from .files import ScanError, file_stamp, image_files
@@ -72,14 +72,6 @@ def _image_size(projector: Projector, image_size: int | None) -> tuple[int, int]
         return int(height), int(width)
     side = FREE_SIZE if image_size is None else image_size
     return int(height or side), int(width or side)
-
-
-def _visual_side(projector: Projector, size: int | None) -> int:
-    """The visualisations' side: `size`, else the model's own square size, else 128."""
-    if size is not None:
-        return size
-    height, width, _ = projector.input_shape
-    return int(height) if height is not None and height == width else DEFAULT_SIZE
 
 
 def _check_visualize(
@@ -190,7 +182,7 @@ def run(
         raise TypeError(f"visualize must be True or False, got {type(visualize).__name__}")
     visual_side, visual_key = 0, ""
     if visualize:
-        visual_side = _visual_side(projector, visualize_size)
+        visual_side = image_side(visualize_size, *projector.input_shape[:2])
         for name in names:
             _check_visualize(projector, name, visualize_steps, visual_side, preprocess)
         visual_key = manifest.manifest(
