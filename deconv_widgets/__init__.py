@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+__version__ = "0.3.0"  # the one place: pyproject.toml reads it ([tool.hatch.version])
 
 # Public names load lazily so that `import deconv_widgets` stays cheap and TensorFlow is only
 # imported when something needs it.

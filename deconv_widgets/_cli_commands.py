@@ -49,76 +49,38 @@ def _zoo_preset(name: str) -> zoo.Preset:
         raise CommandError(str(error)) from error
 
 
-def _fit_image(pixels: np.ndarray, height: int, width: int, channels: int) -> np.ndarray:
-    """Resize an (h, w, c) uint8 or [0, 1] image to (height, width) and `channels` channels."""
-    from PIL import Image
-
-    if pixels.shape[-1] != channels:
-        if channels == 3 and pixels.shape[-1] == 1:
-            pixels = np.repeat(pixels, 3, axis=-1)
-        elif channels == 1 and pixels.shape[-1] == 3:
-            pixels = pixels.mean(axis=-1, keepdims=True)
-        else:
-            raise CommandError(f"cannot convert a {pixels.shape[-1]}-channel image to {channels}")
-    if pixels.shape[:2] != (height, width):
-        print(
-            f"note: resizing the image from {pixels.shape[1]}x{pixels.shape[0]} to the model's "
-            f"input {width}x{height}",
-            file=sys.stderr,
-        )
-        planes = [
-            np.asarray(
-                Image.fromarray(pixels[..., c].astype(np.float32), mode="F").resize(
-                    (width, height), Image.Resampling.BILINEAR
-                )
-            )
-            for c in range(channels)
-        ]
-        pixels = np.stack(planes, axis=-1)
-    return pixels.astype(np.float32)
-
-
-def _check_image_pixels(size: tuple[int, int], path: Path) -> None:
-    """Refuse an image file above MAX_IMAGE_PIXELS before decoding it."""
-    from deconv_widgets.projection import MAX_IMAGE_PIXELS
-
-    width, height = size
-    if width * height > MAX_IMAGE_PIXELS:
-        raise CommandError(
-            f"image {str(path)!r} is {width}x{height} = {width * height} pixels, above the "
-            f"limit MAX_IMAGE_PIXELS = {MAX_IMAGE_PIXELS} (4096 x 4096); resize it first"
-        )
-
-
 def _load_image(args: argparse.Namespace, input_shape: tuple) -> np.ndarray:
-    """The image to project: a PNG (scaled to [0, 1] unless --raw-pixels) or a zoo image."""
+    """The image to project: --image or a zoo image, as the model's input.
+
+    Both go through `image_files` like the Explorer's uploads and the scan's files (a file:
+    checked, EXIF-rotated, BT.601 grey or RGB, centre-cropped, Lanczos-resized), as float32 in
+    [0, 1], or 0..255 with --raw-pixels.
+    """
+    from deconv_widgets.projection.image_files import decode_image, to_model_input
+
     height, width, channels = input_shape
     if channels not in (1, 3):
         raise CommandError(f"render supports models with 1 or 3 input channels, not {channels}")
-    if height is None or width is None:
-        height = height or 64
-        width = width or 64
+    size = (height or 64, width or 64)
     if args.image is None:
         if args.index < 0:
             raise CommandError(f"--index must be >= 0, got {args.index}")
         images, _ = zoo.shapes_images(args.index + 1, size=64, random_seed=0)
-        if args.raw_pixels:
-            images = images * 255.0
-        return _fit_image(images[args.index], height, width, channels)
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(args.image) as opened:  # reads the header only
-            _check_image_pixels(opened.size, args.image)
-            mode = "L" if channels == 1 else "RGB"
-            pixels = np.asarray(opened.convert(mode), np.float32)
-    except (OSError, UnidentifiedImageError, Image.DecompressionBombError) as error:
-        raise CommandError(f"cannot read image {str(args.image)!r}: {error}") from error
-    if pixels.ndim == 2:
-        pixels = pixels[..., None]
-    if not args.raw_pixels:
-        pixels = pixels / 255.0
-    return _fit_image(pixels, height, width, channels)
+        image = to_model_input(images[args.index], size, channels)
+    else:
+        path = str(args.image)
+        try:
+            data = args.image.read_bytes()
+        except OSError as error:
+            raise CommandError(f"cannot read image {path!r}: {error}") from error
+        notes: list[str] = []
+        try:
+            image = decode_image(data, size, channels, name=f"image {path!r}", notes=notes)
+        except ValueError as error:  # ImageFileError: what is wrong with the file, in words
+            raise CommandError(f"cannot read {error}") from error
+        if notes:
+            print(f"note: image {path!r}: {', '.join(notes)}", file=sys.stderr)
+    return image * np.float32(255.0) if args.raw_pixels else image
 
 
 def _figure(

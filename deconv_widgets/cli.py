@@ -172,8 +172,10 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument(
         "--image",
         type=Path,
-        help="image file (PNG, ...); converted to the model's channels and resized to its "
-        "input size if needed (default: a zoo shapes image)",
+        help="image file (PNG, JPEG, ...); turned upright by its EXIF orientation, converted "
+        "to the model's channels (grey: ITU-R BT.601 luma), centre-cropped to its aspect ratio "
+        "and resized (Lanczos) to its input size, like the Explorer's uploads (default: a zoo "
+        "shapes image)",
     )
     render.add_argument("--index", type=int, default=0, help="which zoo image or photo (default 0)")
     render.add_argument(

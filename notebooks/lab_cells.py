@@ -7,14 +7,19 @@ TOPK_BY_LAYER = """
 patches = zoo.photo_patches(96, random_seed=1)
 inputs = prep(patches)
 
+
 def best_channel(top):
+    \"\"\"The channel with the most hits inside the patch, from the most distinct patches.\"\"\"
     side = patches.shape[1]
+
     def score(c):
         found = top.found(c)
         boxes = [real.receptive_box(top.layer, y, x) for _, y, x, _ in found]
-        inside = sum(t >= 0 and l >= 0 and t + s <= side and l + s <= side for t, l, s in boxes)
+        inside = sum(t >= 0 and x >= 0 and t + s <= side and x + s <= side for t, x, s in boxes)
         return (inside, len({i for i, *_ in found}), found[0][3])
+
     return max(top.hits, key=score)
+
 
 for layer in ("block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3", "block5_conv3"):
     top = real.top_k(inputs, layer, k=9, progress=False)
@@ -25,6 +30,7 @@ for layer in ("block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3", "b
 
 FIVE_RULES = """
 import textwrap
+
 from deconv_widgets import figures, methods
 
 shape_image = images[0]
@@ -35,10 +41,12 @@ for name in methods.NAMES:
     m = methods.get(name)
     print(f"{m.label:16s} rectifier: {m.rectifier_text:32s} linear: {m.linear_text}")
 
+
 def differs(m):
     \"\"\"The rule a method changes: LRP at linear layers, the others at rectifiers.\"\"\"
     where, rule = ("linear", m.linear_text) if m.relevance else ("rectifier", m.rectifier_text)
     return f"{where}:\\n" + textwrap.fill(rule, 34)
+
 
 cells = [("image", shape_image, False)]
 for name in methods.NAMES:
@@ -268,11 +276,12 @@ of a hidden cell to open it). Try first.
     ),
     code(
         """
+import keras
 import numpy as np
 import tensorflow as tf
+
 import deconv_widgets as dw
 from deconv_widgets import gradlab, ops, zoo
-import keras
 
 np.set_printoptions(precision=3, suppress=True)
 rng = np.random.default_rng(0)
@@ -319,9 +328,9 @@ transposes it for you. One detail the notes skip: the filter's shape is
     ),
     code(
         """
-x = rng.integers(0, 4, size=(1, 5, 5, 1)).astype("float32")       # forward input
-kernel = np.arange(1, 10, dtype="float32").reshape(3, 3, 1, 1)    # forward filter
-y = tf.nn.conv2d(x, kernel, strides=2, padding="VALID").numpy()    # forward output, 2x2
+x = rng.integers(0, 4, size=(1, 5, 5, 1)).astype("float32")  # forward input
+kernel = np.arange(1, 10, dtype="float32").reshape(3, 3, 1, 1)  # forward filter
+y = tf.nn.conv2d(x, kernel, strides=2, padding="VALID").numpy()  # forward output, 2x2
 
 steps = ops.transpose_conv_steps(y, kernel, output_shape=x.shape, strides=2, padding="VALID")
 print("1. flipped kernel:\\n", steps.flipped_kernel[..., 0, 0])
@@ -395,7 +404,9 @@ flipped = np.rot90(k2[:, :, 0, 0], 2)
 zi = np.zeros((5, 5), "float32")
 zi[::2, ::2] = y2[0, :, :, 0]
 padded = np.pad(zi, steps2.pads)
-mine = np.array([[np.sum(padded[i:i + 3, j:j + 3] * flipped) for j in range(6)] for i in range(6)])
+mine = np.array(
+    [[np.sum(padded[i : i + 3, j : j + 3] * flipped) for j in range(6)] for i in range(6)]
+)
 ref = tf.nn.conv2d_transpose(y2, k2, (1, 6, 6, 1), 2, "SAME").numpy()[0, :, :, 0]
 print("max difference:", np.abs(mine - ref).max())
 """,
@@ -406,7 +417,9 @@ flipped = np.rot90(k2[:, :, 0, 0], 2)
 zi = np.zeros((5, 5), "float32")
 zi[::2, ::2] = y2[0, :, :, 0]
 padded = np.pad(zi, steps2.pads)
-mine = np.array([[np.sum(padded[i:i + 3, j:j + 3] * flipped) for j in range(6)] for i in range(6)])
+mine = np.array(
+    [[np.sum(padded[i : i + 3, j : j + 3] * flipped) for j in range(6)] for i in range(6)]
+)
 ref = tf.nn.conv2d_transpose(y2, k2, (1, 6, 6, 1), 2, "SAME").numpy()[0, :, :, 0]
 print("最大差值:", np.abs(mine - ref).max())
 """,
@@ -771,12 +784,18 @@ flat = dw.Projector(no_bias)
 c = int(flat.activations(shape_image, layer).max(axis=(0, 1)).argmax())
 lrp = flat.project(shape_image, layer, c, method=methods.lrp_epsilon(1e-9))
 g = flat.project(shape_image, layer, c, method="saliency", seed="ones")
-print("max |LRP-ε - image × g| / max |LRP-ε| =", np.abs(lrp - shape_image * g).max() / np.abs(lrp).max())
+print(
+    "max |LRP-ε - image × g| / max |LRP-ε| =",
+    np.abs(lrp - shape_image * g).max() / np.abs(lrp).max(),
+)
 
 for eps in (0.001, 0.25, 1.0, 10.0):
     r = proj.project(shape_image, layer, unit, method=methods.lrp_epsilon(eps))
     strong = (np.abs(r) > 0.01 * np.abs(r).max()).mean()
-    print(f"ε = {eps:5}: total {r.sum():9.3g} of {seed_total:.0f}, pixels above 1% of the max: {strong:.0%}")
+    print(
+        f"ε = {eps:5}: total {r.sum():9.3g} of {seed_total:.0f}, "
+        f"pixels above 1% of the max: {strong:.0%}"
+    )
 # ε takes a share ε / (|z_j| + ε) of each unit's relevance, most from weakly driven units: as ε
 # grows the total falls (to about 0 at ε = 10) and only the strongest contributions are left,
 # so the picture gets sparser and less noisy. With ε small, the biases still take or add
@@ -791,12 +810,18 @@ flat = dw.Projector(no_bias)
 c = int(flat.activations(shape_image, layer).max(axis=(0, 1)).argmax())
 lrp = flat.project(shape_image, layer, c, method=methods.lrp_epsilon(1e-9))
 g = flat.project(shape_image, layer, c, method="saliency", seed="ones")
-print("max |LRP-ε - image × g| / max |LRP-ε| =", np.abs(lrp - shape_image * g).max() / np.abs(lrp).max())
+print(
+    "max |LRP-ε - image × g| / max |LRP-ε| =",
+    np.abs(lrp - shape_image * g).max() / np.abs(lrp).max(),
+)
 
 for eps in (0.001, 0.25, 1.0, 10.0):
     r = proj.project(shape_image, layer, unit, method=methods.lrp_epsilon(eps))
     strong = (np.abs(r) > 0.01 * np.abs(r).max()).mean()
-    print(f"ε = {eps:5}: 总和 {r.sum():9.3g}，种子 {seed_total:.0f}，超过最大值 1% 的像素: {strong:.0%}")
+    print(
+        f"ε = {eps:5}: 总和 {r.sum():9.3g}，种子 {seed_total:.0f}，"
+        f"超过最大值 1% 的像素: {strong:.0%}"
+    )
 # ε 从每个单元的相关性中取走 ε / (|z_j| + ε) 的份额，主要来自激活较弱的单元：ε 越大，总和越小
 # （ε = 10 时约为 0），只剩下最强的贡献，所以图更稀疏、噪声更少。ε 很小时，偏置仍然会吸收或增加
 # 相关性：总和可能超过种子的总和。
@@ -869,7 +894,9 @@ block 1 中是 5 像素，block 5 中是 196 像素。低层对边缘和颜色�
     ),
     code(
         TOPK_BY_LAYER,
-        zh=TOPK_BY_LAYER.replace("receptive field", "感受野").replace(" px, channel", " 像素, 通道"),
+        zh=TOPK_BY_LAYER.replace("receptive field", "感受野").replace(
+            " px, channel", " 像素, 通道"
+        ),
     ),
     md(
         """
@@ -1000,7 +1027,9 @@ TF 2 的写法：放进 `tf.function`（它会构建计算图），或者使用 
         """
 @tf.function
 def grads_in_graph():
+    \"\"\"W1's gradient, taken inside a graph (tf.gradients works only there).\"\"\"
     return tf.gradients(tf.matmul(W1, [[9.0], [10.0]]), W1)
+
 
 with tf.GradientTape() as tape:
     y = tf.matmul(W1, [[9.0], [10.0]])
@@ -1071,7 +1100,12 @@ with tf.GradientTape(persistent=True) as tape:
     y2 = W["W3"] + W["W4"]
     both = tf.reduce_sum(g1 * y1 + g2 * y2)
     only_y1 = tf.reduce_sum(g1 * y1 + 0.0 * y2)
-print("W3:", tape.gradient(both, W["W3"]).numpy(), " with grad_ys[y2] = 0:", tape.gradient(only_y1, W["W3"]).numpy())
+print(
+    "W3:",
+    tape.gradient(both, W["W3"]).numpy(),
+    " with grad_ys[y2] = 0:",
+    tape.gradient(only_y1, W["W3"]).numpy(),
+)
 """,
         solution=True,
         zh="""
@@ -1083,7 +1117,12 @@ with tf.GradientTape(persistent=True) as tape:
     y2 = W["W3"] + W["W4"]
     both = tf.reduce_sum(g1 * y1 + g2 * y2)
     only_y1 = tf.reduce_sum(g1 * y1 + 0.0 * y2)
-print("W3:", tape.gradient(both, W["W3"]).numpy(), " grad_ys[y2] = 0 时:", tape.gradient(only_y1, W["W3"]).numpy())
+print(
+    "W3:",
+    tape.gradient(both, W["W3"]).numpy(),
+    " grad_ys[y2] = 0 时:",
+    tape.gradient(only_y1, W["W3"]).numpy(),
+)
 """,
     ),
     md(

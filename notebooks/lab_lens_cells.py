@@ -76,13 +76,15 @@ top_class = int(scores.argmax())
 cam = proj.gradcam(shape_image, toy_layer, top_class, size="input")
 guided_cam = proj.guided_gradcam(shape_image, toy_layer, top_class)
 print("top class:", zoo.SHAPE_CLASSES[top_class])
-figures.image_grid({
-    zoo.SHAPE_CLASSES[top_class]: [
-        ("image", shape_image, False),
-        ("Grad-CAM", cam[..., None] / (cam.max() or 1), False),
-        ("Guided Grad-CAM", guided_cam),
-    ]
-});
+figures.image_grid(
+    {
+        zoo.SHAPE_CLASSES[top_class]: [
+            ("image", shape_image, False),
+            ("Grad-CAM", cam[..., None] / (cam.max() or 1), False),
+            ("Guided Grad-CAM", guided_cam),
+        ]
+    }
+);
 """
     ),
     md(
@@ -145,7 +147,10 @@ VGG16 级联中每一张 guided 图有多少是照片本身的边缘？对每一
 edges = np.hypot(*np.gradient(shown_cat.mean(axis=-1)))
 for step in real_cascades["guided"]:
     picture = np.abs(step.projection).sum(axis=-1)
-    print(f"{step.layer or 'trained':13s} rho {step.rho:5.2f}  edges {lenses.spearman(picture, edges):5.2f}")
+    print(
+        f"{step.layer or 'trained':13s} rho {step.rho:5.2f}  "
+        f"edges {lenses.spearman(picture, edges):5.2f}"
+    )
 # The trained picture is partly the photo's edges, and it stays so (and stays like the trained
 # one) while block 5 is random: the unit's own weights barely shape it. Both fall to about 0
 # once block 4's lower layers are random too: the picture is made by the layers below.
@@ -156,7 +161,10 @@ for step in real_cascades["guided"]:
 edges = np.hypot(*np.gradient(shown_cat.mean(axis=-1)))
 for step in real_cascades["guided"]:
     picture = np.abs(step.projection).sum(axis=-1)
-    print(f"{step.layer or '训练好的':13s} rho {step.rho:5.2f}  边缘 {lenses.spearman(picture, edges):5.2f}")
+    print(
+        f"{step.layer or '训练好的':13s} rho {step.rho:5.2f}  "
+        f"边缘 {lenses.spearman(picture, edges):5.2f}"
+    )
 # 训练好的图部分是照片的边缘；block 5 被随机化时它仍然如此（也仍然像训练好的图）：该单元自己的权重
 # 几乎不影响它。当 block 4 较低的层也被随机化后，两者都降到 0 左右：这张图是由下面的层决定的。
 """,
@@ -300,7 +308,10 @@ Petsiuk、Das 和 Saenko（2018，"RISE"）把这个问题变成了一个数。�
         FAITHFULNESS_TABLE,
         zh=FAITHFULNESS_TABLE.replace("'deletion ↓':>14s", "'删除 ↓':>12s")
         .replace("'insertion ↑':>12s", "'插入 ↑':>10s")
-        .replace("# the coffee's curves, each method's AUC in its legend", "# 咖啡照片的曲线，图例中是各方法的 AUC"),
+        .replace(
+            "# the coffee's curves, each method's AUC in its legend",
+            "# 咖啡照片的曲线，图例中是各方法的 AUC",
+        ),
     ),
     md(
         """

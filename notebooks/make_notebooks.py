@@ -26,7 +26,12 @@ def md(en: str, zh: str | None = None, *, solution: bool = False) -> dict:
 
 def code(src: str, *, solution: bool = False, zh: str | None = None) -> dict:
     """A code cell; `solution=True` collapses it; `zh` replaces the source in the Chinese lab."""
-    return {"kind": "code", "en": src.strip("\n"), "zh": (zh or src).strip("\n"), "solution": solution}
+    return {
+        "kind": "code",
+        "en": src.strip("\n"),
+        "zh": (zh or src).strip("\n"),
+        "solution": solution,
+    }
 
 
 def _cell(spec: dict, lang: str, index: int) -> dict:

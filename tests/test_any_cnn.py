@@ -70,6 +70,9 @@ def assert_covered(name: str) -> None:
     assert saliency["max_abs"] > 0, f"{name}: the saliency projection is all zeros"
 
 
+@pytest.mark.slow(
+    "keras.applications VGG16 and VGG19 built and projected with every method (~4 s each)"
+)
 @pytest.mark.parametrize("name", FAST_MODELS)
 def test_every_method_projects_vgg(name):
     assert_covered(name)

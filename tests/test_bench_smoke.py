@@ -15,7 +15,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 RUN = ROOT / "bench" / "run.py"
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(
+    "each test runs bench/run.py in a fresh process (TensorFlow, Chromium)"
+)
 
 
 def run_bench(tmp_path: Path, only: str) -> tuple[subprocess.CompletedProcess, str]:

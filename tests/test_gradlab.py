@@ -181,6 +181,7 @@ def _result(case):
     return gradlab.run(case["program"], case["values"], case["ys"], case["xs"], case["grad_ys"])
 
 
+@pytest.mark.slow("runs every generated script in a fresh Python that imports TensorFlow (~5 s)")
 def test_generated_code_runs_as_printed_and_prints_the_same_gradients(tmp_path):
     """Every script runs as __main__ with the venv's python; both ways print `grads`."""
     results, paths = {}, []

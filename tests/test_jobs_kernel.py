@@ -15,7 +15,9 @@ from collections.abc import Iterator
 import pytest
 from kernels import Kernel
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(
+    "a real IPython kernel with the trained VGG16 at 224², jobs of 10-20 s"
+)
 
 SETUP = """
 import json, time

@@ -49,7 +49,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.slow
+@pytest.mark.slow("starts JupyterLab through the CLI and waits for it to serve the tour (~10 s)")
 def test_cli_lab_serves_the_tour(tmp_path):
     port = _free_port()
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "cfg"), HOME=str(tmp_path))

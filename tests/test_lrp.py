@@ -282,6 +282,7 @@ def test_project_equals_reference(models, name, rule):
         assert_close(got[row], want, REL, f"project {rule}")
 
 
+@pytest.mark.slow("9 models x rules, 5 classes each, against a NumPy LRP reference (~4 s)")
 @pytest.mark.parametrize("rule", list(RULES))
 @pytest.mark.parametrize("name", ["maxpool", "avgpool", "lone_bn"])
 def test_project_class_equals_reference(models, name, rule):

@@ -36,6 +36,7 @@ def setup(request):
     return request.param, model, twins, Projector(model)
 
 
+@pytest.mark.slow("two channels of every layer, every seed, against GradientTape (~4 s a model)")
 def test_saliency_equals_gradient_tape(setup):
     _, model, _, projector = setup
     image = random_image(model)
@@ -49,6 +50,9 @@ def test_saliency_equals_gradient_tape(setup):
                 assert_close(actual, expected)
 
 
+@pytest.mark.slow(
+    "every channel of every layer against a custom-gradient twin model (~6 s a model)"
+)
 @pytest.mark.parametrize("method", ["deconvnet", "guided"])
 def test_deconvnet_and_guided_equal_custom_gradient_twin(setup, method):
     _, model, twins, projector = setup

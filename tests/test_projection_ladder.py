@@ -110,6 +110,7 @@ def test_vgg16_receptive_field(vgg16):
     assert len([i for i in projector.layers if i.kind == "Conv2D"]) == 13
 
 
+@pytest.mark.slow("13 VGG16 layers x 3 methods, each traced (~12 s)")
 def test_vgg16_every_conv_layer_projects(vgg16):
     model, projector = vgg16
     image = np.random.default_rng(0).uniform(0, 255, (32, 32, 3)).astype("float32")
@@ -128,7 +129,9 @@ def test_vgg16_every_conv_layer_projects(vgg16):
     assert_close(rungs[-1].array, projector.project(image, last, channel))
 
 
-@pytest.mark.slow
+@pytest.mark.slow(
+    "ResNet50 (175 layers) traced for two methods and its custom-gradient twin (~10 s)"
+)
 def test_resnet50_deconvnet_and_guided_equal_custom_gradient_twin():
     from projection_models import RuleReLU
 

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import nbformat
+import pytest
 from nbclient import NotebookClient
 
 SNIPPET = (
@@ -16,6 +17,7 @@ SNIPPET = (
 )
 
 
+@pytest.mark.slow("a fresh Python that imports TensorFlow (~7 s)")
 def test_no_stderr_in_a_terminal():
     done = subprocess.run(
         [sys.executable, "-c", SNIPPET], capture_output=True, text=True, check=True, timeout=300
@@ -24,6 +26,7 @@ def test_no_stderr_in_a_terminal():
     assert done.stderr == ""
 
 
+@pytest.mark.slow("starts a Jupyter kernel that imports TensorFlow (~8 s)")
 def test_no_stderr_in_a_notebook_cell():
     nb = nbformat.v4.new_notebook()
     nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}

@@ -47,6 +47,7 @@ def test_render_methods_give_different_pictures(tmp_path):
     assert not np.array_equal(*pictures)
 
 
+@pytest.mark.slow("renders Grad-CAM, occlusion and the cascade to files (~4 s)")
 def test_render_lenses_write_the_lens_beside_the_activation(tmp_path):
     pictures = {}
     base = ["render", "--layer", "conv3_2", "--channel", "3", "--index", "2"]
@@ -82,7 +83,8 @@ def test_render_own_model_and_rgb_image_resized(tmp_path, capsys):
     argv = ["render", "--model", str(model_file), "--image", str(image_file)]
     assert main([*argv, "--layer", "p1", "--channel", "1", "--out", str(out)]) == 0
     _assert_nonblank_png(out)
-    assert "resizing the image from 70x50 to the model's input 32x32" in capsys.readouterr().err
+    notes = "grey to RGB, centre-cropped and resized from 70x50 to 32x32"  # as an upload's
+    assert f"note: image {str(image_file)!r}: {notes}" in capsys.readouterr().err
 
 
 def test_render_an_inner_layer_of_a_nested_model_file_with_a_configured_method(tmp_path, capsys):
@@ -151,6 +153,7 @@ def test_render_user_errors_exit_2(tmp_path, capsys, extra, message):
     assert not (tmp_path / "x.png").exists()
 
 
+@pytest.mark.slow("the CLI in a fresh process that imports TensorFlow (~5 s)")
 def test_render_broken_model_file_exit_2_without_traceback(tmp_path):
     broken = tmp_path / "broken.keras"
     broken.write_bytes(b"this is not a zip archive")
@@ -166,6 +169,7 @@ def test_render_broken_model_file_exit_2_without_traceback(tmp_path):
     assert not (tmp_path / "x.png").exists()
 
 
+@pytest.mark.slow("renders VGG16 on a photo (~3 s)")
 def test_render_the_real_network_on_a_photo(tmp_path, capsys):
     out = tmp_path / "vgg.png"
     argv = ["render", "--model", "vgg16", "--layer", "block3_conv3", "--channel", "166"]

@@ -313,6 +313,7 @@ RULE_CASES = [
 ]
 
 
+@pytest.mark.slow("builds and traces a model for each layer kind and method (~4 s)")
 @pytest.mark.parametrize("case", RULE_CASES, ids=[c[0] for c in RULE_CASES])
 @pytest.mark.parametrize("method", ["deconvnet", "guided"])
 def test_layers_without_a_rule_of_their_own_pass_by_their_gradient(case, method):

@@ -11,6 +11,7 @@ import weakref
 
 import numpy as np
 import psutil
+import pytest
 from helpers import floats
 
 from deconv_widgets.projection import Projector
@@ -51,6 +52,7 @@ def _run_explorer(explorer: Explorer, name: str, random_seed: int) -> tuple[int,
     return channels[-1], traces
 
 
+@pytest.mark.slow("1000 channel switches, with the RSS measured (~5 s)")
 def test_1000_channel_switches_on_an_explorer(model, images):
     explorer = Explorer(model, images, layer="conv3_1")
     assert explorer.proj_channels == list(range(explorer.act_shape[-1]))  # all on the page
@@ -63,6 +65,7 @@ def test_1000_channel_switches_on_an_explorer(model, images):
         np.testing.assert_allclose(shown[index], expected, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow("1000 on-demand picks, with the RSS measured (~3 s)")
 def test_1000_channel_switches_on_demand(model, images, monkeypatch):
     monkeypatch.setattr(_picks, "ALL_CHANNELS_LIMIT_BYTES", 0)
     explorer = Explorer(model, images, layer="conv1_2", channel=0)
@@ -76,6 +79,7 @@ def test_1000_channel_switches_on_demand(model, images, monkeypatch):
     np.testing.assert_allclose(shown, expected, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow("1000 projections, with the RSS measured (~5 s)")
 def test_1000_projections_on_a_cached_image(model, images):
     projector = Projector(model)
     count = projector.layer_info("pool2").output_shape[-1]
@@ -94,6 +98,7 @@ def test_1000_projections_on_a_cached_image(model, images):
     )
 
 
+@pytest.mark.slow("two Explorers' worker threads picking at once (~5 s)")
 def test_two_explorers_on_one_model_do_not_interfere(model, images):
     first = Explorer(model, images, layer="conv2_1", channel=3)
     second = Explorer(model, images, layer="conv2_1", channel=3)

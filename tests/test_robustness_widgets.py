@@ -42,6 +42,7 @@ EXPLORER_CASES = [
 ]
 
 
+@pytest.mark.slow("a fresh Explorer for each bad setting (~1-2 s each)")
 @pytest.mark.parametrize(
     ("trait", "bad", "words"), EXPLORER_CASES, ids=[f"{c[0]}={c[1]!r}" for c in EXPLORER_CASES]
 )

@@ -32,7 +32,7 @@ def shapes_files(tmp_path_factory):
     return folder, paths, read_images(paths, 1)
 
 
-@pytest.mark.slow
+@pytest.mark.slow("a Beam scan on two worker processes (~13 s)")
 def test_beam_scan_on_two_worker_processes_equals_top_k(shapes_files, projector, tmp_path):
     folder, _, images = shapes_files
     atlas = scan.run(
@@ -55,7 +55,7 @@ def test_beam_scan_on_two_worker_processes_equals_top_k(shapes_files, projector,
     ]
 
 
-@pytest.mark.slow
+@pytest.mark.slow("a Beam scan of VGG16 (32²) over two layers (~16 s)")
 def test_scan_of_rgb_jpegs_with_a_keras_model_and_vgg16_preprocess(vgg16_32, tmp_path):
     photos = zoo.photo_patches(12, size=32, random_seed=3)
     paths = write_images(tmp_path / "photos", photos, suffix=".jpg")
@@ -104,7 +104,9 @@ def _alive(group: int) -> bool:
     return True
 
 
-@pytest.mark.slow
+@pytest.mark.slow(
+    "a Beam scan on two worker processes, killed, then resumed: Beam starts twice (~50 s)"
+)
 def test_a_scan_killed_mid_way_resumes_to_the_same_atlas(shapes_files, projector, tmp_path):
     folder, _, images = shapes_files  # 44 files: 8 shards of 6
     out = tmp_path / "out"
@@ -168,7 +170,7 @@ def test_no_file_matches(tmp_path):
     assert not (tmp_path / "out").exists()  # nothing is written before the inputs are known
 
 
-@pytest.mark.slow
+@pytest.mark.slow("a Beam scan (DirectRunner) over good and broken files (~5 s)")
 def test_bad_files_are_skipped_and_listed(shapes_files, projector, tmp_path):
     _, paths, images = shapes_files
     bad = tmp_path / "bad"
@@ -203,7 +205,7 @@ def test_unknown_layer_bad_k_and_sizes(shapes_files, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.slow
+@pytest.mark.slow("three Beam scans (DirectRunner, ~3 s each)")
 def test_an_out_holding_another_scan_is_refused(shapes_files, tmp_path):
     folder, paths, _ = shapes_files
     out = tmp_path / "out"

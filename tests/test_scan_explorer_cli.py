@@ -55,6 +55,7 @@ def test_explorer_shows_the_atlas_hits_of_each_pick_at_once(scanned, model) -> N
     explorer.close()
 
 
+@pytest.mark.slow("VGG16 (32²) behind an Explorer given a toy model's atlas (~9 s)")
 def test_an_atlas_of_another_model_is_refused(scanned, vgg16_32) -> None:
     root, atlas = scanned
     with pytest.raises(ValueError, match="the atlas was made with another model: its layer"):
@@ -78,6 +79,7 @@ def test_cli_scan_then_atlas_html(scanned, tmp_path, capsys) -> None:
     assert scan.Atlas.load(out).k == 3
 
 
+@pytest.mark.slow("each case runs the CLI in a fresh process that imports TensorFlow (~6-10 s)")
 @pytest.mark.parametrize(
     ("extra", "message"),
     [

@@ -70,6 +70,7 @@ def test_each_units_visualisation_equals_projector_visualize(atlas, projector) -
         atlas.visualization(LAYER, CHANNELS)
 
 
+@pytest.mark.slow("opens an Explorer on a visualising scan's atlas (~6 s)")
 def test_the_explorer_shows_the_atlas_visualisation_of_each_pick_at_once(atlas, model) -> None:
     images = zoo.shapes_images(2, random_seed=1)[0]
     explorer = Explorer(model, images, layer=LAYER, channel=5, atlas=atlas)
@@ -148,7 +149,7 @@ def test_bad_visualisation_settings_are_refused_before_any_work(
         scan.run("shapes", files, [LAYER], out=out, workers=1, visualize="yes")
 
 
-@pytest.mark.slow  # two scans of 12 files (one process each) and 32 visualisations
+@pytest.mark.slow("two scans of 12 files (one process each) and 32 visualisations (~8 s)")
 def test_cli_visualize_on_a_finished_scan_computes_only_the_visualisations(
     files, projector, tmp_path, capsys
 ) -> None:
@@ -185,7 +186,9 @@ def _start(folder: Path, out: Path, steps: int) -> subprocess.Popen:
     )  # fmt: skip
 
 
-@pytest.mark.slow  # a scan on two worker processes, killed, then resumed (Beam starts twice)
+@pytest.mark.slow(
+    "a visualising scan on two worker processes, killed, then resumed: Beam starts twice (~47 s)"
+)
 def test_a_visualising_scan_killed_mid_way_resumes_to_the_same_images(
     files, projector, tmp_path
 ) -> None:

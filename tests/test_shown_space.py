@@ -62,6 +62,7 @@ def test_anything_else_stays_in_the_input_space(preprocess):
     assert to_shown(projection, None) is projection
 
 
+@pytest.mark.slow("VGG16 (32²) behind an Explorer, with a top-k search (~5 s)")
 def test_explorer_sends_projections_and_top_k_in_the_shown_space(vgg16_32):
     from deconv_widgets import Explorer
 

@@ -145,6 +145,7 @@ def test_bad_input_is_a_clear_error(projector: Projector, kwargs, error, match) 
         projector.visualize(args.pop("layer"), args.pop("channel"), **args)
 
 
+@pytest.mark.slow("two feature visualisations run as Explorer jobs (~5 s)")
 def test_the_explorer_shows_what_a_channel_wants_as_a_job(projector: Projector) -> None:
     from deconv_widgets.widgets import Explorer
 

@@ -107,6 +107,7 @@ def test_box_upsample_averages_the_squares_over_each_pixel() -> None:
     np.testing.assert_allclose(up[1, 1], 4.0)  # all four squares
 
 
+@pytest.mark.slow("EfficientNet-Lite0 at 224² classifies two photos (~5 s)")
 def test_efficientnet_lite0_top5_names_the_cat_and_the_coffee() -> None:
     """At 224 (the size it was trained at): the cat photo is a cat, coffee an espresso or cup."""
     shown = zoo.photos()[0][:3]
@@ -128,6 +129,7 @@ def test_efficientnet_lite0_top5_names_the_cat_and_the_coffee() -> None:
         e.close()
 
 
+@pytest.mark.slow("EfficientNet-Lite0 at 96² with Grad-CAM and occlusion on its classes (~24 s)")
 def test_class_lenses_and_fig_7_on_efficientnet_lite0(lite96) -> None:
     e, projector, image = lite96, lite96._projector, lite96._input
     assert e.predictions[0]["class"] in CATS
@@ -163,6 +165,7 @@ def test_class_lenses_and_fig_7_on_efficientnet_lite0(lite96) -> None:
     assert e.occlusion_index  # kept: the target did not change
 
 
+@pytest.mark.slow("faithfulness curves of every method on EfficientNet-Lite0 (~10 s)")
 def test_faithfulness_table_has_every_method_and_follows_the_class(
     explorer, projector, images
 ) -> None:

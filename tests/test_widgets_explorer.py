@@ -64,6 +64,7 @@ def test_layer_with_fewer_channels_resets_the_channel(explorer) -> None:
     assert explorer.status == ""
 
 
+@pytest.mark.slow("a fresh Explorer for each case (~2 s each)")
 @pytest.mark.parametrize(
     ("trait", "bad", "words"),
     [
@@ -212,6 +213,7 @@ def test_wrong_images_for_the_model_raise(model) -> None:
         Explorer(model, np.zeros((2, 32, 32, 1), np.float32))
 
 
+@pytest.mark.slow("builds a model and traces all five methods through it (~5 s)")
 def test_every_method_passes_a_tanh_layer_by_its_exact_backward() -> None:
     """Once refused by deconvnet and guided; now each method takes tanh's own VJP there."""
     import keras
@@ -236,6 +238,7 @@ def test_every_method_passes_a_tanh_layer_by_its_exact_backward() -> None:
     assert e.channel == 2
 
 
+@pytest.mark.slow("a fresh Explorer for each of 5 cases (~2 s each)")
 @pytest.mark.parametrize(
     ("trait", "bad"),
     [("channel", "3"), ("channel", 2.0), ("channel", True), ("layer", 5), ("image_index", None)],

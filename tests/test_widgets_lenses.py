@@ -38,6 +38,9 @@ def no_head_model() -> keras.Model:
     return keras.Model(inputs, top)
 
 
+@pytest.mark.slow(
+    "five Explorers, the zoo's default one included, each tracing its projections (~25 s)"
+)
 def test_classes_come_from_the_zoo_the_keyword_or_are_numbered(model, images) -> None:
     assert Explorer().classes == list(zoo.SHAPE_CLASSES)
     assert Explorer(model, images).classes == [f"class {k}" for k in range(len(zoo.SHAPE_CLASSES))]
@@ -50,6 +53,9 @@ def test_classes_come_from_the_zoo_the_keyword_or_are_numbered(model, images) ->
         Explorer(model, images, classes="abc")
 
 
+@pytest.mark.slow(
+    "traces Grad-CAM and guided Grad-CAM for a channel and a class, widget and Projector (~7 s)"
+)
 def test_lenses_equal_the_projector_for_the_channel_and_a_class(explorer, projector, images):
     assert explorer.lenses_index == [] and explorer.lens_version == 0
     send(explorer, "lenses")

@@ -109,6 +109,7 @@ def test_a_loop_that_is_not_a_kernels_computes_on_the_calling_thread(model, imag
 
 
 # ------------------------------------------------------------------------- with a loop
+@pytest.mark.slow("runs an asyncio kernel loop with the worker thread, one channel a pick (~5 s)")
 def test_in_a_loop_the_pick_computes_on_the_worker_and_arrives_through_the_loop(
     model, images, monkeypatch
 ) -> None:
@@ -241,6 +242,7 @@ def test_a_worker_error_shows_in_the_status_and_the_next_pick_works(
     in_a_kernel_loop(main, monkeypatch)
 
 
+@pytest.mark.slow("waits for a worker thread to end mid-compute in an asyncio loop (~5 s)")
 def test_closing_mid_compute_ends_the_thread_quietly(model, images, monkeypatch) -> None:
     monkeypatch.setattr(_picks, "ALL_CHANNELS_LIMIT_BYTES", 0)
 

@@ -18,7 +18,9 @@ from kernels import Kernel
 
 from deconv_widgets.methods import NAMES
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(
+    "a real IPython kernel with the Explorer's worker on the trained VGG16 at 224²"
+)
 
 SETUP = """
 import json, time

@@ -78,6 +78,7 @@ def test_a_configured_method_takes_its_names_place_and_projects_with_its_configu
     explorer.wait()  # waits for every entry of the list
 
 
+@pytest.mark.slow("a fresh Explorer for each bad method (~2 s each)")
 @pytest.mark.parametrize(
     ("bad", "words"),
     [
@@ -159,6 +160,7 @@ def test_the_page_budget_counts_every_method(nested, pictures, monkeypatch) -> N
 
 
 # ---------------------------------------------------------------- nested models
+@pytest.mark.slow("traces every inner layer of a nested model, widget and Projector (~5 s)")
 def test_a_nested_models_inner_layers_are_listed_and_projected(explorer, nested, pictures) -> None:
     names = [row["name"] for row in explorer.layers]
     assert names[:3] == INNER and names == [info.name for info in Projector(nested).layers]

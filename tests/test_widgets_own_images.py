@@ -65,6 +65,7 @@ BAD_FILES = [
 ]
 
 
+@pytest.mark.slow("a fresh Explorer for each of the bad files (~2-4 s each)")
 @pytest.mark.parametrize(("name", "make", "words"), BAD_FILES, ids=[b[0] for b in BAD_FILES])
 def test_a_bad_file_is_a_status_line_and_nothing_else_changes(explorer, name, make, words):
     before = (explorer.n_images, explorer.image_index, explorer.image_version, explorer.image)

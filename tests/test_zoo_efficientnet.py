@@ -191,6 +191,7 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     return shifted / shifted.sum(axis=-1, keepdims=True)
 
 
+@pytest.mark.slow("a fresh Python with sockets blocked loads EfficientNet-Lite0 (~7 s)")
 def test_it_loads_with_sockets_blocked_and_without_torch():
     out = offline_python(
         """

@@ -91,6 +91,7 @@ def test_every_copied_shape_is_checked_before_anything_is_set(vgg16_32):
     np.testing.assert_array_equal(fresh.get_layer("block1_conv1").get_weights()[0], before)
 
 
+@pytest.mark.slow("a fresh Python with sockets blocked loads VGG16 (~8 s)")
 def test_nothing_is_fetched_in_a_fresh_process(tmp_path):
     """Every fetcher and every socket raises; the model and the photos still load."""
     out = offline_python(
@@ -250,6 +251,7 @@ def _vgg16_twin(model: keras.Model, method: str) -> keras.Model:
     return twin
 
 
+@pytest.mark.slow("VGG16 projections against GradientTape (~3-4 s a method)")
 @pytest.mark.parametrize("method", ["deconvnet", "guided", "saliency"])
 def test_projections_on_vgg16_equal_tape_references(vgg16_32, method):
     projector = Projector(vgg16_32)
@@ -270,6 +272,7 @@ def test_projections_on_vgg16_equal_tape_references(vgg16_32, method):
     assert nonzero >= 6
 
 
+@pytest.mark.slow("the ladder's rungs through VGG16 in NumPy (~4 s)")
 def test_ladder_on_vgg16_equals_deconvnet(vgg16_32):
     projector = Projector(vgg16_32)
     image = zoo.vgg16_preprocess(zoo.photos(32)[0][1])
@@ -289,7 +292,7 @@ def test_model_names_resolve_everywhere():
     assert preset.images.shape == (16, 64, 64, 1)
 
 
-@pytest.mark.slow
+@pytest.mark.slow("an Explorer on the trained VGG16 at 224² with its 14 photos (~10 s)")
 def test_explorer_opens_on_the_real_network_at_224():
     from deconv_widgets import Explorer
 

@@ -134,8 +134,12 @@ def image_batch(image: Any, input_shape: Sequence[int | None]) -> np.ndarray:
     return batch
 
 
-def image_stack(images: Any) -> np.ndarray:
-    """Images (N, H, W, C), one image (H, W, C) or (images, labels), as float32 (N, H, W, C)."""
+def image_stack(images: Any, keep_integers: bool = False) -> np.ndarray:
+    """Images (N, H, W, C), one image (H, W, C) or (images, labels), as float32 (N, H, W, C).
+
+    With `keep_integers`, integer pixels keep their dtype (`image_files.to_model_input` scales
+    them by it: uint8 0..255, uint16 0..65535).
+    """
     if isinstance(images, tuple) and len(images) == 2 and np.ndim(images[1]) == 1:
         images = images[0]  # (images, labels) as zoo.shapes_images returns them
     array = _as_array_no_copy(images, "images")
@@ -148,6 +152,8 @@ def image_stack(images: Any) -> np.ndarray:
             f"got shape {tuple(array.shape)}"
         )
     check_image_size(array.shape, "each image")
+    if keep_integers and array.dtype.kind in "iu":
+        return array
     stack = np.asarray(array, dtype=np.float32)
     check_finite(stack, "images")
     return stack

@@ -138,8 +138,8 @@ class Projector(Passes):
             receptive field and its projection (computed when the channel is first read).
 
         Raises:
-            TypeError: a k that is not an int. ValueError: k < 1, an unknown layer, channel or
-            method.
+            TypeError: a k that is not an int.
+            ValueError: k < 1, an unknown layer, channel or method.
         """
         return top_k(self, images, layer, k=k, channels=channels, progress=progress, method=method)
 

@@ -142,9 +142,10 @@ def run(
         The Atlas; the same as `Projector.top_k` over the same images in the same order.
 
     Raises:
-        ScanError: no files match, or `out` holds another scan. ValueError / TypeError: a
-        bad layer, k, size or model. Unreadable files are skipped and listed in
-        `atlas.report["skipped"]`.
+        ScanError: no files match, or `out` holds another scan (unreadable files are not an
+            error: they are skipped and listed in `atlas.report["skipped"]`).
+        ValueError: a bad layer, k, size or model.
+        TypeError: a layer, k, size or model of the wrong type.
     """
     method = pipeline.check_scan_args(k, batch_size, shard_size, workers, method)
     if not isinstance(runner, str):

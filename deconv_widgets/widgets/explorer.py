@@ -152,9 +152,12 @@ class Explorer(
         """Append images and show the first of them; returns its index.
 
         Args:
-            images: an array (N, H, W, C) or (H, W, C) in [0, 1] (or 0..255 integers), or the
-                path of an image file, or a list of paths. They are fitted to the Explorer's
-                images: centre crop with their aspect ratio, resized, grey <-> RGB.
+            images: an array (N, H, W, C) or (H, W, C): floats in [0, 1], uint8 0..255 or
+                uint16 0..65535, C = 1 to 4 (grey, grey and alpha, RGB, RGBA); or the path of
+                an image file, or a list of paths. Each becomes one of the Explorer's images
+                by the conversion of every model input (`projection.image_files`: EXIF
+                orientation, alpha over white, BT.601 grey or grey repeated to RGB, centre
+                crop to their aspect ratio, Lanczos resize to their size).
 
         Returns:
             The index of the first image added (now `image_index`).

@@ -1,9 +1,11 @@
 """The images part of the Explorer: the list to pick from, the user's own files, and camera frames.
 
 Files come from the page's picker or a drop (one "upload" message each, the file's bytes as a
-buffer) or from `add_images`; each is checked before decoding and fitted to the images' size
-(`image_files.decode_image`). Camera frames come scaled in the page to that size as RGB bytes;
-each becomes the current image, a pick like any other (on large layers the worker computes the
+buffer) or from `add_images` (paths or arrays); every one becomes the images' size and channels
+by the one conversion of `projection.image_files` (`decode_image` for files, `to_model_input`
+for arrays). Camera frames come centre-cropped and scaled in the page to that size as RGB bytes
+and go through `to_model_input` too (its crop and resize then leave them as they are); each
+becomes the current image, a pick like any other (on large layers the worker computes the
 newest one). While the camera streams, a frame computes the shown method of the shown channel
 only (no prefetch); when it stops, the last frame gets every method. `frames` counts the frames
 handled, so that the page sends the next one only when the last one's projection is drawn.
@@ -21,23 +23,9 @@ import traitlets
 
 from ..._values import check_index
 from ...projection.checks import image_stack
-from ...projection.image_files import decode_image, fit
+from ...projection.image_files import decode_image, to_model_input
 from .._base import IntSetting
 from .host import PartHost
-
-LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # RGB to grey (ITU-R BT.601, as Pillow)
-
-
-def _channels(images: np.ndarray, channels: int) -> np.ndarray:
-    """(N, H, W, C) images converted to `channels` (grey <-> RGB)."""
-    have = images.shape[-1]
-    if have == channels:
-        return images
-    if have == 3 and channels == 1:
-        return (images @ LUMA)[..., None].astype(np.float32)
-    if have == 1 and channels == 3:
-        return np.repeat(images, 3, axis=-1)
-    raise ValueError(f"cannot convert {have}-channel images to the Explorer's {channels}")
 
 
 class ImagesTraits(traitlets.HasTraits):
@@ -105,7 +93,7 @@ class ImagesPart:
             paths = [images] if isinstance(images, str | os.PathLike) else list(images)
             stack = np.stack([self._decode(Path(p).read_bytes(), str(p)) for p in paths])
         else:
-            stack = self._fitted(image_stack(images))
+            stack = self._fitted(image_stack(images, keep_integers=True))
         first = len(self._images)
         host = self._host
         for image in stack:  # each checked by the model before any is kept
@@ -116,12 +104,9 @@ class ImagesPart:
         return first
 
     def _fitted(self, stack: np.ndarray) -> np.ndarray:
-        """Images converted to the Explorer's channels and fitted to its images' size."""
+        """Images (N, H, W, C) as the Explorer's images (`image_files.to_model_input`)."""
         height, width, channels = self._images.shape[1:]
-        stack = _channels(stack, channels)
-        if stack.shape[1:3] == (height, width):
-            return stack
-        return np.stack([fit(image, (height, width)) for image in stack])
+        return np.stack([to_model_input(image, (height, width), channels) for image in stack])
 
     def _decode(self, data: bytes, name: str, notes: list[str] | None = None) -> np.ndarray:
         """An image file's bytes, checked and fitted to the Explorer's images."""
@@ -138,7 +123,12 @@ class ImagesPart:
 
     # ------------------------------------------------------------------ camera
     def _camera_frame(self, content: dict[str, Any], buffers: Sequence[Any]) -> None:
-        """A frame from the page (RGB bytes at the images' size) becomes the current image."""
+        """A frame from the page (RGB bytes at the images' size) becomes the current image.
+
+        The page centre-cropped it to the images' aspect ratio and scaled it to their size;
+        `to_model_input` converts its colours (BT.601 grey for a grey model) and leaves its
+        size as it is.
+        """
         try:
             height, width, channels = self._images.shape[1:]
             shape = content.get("shape")
@@ -151,8 +141,7 @@ class ImagesPart:
             if data.size != height * width * 3:
                 expected = height * width * 3
                 raise ValueError(f"a camera frame of {data.size} bytes; expected {expected}")
-            rgb = data.reshape(height, width, 3).astype(np.float32) / np.float32(255)
-            frame = _channels(rgb[None], channels)[0]
+            frame = to_model_input(data.reshape(height, width, 3), (height, width), channels)
             with self._widget.hold_sync():
                 self._host.set_image(frame, True)  # the images' own shape
                 self._widget.frames += 1

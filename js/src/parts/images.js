@@ -1,8 +1,11 @@
 // The images part: the image picker, and your own images: a file picker, drag and drop onto
-// the input image, a live camera (Python's twin: deconv_widgets/widgets/parts/images.py). Files go to Python as their bytes ("upload"); camera frames are centre-cropped and
-// scaled here to the model's input size and sent one at a time ("frame"): the next goes once
-// the previous one's projection is drawn. Python checks and decodes; it reports in `status`
-// (shown as text by the status line; this part never shows a file name itself).
+// the input image, a live camera (Python's twin: deconv_widgets/widgets/parts/images.py). Files go to Python as their bytes ("upload"); camera frames are centre-cropped to
+// the aspect ratio of the model's input, scaled here to its size (canvas smoothing at "high"
+// quality) and sent one at a time as RGB bytes ("frame"): the next goes once the previous
+// one's projection is drawn. Python's conversion (image_files.to_model_input) then makes the
+// colours (BT.601 grey for a grey model) and, the frame being at the size, crops and resizes
+// nothing. Python checks and decodes; it reports in `status` (shown as text by the status
+// line; this part never shows a file name itself).
 import { context2d, h, injectStyle, setData, setText } from "../lib/dom.js";
 import { push, watch } from "../lib/widget.js";
 
@@ -64,7 +67,10 @@ export function rgbaToRGB(rgba) {
 }
 
 /**
- * The video's current frame, centre-cropped and scaled to height x width, as RGB bytes (row-major).
+ * The video's current frame, centre-cropped to the aspect ratio of height x width and scaled to
+ * it with imageSmoothingQuality "high" (the browser's best filter for a downscale such as
+ * 640 x 480 to 64 x 64; the default "low" may be plain bilinear, which aliases), as RGB bytes
+ * (row-major).
  * @param {HTMLVideoElement} video
  * @param {HTMLCanvasElement} canvas scratch canvas
  * @param {number} height
@@ -75,6 +81,8 @@ function grabFrame(video, canvas, height, width) {
   if (canvas.width !== width) canvas.width = width;
   if (canvas.height !== height) canvas.height = height;
   const ctx = context2d(canvas, { willReadFrequently: true });
+  ctx.imageSmoothingEnabled = true;
+  ctx.imageSmoothingQuality = "high";
   ctx.drawImage(video, ...centreCrop(video.videoWidth, video.videoHeight, width, height), 0, 0, width, height);
   return rgbaToRGB(ctx.getImageData(0, 0, width, height).data);
 }
