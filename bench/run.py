@@ -2,6 +2,9 @@
 
     python bench/run.py [--quick] [--only 1,2,...] [--out FILE]
 
+With --only, an existing FILE keeps the other benchmarks' results: only the re-run ones' rows
+and sections are replaced, and its first paragraph says what was re-run and when.
+
 Each benchmark runs in its own fresh interpreter (no state, cache or thread pool shared between
 them); a benchmark that fails is reported in the table with its error, the others still run.
 """
@@ -138,31 +141,93 @@ def render(sections: list[Section], meta: dict[str, object]) -> str:
     lines += ["## Summary", "", "| # | measure | ours | baseline | ratio | target | met |"]
     lines += ["|---|---|---|---|---|---|---|"]
     for s in sections:
-        for r in s.rows:
-            if r.met is None:
-                continue
-            met = "yes" if r.met else "**no**"
-            cells = [r.measure, r.value, r.baseline, r.ratio, r.target]
-            lines.append(f"| {s.number} | " + " | ".join(map(_cell, cells)) + f" | {met} |")
-        if s.error:
-            lines.append(f"| {s.number} | {_cell(s.title)} | failed | — | — | — | **no** |")
+        lines += summary_rows(s)
     lines.append("")
     for s in sections:
-        lines += [f"## {s.number}. {s.title}", ""]
-        if s.seconds:
-            lines += [f"_{s.seconds:.0f} s_", ""]
-        if s.rows:
-            lines += ["| measure | ours | baseline | ratio | target | met |"]
-            lines += ["|---|---|---|---|---|---|"]
-            for r in s.rows:
-                met = "—" if r.met is None else ("yes" if r.met else "**no**")
-                cells = [r.measure, r.value, r.baseline, r.ratio, r.target, met]
-                lines.append("| " + " | ".join(map(_cell, cells)) + " |")
-            lines.append("")
-        lines += s.notes + ([""] if s.notes else [])
-        if s.error:
-            lines += ["Failed:", "", "```", s.error.strip(), "```", ""]
+        lines += section_lines(s)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def summary_rows(s: Section) -> list[str]:
+    """A benchmark's rows of the summary table: the rows with a target, or its failure."""
+    rows = []
+    for r in s.rows:
+        if r.met is None:
+            continue
+        met = "yes" if r.met else "**no**"
+        cells = [r.measure, r.value, r.baseline, r.ratio, r.target]
+        rows.append(f"| {s.number} | " + " | ".join(map(_cell, cells)) + f" | {met} |")
+    if s.error:
+        rows.append(f"| {s.number} | {_cell(s.title)} | failed | — | — | — | **no** |")
+    return rows
+
+
+def section_lines(s: Section) -> list[str]:
+    """A benchmark's own section: its heading, time, table, notes and error."""
+    lines = [f"## {s.number}. {s.title}", ""]
+    if s.seconds:
+        lines += [f"_{s.seconds:.0f} s_", ""]
+    if s.rows:
+        lines += ["| measure | ours | baseline | ratio | target | met |"]
+        lines += ["|---|---|---|---|---|---|"]
+        for r in s.rows:
+            met = "—" if r.met is None else ("yes" if r.met else "**no**")
+            cells = [r.measure, r.value, r.baseline, r.ratio, r.target, met]
+            lines.append("| " + " | ".join(map(_cell, cells)) + " |")
+        lines.append("")
+    lines += s.notes + ([""] if s.notes else [])
+    if s.error:
+        lines += ["Failed:", "", "```", s.error.strip(), "```", ""]
+    return lines
+
+
+def merge(old: str, sections: list[Section], meta: dict[str, object]) -> str | None:
+    """`old` RESULTS.md with the re-run benchmarks' summary rows and sections replaced.
+
+    `--only` re-runs some benchmarks: the others keep their rows, and the first paragraph says
+    what was re-run, when and under which load. None when `old` is not a RESULTS.md.
+    """
+    lines = old.rstrip("\n").split("\n")
+    intro = next((i for i, line in enumerate(lines) if line.startswith("Written by")), None)
+    if intro is None or "## Summary" not in lines:
+        return None
+    numbers = sorted({s.number for s in sections})
+    which = ("Benchmark " if len(numbers) == 1 else "Benchmarks ") + ", ".join(map(str, numbers))
+    lines[intro] += (
+        f" {which} re-run with `python bench/run.py{meta['args']}` on {meta['date']} "
+        f"({meta['mode']} run, {meta['seconds']:.0f} s; before the run: {meta['load_before']}); "
+        "its rows below come from that run."
+    )
+    summary = lines.index("## Summary")
+    first_section = next(
+        (i for i, line in enumerate(lines) if _section_number(line) is not None), len(lines)
+    )
+    head = lines[: summary + 4]  # the heading, a blank line, the table's header and rule
+    rows = [line for line in lines[summary + 4 : first_section] if line.startswith("| ")]
+    kept = [row for row in rows if _row_number(row) not in numbers]
+    rows = sorted(kept + [r for s in sections for r in summary_rows(s)], key=_row_number)
+    blocks: dict[int, list[str]] = {}
+    current: list[str] = []
+    for line in lines[first_section:]:
+        number = _section_number(line)
+        if number is not None:
+            current = blocks.setdefault(number, [])
+        current.append(line)
+    for s in sections:
+        blocks[s.number] = section_lines(s)
+    body = [line for number in sorted(blocks) for line in blocks[number]]
+    return "\n".join([*head, *rows, "", *body]).rstrip() + "\n"
+
+
+def _row_number(row: str) -> int:
+    """The benchmark number of a summary row ("| 3 | ...")."""
+    return int(row.split("|")[1])
+
+
+def _section_number(line: str) -> int | None:
+    """The number of a benchmark's heading ("## 3. ..."), else None."""
+    head = line[3:].split(".", 1)[0] if line.startswith("## ") else ""
+    return int(head) if head.isdigit() else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -207,7 +272,10 @@ def main(argv: list[str] | None = None) -> int:
         "load_after": load_snapshot(),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(render(sections, meta))
+    merged = None
+    if args.only and args.out.exists():  # keep the other benchmarks' results
+        merged = merge(args.out.read_text(), sections, meta)
+    args.out.write_text(merged or render(sections, meta))
     print(f"wrote {args.out}", flush=True)
     return 1 if any(s.error for s in sections) else 0
 
