@@ -72,6 +72,26 @@ def explorer(model: keras.Model, images: np.ndarray) -> Iterator[Explorer]:
     widget.close()
 
 
+# The longest runs start first, after the browser tests, so that neither xdist worker is left
+# with one of them at the end while the other has nothing to do (seconds in a 2-worker run).
+LONG_FIRST = (
+    "tests/test_release.py::test_release_wheel",  # ~260 s: build, fresh venv, the tour
+    "tests/test_notebooks.py::test_the_english_lab",  # ~200 s
+    "tests/test_bench_smoke.py::test_quick_run",  # ~90 s
+    "tests/test_scan.py::test_a_scan_killed",  # ~65 s
+    "tests/test_scan_visualize.py::test_a_visualising_scan_killed",  # ~65 s
+    "tests/test_docs.py::test_examples_run",  # ~50 s
+)
+
+
+def _start_order(item: pytest.Item) -> int:
+    """0 for tests/browser/ (one unit of work), then LONG_FIRST's order, then the rest."""
+    if item.nodeid.startswith("tests/browser/"):
+        return 0
+    starts = [i for i, prefix in enumerate(LONG_FIRST, 1) if item.nodeid.startswith(prefix)]
+    return starts[0] if starts else len(LONG_FIRST) + 1
+
+
 def _why_slow(item: pytest.Item) -> str:
     """The reason a slow test gives: its marker's text, else its docstring's "Slow: ..." line."""
     marker = item.get_closest_marker("slow")
@@ -83,16 +103,11 @@ def _why_slow(item: pytest.Item) -> str:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Every slow test says why it is slow; the browser tests share one xdist worker.
+    """Every slow test says why it is slow; the longest runs start first.
 
     A slow test gives its reason as `@pytest.mark.slow("why")` or a docstring "Slow: ...".
-    Under `pytest -n 2 --dist loadgroup` the browser tests run one after another on one worker
-    (one JupyterLab, one Chromium, their module-scoped pages reused) while the other worker
-    takes the rest.
     """
-    for item in items:
-        if item.get_closest_marker("browser"):
-            item.add_marker(pytest.mark.xdist_group("browser"))
+    items.sort(key=_start_order)  # stable: otherwise the collection's order
     silent = [
         item.nodeid for item in items if item.get_closest_marker("slow") and not _why_slow(item)
     ]
@@ -101,3 +116,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             'these slow tests do not say why they are slow; write @pytest.mark.slow("why") '
             "or start the docstring with 'Slow:':\n  " + "\n  ".join(sorted(set(silent)))
         )
+
+
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: unknown without it
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """Under `-n 2 --dist loadgroup`, the browser tests are one unit of work for one worker.
+
+    They run one after another there (one JupyterLab, one Chromium, module-scoped pages
+    reused), while the other worker takes the rest test by test. (xdist's own `xdist_group`
+    mark renames node ids, which pytest 9 no longer allows, so the group is made here.)
+    """
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class BrowserTogether(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "browser" if nodeid.startswith("tests/browser/") else nodeid
+
+    return BrowserTogether(config, log)

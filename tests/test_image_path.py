@@ -58,7 +58,7 @@ def picture_files(folder: Path, size: tuple[int, int]) -> dict[str, Path]:
         "grey.png": (Image.fromarray(rng.integers(0, 256, (96, 72), dtype=np.uint8), "L"),
                      "PNG", {}),
         "rgba.png": (Image.fromarray(rgba, "RGBA"), "PNG", {}),
-        "deep.png": (Image.fromarray(deep, "I;16"), "PNG", {}),
+        "deep.png": (Image.fromarray(deep), "PNG", {}),
         "frame.png": (Image.fromarray(rng.integers(0, 256, (*size, 3), dtype=np.uint8), "RGB"),
                       "PNG", {}),
     }  # fmt: skip

@@ -83,7 +83,7 @@ def test_cmyk_jpeg_and_16_bit_png_are_converted_and_said(explorer):
     assert explorer.n_images == 4 and explorer.image_index == 3
     assert explorer.status == "added image 3: print.jpg; CMYK to grey"
     ramp = (np.arange(64 * 64, dtype=np.uint16).reshape(64, 64) * 16).astype(np.uint16)
-    upload(explorer, "deep.png", png(Image.fromarray(ramp, "I;16")))
+    upload(explorer, "deep.png", png(Image.fromarray(ramp)))
     assert explorer.status == "added image 4: deep.png; 16-bit grey to grey"
     np.testing.assert_allclose(explorer.images[4][..., 0], ramp / 65535.0, atol=1e-6)
 
