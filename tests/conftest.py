@@ -95,9 +95,7 @@ def _start_order(item: pytest.Item) -> int:
 def _why_slow(item: pytest.Item) -> str:
     """The reason a slow test gives: its marker's text, else its docstring's "Slow: ..." line."""
     marker = item.get_closest_marker("slow")
-    reason = (marker.args[0] if marker and marker.args else None) or (
-        marker.kwargs.get("reason") if marker else None
-    )
+    reason = marker.args[0] if marker and marker.args else ""
     doc = (getattr(getattr(item, "function", None), "__doc__", None) or "").strip()
     return reason or (doc.splitlines()[0] if doc.startswith("Slow:") else "")
 

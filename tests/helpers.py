@@ -1,12 +1,14 @@
-"""Helpers shared by the test modules: packed buffers, an error's two patterns, offline runs."""
+"""Helpers shared by the test modules: buffers, errors, offline runs, pictures, notebooks."""
 
 from __future__ import annotations
 
+import io
 import re
 import subprocess
 import sys
 import textwrap
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -71,3 +73,23 @@ def job_row(rows: list[dict], kind: str) -> tuple[int, int, str]:
     """(done, total, state) of the newest job of `kind` in a widget's `jobs` rows."""
     row = [r for r in rows if r["kind"] == kind][-1]
     return row["done"], row["total"], row["state"]
+
+
+def encoded(picture: Any, fmt: str = "PNG", **options: Any) -> bytes:
+    """A Pillow picture saved as a file's bytes (PNG unless `fmt` names another format)."""
+    buffer = io.BytesIO()
+    picture.save(buffer, format=fmt, **options)
+    return buffer.getvalue()
+
+
+def upload(explorer: Any, name: str, data: bytes) -> None:
+    """Send a file to an Explorer as its page does: an "upload" message, the bytes as buffer."""
+    explorer._on_message(explorer, {"type": "upload", "name": name, "size": len(data)}, [data])
+
+
+def executed_outputs(nb: Any) -> tuple[str, list[dict]]:
+    """An executed notebook's printed text and display data; fails on any error output."""
+    outputs = [out for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs]
+    errors = [out for out in outputs if out.get("output_type") == "error"]
+    assert not errors, errors
+    return "".join(out.get("text", "") for out in outputs), [out.get("data", {}) for out in outputs]

@@ -9,12 +9,12 @@ and its RGB VGG16 (32x32x3), with real files written by Pillow.
 from __future__ import annotations
 
 import argparse
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import encoded, upload
 from PIL import Image, ImageOps
 
 from deconv_widgets import Explorer, zoo
@@ -26,12 +26,6 @@ from deconv_widgets.projection.image_files import (
     fit,
     to_model_input,
 )
-
-
-def encoded(picture: Image.Image, fmt: str = "PNG", **options) -> bytes:
-    buffer = io.BytesIO()
-    picture.save(buffer, format=fmt, **options)
-    return buffer.getvalue()
 
 
 def smooth_rgb(height: int, width: int) -> np.ndarray:
@@ -109,8 +103,8 @@ def setup(request, model, tmp_path_factory):
     explorer.close()
 
 
-def upload(explorer: Explorer, name: str, data: bytes) -> np.ndarray:
-    explorer._on_message(explorer, {"type": "upload", "name": name, "size": len(data)}, [data])
+def uploaded(explorer: Explorer, name: str, data: bytes) -> np.ndarray:
+    upload(explorer, name, data)
     assert explorer.status.startswith(f"added image {explorer.n_images - 1}: {name}")
     return explorer.images[-1]
 
@@ -143,7 +137,7 @@ def test_a_file_gives_the_same_input_everywhere(setup, name):
     got = {
         "CLI render's loader": cli_loader(setup, path),
         "CLI --raw-pixels / 255": cli_loader(setup, path, raw=True) / np.float32(255.0),
-        "an upload": upload(explorer, name, path.read_bytes()),
+        "an upload": uploaded(explorer, name, path.read_bytes()),
         "the scan's reader": scan_reader(setup, path),
     }
     for what, source in [("path", path), ("pixels", raw_pixels(path)), ("decoded", want)]:
@@ -157,7 +151,7 @@ def test_a_file_gives_the_same_input_everywhere(setup, name):
 def test_a_camera_frame_of_the_picture_gives_the_same_input(setup):
     """The page sends frames at the input size (its crop and scale); Python converts colours."""
     path, explorer = setup.files["frame.png"], setup.explorer
-    want = upload(explorer, "frame.png", path.read_bytes())
+    want = uploaded(explorer, "frame.png", path.read_bytes())
     rgb = raw_pixels(path)
     explorer._on_message(explorer, {"type": "frame", "shape": list(rgb.shape)}, [rgb.tobytes()])
     assert explorer.status == "" and explorer.freeze() == explorer.n_images - 1
@@ -182,7 +176,7 @@ def test_the_cli_renders_a_file_with_the_uploads_notes(model, tmp_path, capsys):
     assert f"note: image {str(path)!r}: {notes}\n" in capsys.readouterr().err
     explorer = Explorer(model, zoo.shapes_images(1, random_seed=0)[0], layer="conv1_1")
     try:
-        upload(explorer, "phone.jpg", path.read_bytes())
+        uploaded(explorer, "phone.jpg", path.read_bytes())
         assert explorer.status == f"added image 1: phone.jpg; {notes}"
     finally:
         explorer.close()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from helpers import executed_outputs
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -99,16 +100,12 @@ def test_the_english_lab_runs_top_to_bottom(tmp_path):
         nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
     )
     client.execute()
-    outputs = [out for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs]
-    errors = [out for out in outputs if out.get("output_type") == "error"]
-    assert not errors, errors
-    text = "".join(out.get("text", "") for out in outputs)
+    text, data = executed_outputs(nb)
     assert "W3 [4. 6.]" in text  # the grad_ys example, corrected
     assert "RuntimeError" in text  # tf.gradients in eager mode
     assert "ladder == project(method='deconvnet'): True" in text
     assert "ladder == project(method='deconvnet') on VGG16: True" in text  # the real network
     assert "block5_conv3: receptive field 196 px" in text
-    data = [out.get("data", {}) for out in outputs]
     figures = [d for d in data if "image/png" in d]
     assert len(figures) >= 5, "the real-network figures"
     widget_views = [d for d in data if "application/vnd.jupyter.widget-view+json" in d]

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from helpers import executed_outputs
 from PIL import Image, ImageStat
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -113,15 +114,10 @@ nbformat.write(nb, out)
 def _check_tour(executed: Path, venv: Path) -> None:
     """The tour's outputs: no error, the real networks' lines and figures, a widget."""
     nb = nbformat.read(executed, as_version=4)
-    *cells, kernel_cell = nb.cells
-    kernel_lines = "".join(out.get("text", "") for out in kernel_cell.outputs).split()
+    kernel_lines = "".join(out.get("text", "") for out in nb.cells.pop().outputs).split()
     assert kernel_lines[0] == "kernel:" and kernel_lines[1].startswith(str(venv)), kernel_lines
-    outputs = [out for cell in cells if cell.cell_type == "code" for out in cell.outputs]
-    errors = [out for out in outputs if out.get("output_type") == "error"]
-    assert not errors, errors
-    text = "".join(out.get("text", "") for out in outputs)
+    text, data = executed_outputs(nb)
     assert "18 layers, last: block5_pool | photos: chelsea, astronaut" in text
-    data = [out.get("data", {}) for out in outputs]
     assert len([d for d in data if "image/png" in d]) >= 4, "the real-network figures"
     assert any("application/vnd.jupyter.widget-view+json" in d for d in data), "a widget"
 

@@ -9,7 +9,7 @@ import zlib
 
 import numpy as np
 import pytest
-from helpers import floats
+from helpers import encoded, floats, upload
 from PIL import Image
 from test_widgets_live import in_a_kernel_loop
 
@@ -19,12 +19,6 @@ from deconv_widgets.projection.image_files import decode_image
 from deconv_widgets.widgets import _picks
 
 IMAGES = (3, 4)  # (n, random_seed) of the conftest's `images`; its `explorer` is at conv2_1
-
-
-def png(picture: Image.Image, **options) -> bytes:
-    buffer = io.BytesIO()
-    picture.save(buffer, format=options.pop("format", "PNG"), **options)
-    return buffer.getvalue()
 
 
 def rgb_picture(width: int = 90, height: int = 60) -> Image.Image:
@@ -44,10 +38,6 @@ def bomb_header(side: int = 30000) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
 
 
-def upload(explorer: Explorer, name: str, data: bytes) -> None:
-    explorer._on_message(explorer, {"type": "upload", "name": name, "size": len(data)}, [data])
-
-
 def animated_gif() -> bytes:
     frames = [Image.new("L", (32, 32), value) for value in (0, 255)]
     buffer = io.BytesIO()
@@ -57,8 +47,8 @@ def animated_gif() -> bytes:
 
 BAD_FILES = [
     ("text.png", lambda: b"just some text, renamed", "not a picture Pillow can read"),
-    ("truncated.png", lambda: png(rgb_picture())[:200], "corrupt or truncated PNG"),
-    ("dot.png", lambda: png(Image.new("L", (1, 1))), "1x1 pixels is too small"),
+    ("truncated.png", lambda: encoded(rgb_picture())[:200], "corrupt or truncated PNG"),
+    ("dot.png", lambda: encoded(Image.new("L", (1, 1))), "1x1 pixels is too small"),
     ("bomb.png", bomb_header, "header claims more pixels than MAX_IMAGE_PIXELS"),
     ("moving.gif", animated_gif, "an animation of 2 frames"),
     ("huge.png", lambda: b"\x89PNG" + bytes(25 * 2**20), "25.0 MB is above the limit of 20 MB"),
@@ -79,11 +69,11 @@ def test_a_bad_file_is_a_status_line_and_nothing_else_changes(explorer, name, ma
 
 def test_cmyk_jpeg_and_16_bit_png_are_converted_and_said(explorer):
     cmyk = rgb_picture(64, 64).convert("CMYK")
-    upload(explorer, "print.jpg", png(cmyk, format="JPEG", quality=95))
+    upload(explorer, "print.jpg", encoded(cmyk, "JPEG", quality=95))
     assert explorer.n_images == 4 and explorer.image_index == 3
     assert explorer.status == "added image 3: print.jpg; CMYK to grey"
     ramp = (np.arange(64 * 64, dtype=np.uint16).reshape(64, 64) * 16).astype(np.uint16)
-    upload(explorer, "deep.png", png(Image.fromarray(ramp)))
+    upload(explorer, "deep.png", encoded(Image.fromarray(ramp)))
     assert explorer.status == "added image 4: deep.png; 16-bit grey to grey"
     np.testing.assert_allclose(explorer.images[4][..., 0], ramp / 65535.0, atol=1e-6)
 
@@ -94,7 +84,7 @@ def test_an_upload_is_fitted_turned_upright_and_shown(explorer, model):
     picture = Image.fromarray(smooth, "RGB")  # landscape 90 x 60, as the camera stored it
     exif = Image.Exif()
     exif[0x0112] = 6  # "rotate 90 degrees clockwise to view"
-    upload(explorer, "phone.jpg", png(picture, format="JPEG", quality=98, exif=exif))
+    upload(explorer, "phone.jpg", encoded(picture, "JPEG", quality=98, exif=exif))
     assert explorer.status == (
         "added image 3: phone.jpg; turned upright (EXIF orientation 6), RGB to grey, "
         "centre-cropped and resized from 60x90 to 64x64"
@@ -116,12 +106,12 @@ def test_an_upload_is_fitted_turned_upright_and_shown(explorer, model):
 
 def test_rgba_goes_over_white_and_palette_is_read():
     rgba = Image.new("RGBA", (16, 16), (0, 0, 0, 0))
-    pixels = decode_image(png(rgba), (16, 16), 3)
+    pixels = decode_image(encoded(rgba), (16, 16), 3)
     np.testing.assert_array_equal(pixels, np.ones((16, 16, 3), np.float32))
     palette = Image.new("P", (16, 16), 3)
     palette.putpalette([0, 0, 0] * 3 + [255, 0, 0] + [0, 0, 0] * 252)
     notes: list[str] = []
-    red = decode_image(png(palette), (16, 16), 3, notes=notes)
+    red = decode_image(encoded(palette), (16, 16), 3, notes=notes)
     np.testing.assert_array_equal(red[0, 0], [1.0, 0.0, 0.0])
     assert notes == ["palette to RGB"]
 
@@ -132,7 +122,7 @@ def test_add_images_from_python_fits_arrays_and_files(explorer, tmp_path):
     assert first == 3 and explorer.n_images == 5 and explorer.image_index == 3
     assert explorer.images.shape == (5, 64, 64, 1)
     path = tmp_path / "mine.png"
-    path.write_bytes(png(rgb_picture(64, 64)))
+    path.write_bytes(encoded(rgb_picture(64, 64)))
     assert explorer.add_images([path, str(path)]) == 5 and explorer.n_images == 7
     with pytest.raises(ValueError, match="not a picture Pillow can read"):
         (tmp_path / "bad.png").write_text("no")
@@ -217,7 +207,7 @@ def test_frames_on_a_large_layer_are_picks_computed_by_the_worker(model, images,
 
 
 def test_webp_uploads_like_png(explorer):
-    upload(explorer, "web.webp", png(Image.new("RGB", (64, 64), (10, 200, 30)), format="WEBP",
+    upload(explorer, "web.webp", encoded(Image.new("RGB", (64, 64), (10, 200, 30)), "WEBP",
                                      lossless=True))  # fmt: skip
     assert explorer.status == "added image 3: web.webp; RGB to grey"
     grey = (0.299 * 10 + 0.587 * 200 + 0.114 * 30) / 255

@@ -152,7 +152,7 @@ def decode_image(
 
 
 def _pixels(opened: Image.Image, channels: int, notes: list[str]) -> np.ndarray:
-    """Decoded, upright pixels (h, w, 1 to 4): uint8, or float32 in [0, 1] for 16-bit grey."""
+    """Decoded, upright pixels (h, w, 1 to 4): uint8, or uint16 for 16- and 32-bit grey."""
     opened.load()
     orientation = opened.getexif().get(0x0112, 1)  # EXIF Orientation
     picture = ImageOps.exif_transpose(opened) or opened
@@ -161,9 +161,8 @@ def _pixels(opened: Image.Image, channels: int, notes: list[str]) -> np.ndarray:
     target = "grey" if channels == 1 else "RGB"
     if picture.mode != ("L" if channels == 1 else "RGB"):
         notes.append(f"{MODE_NAMES.get(picture.mode, picture.mode)} to {target}")
-    if picture.mode in SIXTEEN_BIT_MODES:
-        grey = np.asarray(picture, np.float32) / np.float32(65535.0)
-        return np.clip(grey, 0.0, 1.0)[..., None]
+    if picture.mode in SIXTEEN_BIT_MODES:  # uint16: to_model_input divides by 65535
+        return np.clip(np.asarray(picture), 0, 65535).astype(np.uint16)[..., None]
     transparent = "transparency" in picture.info
     if picture.mode in GREY_MODES:
         mode = "LA" if picture.mode in ("LA", "La") or transparent else "L"
